@@ -1,0 +1,1 @@
+"""The Infocaller integration: place phone calls through Infocaller."""

@@ -1,0 +1,54 @@
+"""Typed async client for the Infocaller HTTPS call-issuing API.
+
+This package imports nothing from Home Assistant, so it could be published
+on its own: ``InfocallerClient`` takes an ``aiohttp.ClientSession`` from the
+caller, and every error is one of the typed exceptions below.
+"""
+
+from .client import DEFAULT_ENDPOINT, DEFAULT_TIMEOUT, InfocallerClient
+from .exceptions import (
+    InfocallerAuthenticationError,
+    InfocallerConnectionError,
+    InfocallerError,
+    InfocallerOutcomeUnknownError,
+    InfocallerRejectedError,
+    InfocallerResponseError,
+    InfocallerTimeoutError,
+)
+from .models import (
+    CREDENTIAL_CODES,
+    RESULT_CODES,
+    RESULT_KEYS,
+    UNKNOWN_CODE_KEY,
+    CallRequest,
+    CallResult,
+    CredentialCheck,
+    Fault,
+    RequestFormat,
+    ResultCode,
+)
+from .protocol import signature
+
+__all__ = [
+    "CREDENTIAL_CODES",
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_TIMEOUT",
+    "RESULT_CODES",
+    "RESULT_KEYS",
+    "UNKNOWN_CODE_KEY",
+    "CallRequest",
+    "CallResult",
+    "CredentialCheck",
+    "Fault",
+    "InfocallerAuthenticationError",
+    "InfocallerClient",
+    "InfocallerConnectionError",
+    "InfocallerError",
+    "InfocallerOutcomeUnknownError",
+    "InfocallerRejectedError",
+    "InfocallerResponseError",
+    "InfocallerTimeoutError",
+    "RequestFormat",
+    "ResultCode",
+    "signature",
+]

@@ -1,0 +1,59 @@
+"""Exceptions raised by the Infocaller client.
+
+The hierarchy tells a caller the one thing that matters most for a telephony
+API: whether a call may have been placed.
+
+- ``InfocallerConnectionError``: the request never left this machine (name
+  resolution, refused connection, TLS failure, connect timeout). Nothing was
+  placed; trying again is safe.
+- ``InfocallerOutcomeUnknownError`` and its subclasses: the request was sent,
+  or may have been, but no usable answer came back. A call may have been
+  placed. The client never resends such a request by itself.
+- ``InfocallerRejectedError``: Infocaller answered and refused the request
+  (a non-zero ``Resultado``); it carries the parsed result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import CallResult
+
+
+class InfocallerError(Exception):
+    """Base class of every error raised by this package."""
+
+
+class InfocallerConnectionError(InfocallerError):
+    """The request could not be sent: no call was placed."""
+
+
+class InfocallerOutcomeUnknownError(InfocallerError):
+    """The request may have reached Infocaller, but no usable answer came back.
+
+    A call may have been placed. Do not resend automatically.
+    """
+
+
+class InfocallerTimeoutError(InfocallerOutcomeUnknownError):
+    """No (complete) answer arrived in time after the request was sent."""
+
+
+class InfocallerResponseError(InfocallerOutcomeUnknownError):
+    """The answer could not be understood (HTML, truncated, too large, ...)."""
+
+
+class InfocallerRejectedError(InfocallerError):
+    """Infocaller answered with a non-zero ``Resultado``."""
+
+    def __init__(self, result: CallResult) -> None:
+        """Keep the parsed answer; the message holds no secret."""
+        super().__init__(
+            f"Infocaller refused the request: {result.result} ({result.result_key})"
+        )
+        self.result = result
+
+
+class InfocallerAuthenticationError(InfocallerRejectedError):
+    """The line id, the signature or the line itself was refused (-1, 1, 2)."""

@@ -1,0 +1,202 @@
+"""Pure functions for the Infocaller wire format: no I/O, no state.
+
+Canonical shape: ``PROTOCOL.md`` (the vendor's "structure" sections, not its
+examples). Requests are built with ``json`` and ``xml.etree.ElementTree``,
+never by string concatenation; answers are parsed leniently (a number or a
+string for ``Resultado``, an optional XML declaration or namespace).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+import hashlib
+import json
+import re
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from .exceptions import InfocallerResponseError
+from .models import CallRequest, CallResult, RequestFormat
+
+XML_NAMESPACE = "http://tempuri.org/"
+FORM_FIELDS: dict[RequestFormat, str] = {
+    RequestFormat.JSON: "apiCALLjson",
+    RequestFormat.XML: "apiCALLxml",
+}
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+# Characters XML 1.0 cannot carry at all (not even escaped).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def signature(idinfocaller: str, password: str) -> str:
+    """Return ``firma``: the lowercase hex MD5 of id + password."""
+    return hashlib.md5(
+        f"{idinfocaller}{password}".encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+def format_datetime(value: datetime) -> str:
+    """Format a (naive, account-local) datetime as ``YYYY-MM-DDTHH:MM:SS``."""
+    return value.strftime(DATETIME_FORMAT)
+
+
+def call_data(request: CallRequest) -> dict[str, Any]:
+    """Return the ``callData`` section, optional fields omitted when unset."""
+    data: dict[str, Any] = {
+        "numtelefono": request.phone,
+        "gruporeglas": request.rule_group,
+    }
+    if request.scheduled_for is not None:
+        data["fechahora"] = format_datetime(request.scheduled_for)
+    if request.max_wait is not None:
+        data["EsperaMax"] = str(request.max_wait)
+    if request.retries is not None:
+        data["Reintentos"] = str(request.retries)
+    if request.variables:
+        data["CustVars"] = {
+            "CustVar": [
+                {"VarName": name, "VarValue": value}
+                for name, value in request.variables
+            ]
+        }
+    return data
+
+
+def request_document(
+    idinfocaller: str, firma: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the whole request as a nested mapping (format independent)."""
+    return {
+        "callRequest": {
+            "UserID": {"idinfocaller": idinfocaller, "firma": firma},
+            "callData": dict(data),
+        }
+    }
+
+
+def encode_json(document: Mapping[str, Any]) -> str:
+    """Serialise a request document as JSON text."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _xml_children(parent: ET.Element, value: Any) -> None:
+    """Append ``value`` (a mapping, a list of mappings, or text) to ``parent``."""
+    for name, child in value.items():
+        if isinstance(child, list):
+            for item in child:
+                _xml_children(ET.SubElement(parent, name), item)
+        elif isinstance(child, Mapping):
+            _xml_children(ET.SubElement(parent, name), child)
+        else:
+            text = str(child)
+            if _XML_ILLEGAL.search(text):
+                msg = f"{name} holds a character that XML cannot carry"
+                raise ValueError(msg)
+            ET.SubElement(parent, name).text = text
+
+
+def encode_xml(document: Mapping[str, Any]) -> str:
+    """Serialise a request document as XML text (namespace on the root)."""
+    (root_name, body), *_ = document.items()
+    root = ET.Element(root_name, {"xmlns": XML_NAMESPACE})
+    _xml_children(root, body)
+    return ET.tostring(root, encoding="unicode")
+
+
+def encode_request(
+    request_format: RequestFormat, document: Mapping[str, Any]
+) -> dict[str, str]:
+    """Return the form body: one field, ``apiCALLjson`` or ``apiCALLxml``."""
+    if request_format is RequestFormat.XML:
+        text = encode_xml(document)
+    else:
+        text = encode_json(document)
+    return {FORM_FIELDS[request_format]: text}
+
+
+def _parse_code(value: Any) -> int:
+    """Return ``Resultado`` as an int, whether it came as a number or text."""
+    if isinstance(value, bool):
+        raise InfocallerResponseError("Resultado is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise InfocallerResponseError("Resultado is not a number")
+
+
+def _result(fields: Mapping[str, Any]) -> CallResult:
+    """Build a result from the answer's fields (keys compared case-blind)."""
+    folded = {str(key).casefold(): value for key, value in fields.items()}
+    if "resultado" not in folded:
+        raise InfocallerResponseError("The answer has no Resultado")
+    code = _parse_code(folded["resultado"])
+    text = folded.get("resultadotexto")
+    call_id = folded.get("idcall")
+    return CallResult(
+        result=code,
+        result_text="" if text is None else str(text).strip(),
+        call_id=(
+            str(call_id).strip() or None if code == 0 and call_id is not None else None
+        ),
+    )
+
+
+def parse_json(body: str) -> CallResult:
+    """Parse a JSON answer."""
+    try:
+        document = json.loads(body)
+    except ValueError as err:
+        raise InfocallerResponseError("The answer is not valid JSON") from err
+    if not isinstance(document, dict):
+        raise InfocallerResponseError("The answer is not a JSON object")
+    inner = next(
+        (v for k, v in document.items() if str(k).casefold() == "callrequest"),
+        document,
+    )
+    if not isinstance(inner, dict):
+        raise InfocallerResponseError("callRequest is not a JSON object")
+    return _result(inner)
+
+
+def _local_name(tag: str) -> str:
+    """Return an element's name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_xml(body: str) -> CallResult:
+    """Parse an XML answer (with or without declaration and namespace)."""
+    if "<!DOCTYPE" in body.upper() or "<!ENTITY" in body.upper():
+        # An answer of three fields needs no DTD; refusing one keeps entity
+        # expansion tricks out of the parser.
+        raise InfocallerResponseError("The answer declares a DTD")
+    try:
+        # Safe here: the body is size-capped and DTDs are refused above.
+        root = ET.fromstring(body.strip())  # noqa: S314
+    except ET.ParseError as err:
+        raise InfocallerResponseError("The answer is not valid XML") from err
+    if _local_name(root.tag).casefold() != "callrequest":
+        found = next(
+            (
+                element
+                for element in root.iter()
+                if _local_name(element.tag).casefold() == "callrequest"
+            ),
+            None,
+        )
+        if found is None:
+            raise InfocallerResponseError("The answer has no callRequest element")
+        root = found
+    return _result({_local_name(child.tag): child.text or "" for child in root})
+
+
+def parse_response(request_format: RequestFormat, body: str) -> CallResult:
+    """Parse an answer in the format of the request that caused it."""
+    if request_format is RequestFormat.XML:
+        return parse_xml(body)
+    return parse_json(body)

@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""A local Infocaller: the vendor's HTTPS call-issuing API, on loopback.
+
+It implements ``../shared/infocaller-api`` as the vendor describes it: one
+form field (``apiCALLjson`` or ``apiCALLxml``), an answer in the same format,
+identification and signature checks against configured lines, field checks
+with the documented ``Resultado`` codes, line states, and an ``idcall`` on
+acceptance. It places no call. It keeps every request it received, and it can
+be told to misbehave (slow answer, HTTP 500, HTML page, empty or truncated
+body, connection reset) so that the integration's error handling can be seen.
+Misbehaviours: ``slow``, ``http_500``, ``html``, ``empty``, ``truncated``,
+``reset`` and ``redirect``.
+
+Run it on its own:
+
+    python3 scripts/infocaller_simulator.py --port 8765
+
+or import it (the tests do): ``Simulator`` and ``Simulator.start()``.
+
+Control endpoints (JSON), for tests and for poking at it by hand:
+- ``GET  /_simulator/requests``  the requests received (secrets included:
+  this is a local test double, never a real account);
+- ``POST /_simulator/configure`` ``{"misbehave": "http_500", "force_result":
+  11, "line_state": "suspended", "delay": 2.5}`` (any subset; null clears);
+- ``POST /_simulator/reset``     forget requests and misbehaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+import hashlib
+import itertools
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+LOOPBACK = "127.0.0.1"
+DEMO_LINE = "34910000000"
+DEMO_PASSWORD = "demo1234"
+DEMO_RULE_GROUPS = {
+    "Aviso": "ok",
+    "Alarma": "ok",
+    "Click to Call": "ok",
+    "Colgar": "end_of_call",
+    "Vacio": "no_valid_rule",
+}
+
+TEXTS = {
+    0: "Aceptada",
+    -1: "Identificación no correcta",
+    -2: "Identificación no indicada",
+    -3: "Formato XML no correcto",
+    -99: "No se recibe el parámetro XML",
+    -100: "Error interno",
+    1: "Firma no correcta",
+    2: "Línea infocaller no válida",
+    3: "Línea infocaller apagada",
+    4: "Fecha/Hora no válida",
+    5: "Teléfono no válido",
+    6: "Valor Esperamax no válido",
+    7: "Valor reintentos no válido",
+    8: "Grupo de reglas no existe o no es válido",
+    9: "Regla de fin de llamada",
+    10: "Línea suspendida",
+    11: "Saldo insuficiente",
+    12: "Límite de crédito excedido",
+    13: "Ninguna regla válida en grupo de reglas",
+    14: (
+        "Excedido número máximo de emisión de llamadas. "
+        "Contactar con Atención al Cliente."
+    ),
+}
+
+#: Line states and the code a request on such a line gets.
+LINE_STATES = {
+    "active": 0,
+    "invalid": 2,
+    "switched_off": 3,
+    "suspended": 10,
+    "no_balance": 11,
+    "credit_limit": 12,
+    "quota_exceeded": 14,
+}
+MISBEHAVIOURS = ("slow", "http_500", "html", "empty", "truncated", "reset", "redirect")
+
+_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+@dataclass
+class Line:
+    """One Infocaller line the simulator knows."""
+
+    idinfocaller: str
+    password: str
+    state: str = "active"
+    rule_groups: dict[str, str] = field(default_factory=lambda: dict(DEMO_RULE_GROUPS))
+    time_zone: str = "Europe/Madrid"
+
+
+@dataclass
+class ReceivedRequest:
+    """What arrived, as parsed, and what was answered."""
+
+    form_field: str | None
+    raw: str
+    fields: dict[str, Any]
+    result: int | None
+    idcall: str | None
+
+
+class _BadRequestError(Exception):
+    """Answer with this code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _from_xml(text: str) -> dict[str, Any]:
+    root = ET.fromstring(text)
+    if _local(root.tag) != "callRequest":
+        raise _BadRequestError(-3)
+
+    def convert(element: ET.Element) -> Any:
+        children = list(element)
+        if not children:
+            return element.text or ""
+        out: dict[str, Any] = {}
+        for child in children:
+            name = _local(child.tag)
+            value = convert(child)
+            if name == "CustVar":
+                out.setdefault(name, []).append(value)
+            else:
+                out[name] = value
+        return out
+
+    return {"callRequest": convert(root)}
+
+
+class Simulator:
+    """The fake Infocaller server."""
+
+    def __init__(self, lines: list[Line] | None = None) -> None:
+        self.lines = {
+            line.idinfocaller: line
+            for line in lines or [Line(DEMO_LINE, DEMO_PASSWORD)]
+        }
+        self.requests: list[ReceivedRequest] = []
+        self.misbehave: str | None = None
+        self.force_result: int | None = None
+        self.delay = 0.0
+        self.redirects_followed = 0
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- configuration -------------------------------------------------
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        """Apply a subset of misbehave / force_result / line_state / delay."""
+        if "misbehave" in settings:
+            value = settings["misbehave"]
+            if value is not None and value not in MISBEHAVIOURS:
+                raise ValueError(f"misbehave must be one of {MISBEHAVIOURS}")
+            self.misbehave = value
+        if "force_result" in settings:
+            value = settings["force_result"]
+            self.force_result = None if value is None else int(value)
+        if "line_state" in settings:
+            if settings["line_state"] not in LINE_STATES:
+                raise ValueError(f"line_state must be one of {tuple(LINE_STATES)}")
+            for line in self.lines.values():
+                line.state = settings["line_state"]
+        if "delay" in settings:
+            self.delay = float(settings["delay"] or 0)
+
+    def reset(self) -> None:
+        """Forget requests and misbehaviour; lines back to active."""
+        self.requests.clear()
+        self.misbehave = None
+        self.force_result = None
+        self.delay = 0.0
+        for line in self.lines.values():
+            line.state = "active"
+
+    # -- the API ---------------------------------------------------------
+
+    def _validate(self, document: dict[str, Any]) -> int:
+        """Return the Resultado for a parsed request, in the vendor's order."""
+        request = document.get("callRequest")
+        if not isinstance(request, dict):
+            return -3
+        user = request.get("UserID")
+        if not isinstance(user, dict) or not user.get("idinfocaller"):
+            return -2
+        line = self.lines.get(str(user.get("idinfocaller")).strip())
+        if line is None:
+            return -1
+        expected = hashlib.md5(  # noqa: S324 - the vendor's protocol
+            f"{line.idinfocaller}{line.password}".encode()
+        ).hexdigest()
+        if str(user.get("firma", "")).strip().lower() != expected:
+            return 1
+        if line.state in ("invalid", "switched_off"):
+            return LINE_STATES[line.state]
+        data = request.get("callData")
+        if not isinstance(data, dict):
+            return -3
+        if (when := data.get("fechahora")) is not None:
+            if not isinstance(when, str) or not _DATETIME.match(when):
+                return 4
+            try:
+                moment = datetime.fromisoformat(when).replace(
+                    tzinfo=ZoneInfo(line.time_zone)
+                )
+            except ValueError:
+                return 4
+            if moment < datetime.now(ZoneInfo(line.time_zone)):
+                return 4
+        if not _PHONE.match(str(data.get("numtelefono", ""))):
+            return 5
+        if not _in_range(data.get("EsperaMax"), 300):
+            return 6
+        if not _in_range(data.get("Reintentos"), 4):
+            return 7
+        kind = line.rule_groups.get(str(data.get("gruporeglas", "")))
+        if kind is None:
+            return 8
+        if kind == "end_of_call":
+            return 9
+        if line.state != "active":
+            return LINE_STATES[line.state]
+        if kind == "no_valid_rule":
+            return 13
+        return 0
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = (await request.read()).decode("utf-8", errors="replace")
+        form = {
+            key: values[0]
+            for key, values in parse_qs(body, keep_blank_values=True).items()
+        }
+        if "apiCALLxml" in form:
+            form_field, fmt = "apiCALLxml", "xml"
+        elif "apiCALLjson" in form:
+            form_field, fmt = "apiCALLjson", "json"
+        else:
+            form_field, fmt = None, "xml"
+        raw = form.get(form_field or "", "")
+        fields: dict[str, Any] = {}
+        if form_field is None:
+            code = -99
+        else:
+            try:
+                fields = json.loads(raw) if fmt == "json" else _from_xml(raw)
+                if not isinstance(fields, dict):
+                    raise _BadRequestError(-3)
+                code = self._validate(fields)
+            except _BadRequestError as err:
+                code = err.code
+            except (ValueError, ET.ParseError):
+                code = -3
+        if self.force_result is not None:
+            code = self.force_result
+        idcall = f"SIM{next(self._ids):08d}" if code == 0 else None
+        self.requests.append(ReceivedRequest(form_field, raw, fields, code, idcall))
+
+        if self.delay or self.misbehave == "slow":
+            await asyncio.sleep(self.delay or 60)
+        if self.misbehave == "http_500":
+            return web.Response(status=500, text="Internal Server Error")
+        if self.misbehave == "html":
+            return web.Response(
+                text="<html><body><h1>Mantenimiento</h1></body></html>",
+                content_type="text/html",
+            )
+        if self.misbehave == "redirect":
+            raise web.HTTPFound("/_simulator/elsewhere")
+        if self.misbehave == "empty":
+            return web.Response(text="")
+        if self.misbehave == "reset":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(text="")
+        answer = _answer(fmt, code, idcall)
+        if self.misbehave == "truncated":
+            answer = answer[: len(answer) // 2]
+        return web.Response(
+            text=answer,
+            content_type="application/json" if fmt == "json" else "text/xml",
+        )
+
+    # -- control ------------------------------------------------------------
+
+    async def _requests(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(item) for item in self.requests])
+
+    async def _configure(self, request: web.Request) -> web.Response:
+        try:
+            self.configure(await request.json())
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"ok": True})
+
+    async def _elsewhere(self, _request: web.Request) -> web.Response:
+        """Where the "redirect" misbehaviour points: a client must not follow."""
+        self.redirects_followed += 1
+        return web.Response(text=_answer("json", 0, "FOLLOWED"))
+
+    async def _reset(self, _request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
+
+    def app(self) -> web.Application:
+        """Return the aiohttp application."""
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        app.router.add_get("/_simulator/requests", self._requests)
+        app.router.add_post("/_simulator/configure", self._configure)
+        app.router.add_post("/_simulator/reset", self._reset)
+        app.router.add_route("*", "/_simulator/elsewhere", self._elsewhere)
+        return app
+
+    async def start(self, host: str = LOOPBACK, port: int = 0) -> str:
+        """Listen on loopback; return the base URL."""
+        if host not in (LOOPBACK, "localhost", "::1"):
+            raise ValueError("The simulator listens on loopback only")
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001
+        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def _in_range(value: Any, maximum: int) -> bool:
+    if value is None:
+        return True
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return False
+    return 0 <= number <= maximum
+
+
+def _answer(fmt: str, code: int, idcall: str | None) -> str:
+    text = TEXTS.get(code, "Desconocido")
+    if fmt == "json":
+        return json.dumps(
+            {
+                "callRequest": {
+                    "idcall": idcall or "",
+                    "Resultado": str(code),
+                    "ResultadoTexto": text,
+                }
+            },
+            ensure_ascii=False,
+        )
+    root = ET.Element("callRequest")
+    ET.SubElement(root, "idcall").text = idcall or ""
+    ET.SubElement(root, "Resultado").text = str(code)
+    ET.SubElement(root, "ResultadoTexto").text = text
+    return "<?xml version='1.0'?>" + ET.tostring(root, encoding="unicode")
+
+
+async def _main(port: int) -> None:
+    simulator = Simulator()
+    url = await simulator.start(port=port)
+    line = next(iter(simulator.lines.values()))
+    print(f"Infocaller simulator listening on {url}", flush=True)
+    print(f"  line (idinfocaller): {line.idinfocaller}", flush=True)
+    print(f"  line password:       {line.password}", flush=True)
+    print(f"  rule groups:         {', '.join(line.rule_groups)}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await simulator.stop()
+
+
+def main() -> None:
+    """Run the simulator until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args.port))
+
+
+if __name__ == "__main__":
+    main()
