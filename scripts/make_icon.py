@@ -36,9 +36,18 @@ def _handset(draw: ImageDraw.ImageDraw) -> None:
         sign = 1 if angle < 180 else -1
         corners = [
             (px + sign * tx * 40 - nx * half_len, py + sign * ty * 40 - ny * half_len),
-            (px + sign * tx * 40 + nx * half_len * 0.5, py + sign * ty * 40 + ny * half_len * 0.5),
-            (px + sign * tx * depth + nx * half_len * 0.5, py + sign * ty * depth + ny * half_len * 0.5),
-            (px + sign * tx * depth - nx * half_len, py + sign * ty * depth - ny * half_len),
+            (
+                px + sign * tx * 40 + nx * half_len * 0.5,
+                py + sign * ty * 40 + ny * half_len * 0.5,
+            ),
+            (
+                px + sign * tx * depth + nx * half_len * 0.5,
+                py + sign * ty * depth + ny * half_len * 0.5,
+            ),
+            (
+                px + sign * tx * depth - nx * half_len,
+                py + sign * ty * depth - ny * half_len,
+            ),
         ]
         draw.polygon(corners, fill=WHITE)
 
@@ -60,7 +69,9 @@ def main() -> None:
     _waves(draw)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, size in (("icon.png", 256), ("icon@2x.png", 512)):
-        image.resize((size, size), Image.Resampling.LANCZOS).save(OUT / name, optimize=True)
+        image.resize((size, size), Image.Resampling.LANCZOS).save(
+            OUT / name, optimize=True
+        )
         print(f"wrote {OUT / name}")
 
 

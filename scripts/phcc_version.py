@@ -17,12 +17,12 @@ on stdout and what it looked at on stderr.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import re
 import subprocess
 import sys
 import tempfile
 import zipfile
-from pathlib import Path
 
 PHCC = "pytest-homeassistant-custom-component"
 FINAL = re.compile(r"^\d+\.\d+\.\d+$")
@@ -40,7 +40,11 @@ def _pip(*args: str) -> str:
 def versions(package: str, python_version: str) -> list[str]:
     """Return the versions pip offers, newest first."""
     out = _pip(
-        "index", "versions", package, "--python-version", python_version,
+        "index",
+        "versions",
+        package,
+        "--python-version",
+        python_version,
         "--only-binary=:all:",
     )
     for line in out.splitlines():
@@ -53,8 +57,14 @@ def pinned_home_assistant(phcc_version: str, python_version: str) -> str:
     """Return the Home Assistant version a phcc release pins."""
     with tempfile.TemporaryDirectory() as folder:
         _pip(
-            "download", "--no-deps", "--only-binary=:all:", "--python-version",
-            python_version, "-d", folder, f"{PHCC}=={phcc_version}",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            python_version,
+            "-d",
+            folder,
+            f"{PHCC}=={phcc_version}",
         )
         (wheel,) = Path(folder).glob("*.whl")
         with zipfile.ZipFile(wheel) as archive:

@@ -1,0 +1,52 @@
+"""Binary sensor of an Infocaller line: a problem with the account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
+    # Re-exported from binary_sensor.const since 2026; defined here before.
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .caller import InfocallerConfigEntry
+from .entity import InfocallerEntity
+
+PARALLEL_UPDATES = 0
+
+LINE_PROBLEM = BinarySensorEntityDescription(
+    key="line_problem",
+    translation_key="line_problem",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: InfocallerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the line-problem sensor."""
+    async_add_entities([InfocallerLineProblemEntity(entry.runtime_data, LINE_PROBLEM)])
+
+
+class InfocallerLineProblemEntity(InfocallerEntity, BinarySensorEntity):
+    """On while the last answer said the line is off, suspended, out of credit..."""
+
+    @property
+    def is_on(self) -> bool:
+        """Return whether the last answer was an account-state code."""
+        return self.caller.line_problem
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the answer that set the state."""
+        if (record := self.caller.last_answer) is None:
+            return None
+        return {"code": record.result, "result_key": record.result_key}

@@ -1,0 +1,285 @@
+"""Config flow for the Infocaller integration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+import zoneinfo
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_PASSWORD
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .api import (
+    DEFAULT_ENDPOINT,
+    InfocallerClient,
+    InfocallerConnectionError,
+    InfocallerOutcomeUnknownError,
+    RequestFormat,
+)
+from .const import (
+    CONF_ENDPOINT,
+    CONF_IDINFOCALLER,
+    CONF_MAX_WAIT,
+    CONF_REQUEST_FORMAT,
+    CONF_RETRIES,
+    CONF_TIME_ZONE,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_REQUEST_FORMAT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIME_ZONE,
+    DOMAIN,
+    LOGGER,
+    MAX_WAIT_LIMIT,
+    RETRIES_LIMIT,
+)
+from .schema import vol
+from .validation import normalize_line_id
+
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
+URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+SECTION_ADVANCED = "advanced"
+
+
+def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Lift the fields of the "advanced" section to the top level."""
+    data = {k: v for k, v in user_input.items() if k != SECTION_ADVANCED}
+    data.update(user_input.get(SECTION_ADVANCED, {}))
+    return data
+
+
+def _endpoint_ok(endpoint: str) -> bool:
+    """Allow https, and plain http only to this machine (local testing)."""
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _async_validate(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Check the line with the credential probe (it cannot ring anyone).
+
+    Returns the form errors and the normalised data.
+    """
+    line_id = normalize_line_id(str(data.get(CONF_IDINFOCALLER, "")))
+    if line_id is None:
+        return {CONF_IDINFOCALLER: "invalid_idinfocaller"}, {}
+    endpoint = str(data.get(CONF_ENDPOINT) or DEFAULT_ENDPOINT).strip().rstrip("/")
+    if not _endpoint_ok(endpoint):
+        return {CONF_ENDPOINT: "invalid_endpoint"}, {}
+    client = InfocallerClient(
+        async_get_clientsession(hass),
+        line_id,
+        data[CONF_PASSWORD],
+        endpoint=endpoint,
+    )
+    try:
+        check = await client.check_credentials()
+    except (InfocallerConnectionError, InfocallerOutcomeUnknownError):
+        return {"base": "cannot_connect"}, {}
+    except Exception:  # noqa: BLE001 - shown to the user as "unknown"
+        LOGGER.exception("Unexpected error while checking the Infocaller line")
+        return {"base": "unknown"}, {}
+    if not check.valid:
+        return {CONF_PASSWORD: "invalid_auth"}, {}
+    normalized = {CONF_IDINFOCALLER: line_id, CONF_PASSWORD: data[CONF_PASSWORD]}
+    if endpoint != DEFAULT_ENDPOINT:
+        normalized[CONF_ENDPOINT] = endpoint
+    return {}, normalized
+
+
+class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add an Infocaller line."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> InfocallerOptionsFlow:
+        """Return the options flow."""
+        return InfocallerOptionsFlow()
+
+    def _schema(self, defaults: Mapping[str, Any], *, line: bool) -> vol.Schema:
+        """Return the form; the endpoint sits in a collapsed "advanced" section."""
+        fields: dict[Any, Any] = {}
+        if line:
+            fields[
+                vol.Required(
+                    CONF_IDINFOCALLER,
+                    default=defaults.get(CONF_IDINFOCALLER, vol.UNDEFINED),
+                )
+            ] = TEXT_SELECTOR
+        fields[vol.Required(CONF_PASSWORD)] = PASSWORD_SELECTOR
+        if line:
+            endpoint = defaults.get(CONF_ENDPOINT, DEFAULT_ENDPOINT)
+            fields[vol.Optional(SECTION_ADVANCED)] = section(
+                vol.Schema(
+                    {vol.Required(CONF_ENDPOINT, default=endpoint): URL_SELECTOR}
+                ),
+                {"collapsed": endpoint == DEFAULT_ENDPOINT},
+            )
+        return vol.Schema(fields)
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the line id and password (the endpoint is in a section)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = await _async_validate(self.hass, _flatten(user_input))
+            if not errors:
+                await self.async_set_unique_id(data[CONF_IDINFOCALLER])
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=f"Infocaller {data[CONF_IDINFOCALLER]}", data=data
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self._schema(_flatten(user_input or {}), line=True),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Infocaller refused the credentials: ask for the password again."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Check the new password with the probe."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = await _async_validate(
+                self.hass, {**entry.data, CONF_PASSWORD: user_input[CONF_PASSWORD]}
+            )
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_PASSWORD: data[CONF_PASSWORD]}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self._schema({}, line=False),
+            description_placeholders={"line": entry.data[CONF_IDINFOCALLER]},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the line id, password or endpoint."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = await _async_validate(self.hass, _flatten(user_input))
+            if not errors:
+                await self.async_set_unique_id(data[CONF_IDINFOCALLER])
+                self._abort_if_unique_id_mismatch(reason="wrong_line")
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self._schema(
+                _flatten(user_input) if user_input else entry.data, line=True
+            ),
+            errors=errors,
+        )
+
+
+class InfocallerOptionsFlow(OptionsFlow):
+    """Defaults for calls, the wire format and the account's time zone."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the options."""
+        if user_input is not None:
+            # The selectors already hold each value to its range and list.
+            return self.async_create_entry(
+                data={
+                    CONF_MAX_WAIT: int(user_input[CONF_MAX_WAIT]),
+                    CONF_RETRIES: int(user_input[CONF_RETRIES]),
+                    CONF_REQUEST_FORMAT: user_input[CONF_REQUEST_FORMAT],
+                    CONF_TIME_ZONE: user_input[CONF_TIME_ZONE],
+                }
+            )
+        zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
+        current = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_MAX_WAIT, default=current.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=MAX_WAIT_LIMIT,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="min",
+                    )
+                ),
+                vol.Required(
+                    CONF_RETRIES, default=current.get(CONF_RETRIES, DEFAULT_RETRIES)
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.SLIDER
+                    )
+                ),
+                vol.Required(
+                    CONF_REQUEST_FORMAT,
+                    default=current.get(CONF_REQUEST_FORMAT, DEFAULT_REQUEST_FORMAT),
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[fmt.value for fmt in RequestFormat],
+                        translation_key=CONF_REQUEST_FORMAT,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                ),
+                vol.Required(
+                    CONF_TIME_ZONE,
+                    default=current.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE),
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=sorted(zones), mode=SelectSelectorMode.DROPDOWN
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

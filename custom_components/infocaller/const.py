@@ -1,0 +1,72 @@
+"""Constants for the Infocaller integration."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import logging
+from typing import Final
+
+from .api import RESULT_KEYS
+
+DOMAIN: Final = "infocaller"
+LOGGER = logging.getLogger(__package__)
+
+CONF_IDINFOCALLER: Final = "idinfocaller"
+CONF_ENDPOINT: Final = "endpoint"
+CONF_MAX_WAIT: Final = "max_wait"
+CONF_RETRIES: Final = "retries"
+CONF_REQUEST_FORMAT: Final = "request_format"
+CONF_TIME_ZONE: Final = "time_zone"
+
+DEFAULT_MAX_WAIT: Final = 5
+DEFAULT_RETRIES: Final = 0
+DEFAULT_TIME_ZONE: Final = "Europe/Madrid"
+DEFAULT_REQUEST_FORMAT: Final = "json"
+
+MAX_WAIT_LIMIT: Final = 300
+RETRIES_LIMIT: Final = 4
+
+# Action fields (also the keys of a saved call).
+ATTR_PHONE: Final = "phone"
+ATTR_RULE_GROUP: Final = "rule_group"
+ATTR_SCHEDULE: Final = "schedule"
+ATTR_MAX_WAIT: Final = "max_wait"
+ATTR_RETRIES: Final = "retries"
+ATTR_VARIABLES: Final = "variables"
+ATTR_MESSAGE_VARIABLE: Final = "message_variable"
+
+SERVICE_ISSUE_CALL: Final = "issue_call"
+EVENT_CALL_RESULT: Final = "infocaller_call_result"
+
+SUBENTRY_SAVED_CALL: Final = "saved_call"
+
+#: Account-state codes: the line needs the owner's attention.
+LINE_PROBLEM_CODES: Final = frozenset({3, 10, 11, 12, 14})
+#: Codes caused by what the user asked for (a ServiceValidationError).
+INPUT_CODES: Final = frozenset({4, 5, 6, 7, 8, 9, 13})
+#: Codes that start reauthentication.
+REAUTH_CODES: Final = frozenset({-1, 1, 2})
+
+RESULT_NO_ANSWER: Final = "no_answer"
+RESULT_CONNECTION_ERROR: Final = "connection_error"
+#: Every result key an entity or event can show.
+ALL_RESULT_KEYS: Final = (*RESULT_KEYS, RESULT_NO_ANSWER, RESULT_CONNECTION_ERROR)
+
+#: An identical request within this many seconds of one that was accepted
+#: (or may have been placed) is refused as a duplicate.
+DUPLICATE_WINDOW_SECONDS: Final = 10
+#: A scheduled call may be at most this far ahead.
+MAX_SCHEDULE_DAYS: Final = 365
+MAX_VARIABLES: Final = 20
+MAX_VARIABLE_NAME_LENGTH: Final = 64
+MAX_VARIABLE_VALUE_LENGTH: Final = 1000
+MAX_RULE_GROUP_LENGTH: Final = 100
+
+
+class Source(StrEnum):
+    """What asked for a call."""
+
+    ACTION = "action"
+    BUTTON = "button"
+    NOTIFY = "notify"
+    INTENT = "intent"

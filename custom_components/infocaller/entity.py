@@ -1,0 +1,46 @@
+"""Base entity for the Infocaller integration."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .caller import CallRecord, InfocallerCaller
+from .const import DOMAIN
+
+
+class InfocallerEntity(Entity):
+    """An entity of one Infocaller line; it listens to the line's calls."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        caller: InfocallerCaller,
+        description: EntityDescription,
+        *,
+        unique_suffix: str | None = None,
+    ) -> None:
+        """Attach the entity to the line's service device."""
+        self.caller = caller
+        self.entity_description = description
+        self._attr_unique_id = (
+            f"{caller.entry.entry_id}_{unique_suffix or description.key}"
+        )
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, caller.entry.entry_id)},
+            name=f"Infocaller {caller.line_id}",
+            manufacturer="Infocaller",
+            model="HTTPS call-issuing API",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the line's call records."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.caller.async_add_listener(self._handle_record))
+
+    def _handle_record(self, record: CallRecord) -> None:
+        """Show the new record."""
+        self.async_write_ha_state()

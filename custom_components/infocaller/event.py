@@ -1,0 +1,48 @@
+"""Event entity of an Infocaller line: one event per call result."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .caller import CallRecord, InfocallerConfigEntry
+from .const import ALL_RESULT_KEYS
+from .entity import InfocallerEntity
+
+PARALLEL_UPDATES = 0
+
+CALL_RESULT = EventEntityDescription(
+    key="call_result",
+    translation_key="call_result",
+    event_types=list(ALL_RESULT_KEYS),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: InfocallerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the call-result event entity."""
+    async_add_entities([InfocallerCallResultEvent(entry.runtime_data, CALL_RESULT)])
+
+
+class InfocallerCallResultEvent(InfocallerEntity, EventEntity):
+    """Fires with the result key of every request."""
+
+    def _handle_record(self, record: CallRecord) -> None:
+        """Trigger the event, then write the state."""
+        self._trigger_event(
+            record.result_key,
+            {
+                "code": record.result,
+                "text": record.result_text,
+                "call_id": record.call_id,
+                "phone": record.phone,
+                "rule_group": record.rule_group,
+                "scheduled_for": record.scheduled_for,
+                "source": record.source,
+            },
+        )
+        self.async_write_ha_state()

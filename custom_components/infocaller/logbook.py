@@ -1,0 +1,67 @@
+"""Describe Infocaller events in the logbook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN, EVENT_CALL_RESULT
+
+# The logbook takes plain text, not translation keys: pick the words by the
+# language Home Assistant is set to.
+TEXTS = {
+    "en": {
+        "accepted": "call to {phone} ({rule_group}) accepted, call id {call_id}",
+        "refused": "call to {phone} ({rule_group}) refused: {result_text} (code {result})",
+        "no_answer": "call to {phone} ({rule_group}): no answer from Infocaller, the call may have been placed",
+        "connection_error": "call to {phone} ({rule_group}) not sent: Infocaller could not be reached",
+    },
+    "es": {
+        "accepted": "llamada a {phone} ({rule_group}) aceptada, id {call_id}",
+        "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
+        "no_answer": "llamada a {phone} ({rule_group}): Infocaller no respondió, puede que la llamada se haya realizado",
+        "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se pudo conectar con Infocaller",
+    },
+}
+
+
+def describe(data: dict[str, Any], language: str) -> str:
+    """Return one readable line for an ``infocaller_call_result`` event."""
+    texts = TEXTS["es" if language.split("-", maxsplit=1)[0] == "es" else "en"]
+    if data.get("result") == 0:
+        template = texts["accepted"]
+    elif data.get("result") is not None:
+        template = texts["refused"]
+    elif data.get("result_key") == "connection_error":
+        template = texts["connection_error"]
+    else:
+        template = texts["no_answer"]
+    return template.format_map(
+        {
+            key: data.get(key)
+            for key in ("phone", "rule_group", "call_id", "result", "result_text")
+        }
+    )
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
+) -> None:
+    """Describe the call-result event."""
+
+    @callback
+    def async_describe(event: Event) -> dict[str, str]:
+        return {
+            LOGBOOK_ENTRY_NAME: "Infocaller",
+            LOGBOOK_ENTRY_MESSAGE: describe(dict(event.data), hass.config.language),
+        }
+
+    async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)

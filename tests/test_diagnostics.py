@@ -1,0 +1,38 @@
+"""Tests for diagnostics: secrets and phone numbers are redacted."""
+
+from __future__ import annotations
+
+import json
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
+
+from .conftest import FIRMA, LINE, PASSWORD
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Configuration and last results, with password, signature and numbers hidden."""
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "Aviso"},
+        blocking=True,
+    )
+    diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)
+    assert diagnostics == snapshot
+    text = json.dumps(diagnostics)
+    for secret in (PASSWORD, FIRMA, LINE, "611222333"):
+        assert secret not in text

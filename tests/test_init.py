@@ -1,0 +1,119 @@
+"""Tests for setting up, unloading, removing and restarting the integration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+
+from custom_components.infocaller.const import DOMAIN
+
+from .conftest import LINE
+
+
+async def test_setup_sends_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """No network traffic at start-up; one service device per entry."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert aioclient_mock.call_count == 0
+    (device,) = dr.async_entries_for_config_entry(
+        device_registry, mock_config_entry.entry_id
+    )
+    assert device.identifiers == {(DOMAIN, mock_config_entry.entry_id)}
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device.name == f"Infocaller {LINE}"
+    assert device.manufacturer == "Infocaller"
+
+
+async def test_unload_and_remove(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unloading keeps the records; removing the entry deletes them."""
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "A"},
+        blocking=True,
+    )
+    key = f"{DOMAIN}.{init_integration.entry_id}"
+    assert hass_storage[key]["data"]["accepted_calls"] == 1
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert key in hass_storage
+    # The action stays registered (async_setup), refusing politely.
+    assert hass.services.has_service(DOMAIN, "issue_call")
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+async def test_records_survive_a_restart(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Sensors come back with the saved records after Home Assistant restarts."""
+    freezer.move_to("2030-05-01 08:00:00+00:00")
+    record = {
+        "time": "2030-04-30T07:00:00+00:00",
+        "source": "button",
+        "phone": "+34611222333",
+        "rule_group": "Aviso",
+        "scheduled_for": None,
+        "result": 11,
+        "result_key": "insufficient_balance",
+        "result_text": "Saldo insuficiente",
+        "call_id": None,
+    }
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "data": {
+            "accepted_calls": 7,
+            "refused_calls": 2,
+            "last": record,
+            "last_answer": record,
+            "recent": [record],
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    prefix = f"infocaller_{LINE}"
+    assert (
+        hass.states.get(f"sensor.{prefix}_last_result").state == "insufficient_balance"
+    )
+    assert (
+        hass.states.get(f"sensor.{prefix}_last_call").state
+        == "2030-04-30T07:00:00+00:00"
+    )
+    assert hass.states.get(f"sensor.{prefix}_accepted_calls").state == "7"
+    assert hass.states.get(f"sensor.{prefix}_refused_calls").state == "2"
+    assert hass.states.get(f"binary_sensor.{prefix}_line_problem").state == "on"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_config_schema_refuses_yaml(hass: HomeAssistant) -> None:
+    """The integration is set up from the UI only."""
+    from custom_components.infocaller import CONFIG_SCHEMA
+
+    assert CONFIG_SCHEMA({}) == {}

@@ -1,0 +1,79 @@
+"""Tests for the logbook description of call results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant
+import pytest
+
+from custom_components.infocaller.const import DOMAIN, EVENT_CALL_RESULT
+from custom_components.infocaller.logbook import describe
+
+BASE = {
+    "phone": "+34611222333",
+    "rule_group": "Aviso",
+    "result_text": "Saldo insuficiente",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "language", "expected"),
+    [
+        (
+            {"result": 0, "call_id": "9"},
+            "en",
+            "call to +34611222333 (Aviso) accepted, call id 9",
+        ),
+        (
+            {"result": 0, "call_id": "9"},
+            "es",
+            "llamada a +34611222333 (Aviso) aceptada, id 9",
+        ),
+        (
+            {"result": 11},
+            "en",
+            "call to +34611222333 (Aviso) refused: Saldo insuficiente (code 11)",
+        ),
+        (
+            {"result": 11},
+            "es-ES",
+            "llamada a +34611222333 (Aviso) rechazada: Saldo insuficiente (código 11)",
+        ),
+        (
+            {"result": None, "result_key": "no_answer"},
+            "en",
+            "call to +34611222333 (Aviso): no answer from Infocaller, the call may have been placed",
+        ),
+        (
+            {"result": None, "result_key": "connection_error"},
+            "es",
+            "llamada a +34611222333 (Aviso) no enviada: no se pudo conectar con Infocaller",
+        ),
+    ],
+)
+def test_describe(data: dict[str, object], language: str, expected: str) -> None:
+    """One readable line per event, in English or Spanish."""
+    assert describe({**BASE, **data}, language) == expected
+
+
+async def test_logbook_platform(hass: HomeAssistant) -> None:
+    """The platform registers a describer for the integration's event."""
+    from custom_components.infocaller import logbook
+
+    described: dict[str, Any] = {}
+    logbook.async_describe_events(
+        hass,
+        lambda domain, event_type, describer: described.update(
+            {event_type: (domain, describer)}
+        ),
+    )
+    domain, describer = described[EVENT_CALL_RESULT]
+    assert domain == DOMAIN
+    hass.config.language = "es"
+    assert describer(
+        Event(EVENT_CALL_RESULT, {**BASE, "result": 0, "call_id": "1"})
+    ) == {
+        "name": "Infocaller",
+        "message": "llamada a +34611222333 (Aviso) aceptada, id 1",
+    }

@@ -1,0 +1,100 @@
+"""The English and Spanish texts are complete, equal in shape and in use."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+import re
+import string
+
+import pytest
+
+from custom_components.infocaller.api import RESULT_CODES, UNKNOWN_CODE_KEY
+from custom_components.infocaller.const import ALL_RESULT_KEYS
+
+ROOT = Path(__file__).parents[1] / "custom_components" / "infocaller"
+LANGUAGES = ("en", "es")
+
+
+def _load(language: str) -> dict:
+    return json.loads((ROOT / "translations" / f"{language}.json").read_text())
+
+
+def _leaves(tree: object, path: str = "") -> dict[str, str]:
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            out.update(_leaves(value, f"{path}/{key}"))
+        return out
+    return {path: str(tree)}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_same_keys_and_placeholders() -> None:
+    """Spanish has exactly the English keys, each with the same placeholders."""
+    en, es = _leaves(_load("en")), _leaves(_load("es"))
+    assert en.keys() == es.keys()
+    for key, text in en.items():
+        assert text.strip(), key
+        assert es[key].strip(), key
+        assert _placeholders(text) == _placeholders(es[key]), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_result_key_has_a_state_name(language: str) -> None:
+    """Each result key is a translated sensor state and event type."""
+    entity = _load(language)["entity"]
+    assert set(entity["sensor"]["last_result"]["state"]) == set(ALL_RESULT_KEYS)
+    assert set(
+        entity["event"]["call_result"]["state_attributes"]["event_type"]["state"]
+    ) == set(ALL_RESULT_KEYS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_refusal_has_a_message_with_its_code(language: str) -> None:
+    """result_<key> exists for every refusal, and its text shows the code."""
+    exceptions = _load(language)["exceptions"]
+    keys = [code.key for code in RESULT_CODES.values() if code.code != 0]
+    for key in [*keys, UNKNOWN_CODE_KEY]:
+        assert "{code}" in exceptions[f"result_{key}"]["message"]
+
+
+def test_every_translation_key_used_in_code_exists() -> None:
+    """Each translation_key="..." and form error in the code is translated."""
+    en = _load("en")
+    used: set[str] = set()
+    for file in ROOT.glob("*.py"):
+        source = file.read_text()
+        used |= set(re.findall(r'translation_key="([a-z_]+)"', source))
+        for node in ast.walk(ast.parse(source)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "CallValidationError"
+            ):
+                key = node.args[1]
+                if isinstance(key, ast.Constant):
+                    used.add(key.value)
+    used.discard("request_format")  # a selector, checked below
+    entity_keys = {key for platform in en["entity"].values() for key in platform}
+    known = set(en["exceptions"]) | entity_keys
+    assert used <= known, used - known
+    assert entity_keys <= used  # and no entity text is left unused
+    assert set(en["selector"]["request_format"]["options"]) == {"json", "xml"}
+    # Keys built with f-strings: invalid_<field> and result_<key>.
+    for field in ("phone", "rule_group", "max_wait", "retries"):
+        assert f"invalid_{field}" in en["exceptions"]
+
+
+def test_services_yaml_fields_are_translated() -> None:
+    """Every action field has a name and description in both languages."""
+    import yaml
+
+    services = yaml.safe_load((ROOT / "services.yaml").read_text())
+    for language in LANGUAGES:
+        translated = _load(language)["services"]
+        for service, spec in services.items():
+            assert set(spec["fields"]) == set(translated[service]["fields"])
