@@ -57,5 +57,14 @@ ensure_venv() {
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   printf '%s\n' "$requirements" >"$VENV/requirements.txt"
   "$VENV/bin/python" -m pip install --quiet -r "$VENV/requirements.txt"
+  # The voice tests run Home Assistant's conversation agent: install its
+  # requirements at the versions this Home Assistant release pins.
+  "$VENV/bin/python" - <<'PY' >"$VENV/conversation-requirements.txt"
+import importlib.util, json, pathlib
+root = pathlib.Path(importlib.util.find_spec("homeassistant").origin).parent
+manifest = root / "components" / "conversation" / "manifest.json"
+print("\n".join(json.loads(manifest.read_text())["requirements"]))
+PY
+  "$VENV/bin/python" -m pip install --quiet -r "$VENV/conversation-requirements.txt"
   echo "$stamp" >"$VENV/.requirements-stamp"
 }

@@ -25,6 +25,15 @@ async def test_diagnostics(
 ) -> None:
     """Configuration and last results, with password, signature and numbers hidden."""
     freezer.move_to("2030-03-01 12:00:00+00:00")
+    result = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, "saved_call"), context={"source": "user"}
+    )
+    await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Vecino", "phone": "+34633444555", "rule_group": "Alarma",
+         "message_variable": "MENSAJE"},
+    )
+    await hass.async_block_till_done()
     await hass.services.async_call(
         DOMAIN,
         "issue_call",
@@ -34,5 +43,6 @@ async def test_diagnostics(
     diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
-    for secret in (PASSWORD, FIRMA, LINE, "611222333"):
+    assert diagnostics["saved_calls"][0]["name"] == "Vecino"
+    for secret in (PASSWORD, FIRMA, LINE, "611222333", "633444555"):
         assert secret not in text

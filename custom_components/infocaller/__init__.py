@@ -7,14 +7,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .caller import InfocallerCaller, InfocallerConfigEntry
+from .caller import InfocallerCaller, InfocallerConfigEntry, saved_calls
 from .const import DOMAIN
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.EVENT,
+    Platform.NOTIFY,
     Platform.SENSOR,
 ]
 
@@ -34,15 +36,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     caller = InfocallerCaller(hass, entry)
     await caller.async_load()
     entry.runtime_data = caller
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def _async_options_updated(
+async def _async_entry_updated(
     hass: HomeAssistant, entry: InfocallerConfigEntry
 ) -> None:
-    """Apply new options to the running entry."""
+    """Apply new options at once; reload when saved calls changed."""
+    if saved_calls(entry) != entry.runtime_data.saved_calls:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     entry.runtime_data.async_apply_options()
 
 

@@ -12,7 +12,7 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caller import InfocallerConfigEntry
 from .entity import InfocallerEntity
@@ -30,7 +30,7 @@ LINE_PROBLEM = BinarySensorEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: InfocallerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the line-problem sensor."""
     async_add_entities([InfocallerLineProblemEntity(entry.runtime_data, LINE_PROBLEM)])

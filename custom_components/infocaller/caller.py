@@ -33,15 +33,12 @@ from .api import (
     RequestFormat,
 )
 from .const import (
+    ATTR_MESSAGE_VARIABLE,
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
-    CONF_MAX_WAIT,
     CONF_REQUEST_FORMAT,
-    CONF_RETRIES,
     CONF_TIME_ZONE,
-    DEFAULT_MAX_WAIT,
     DEFAULT_REQUEST_FORMAT,
-    DEFAULT_RETRIES,
     DEFAULT_TIME_ZONE,
     DOMAIN,
     DUPLICATE_WINDOW_SECONDS,
@@ -52,9 +49,10 @@ from .const import (
     REAUTH_CODES,
     RESULT_CONNECTION_ERROR,
     RESULT_NO_ANSWER,
+    SUBENTRY_SAVED_CALL,
     Source,
 )
-from .validation import CallValidationError, ValidatedCall, async_validate_call
+from .validation import CallValidationError, ValidatedCall, async_validate_for_entry
 
 STORAGE_VERSION = 1
 RECENT_RESULTS = 10
@@ -96,6 +94,34 @@ class CallRecord:
 type CallListener = Callable[[CallRecord], None]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedCall:
+    """A call kept in a ``saved_call`` subentry."""
+
+    subentry_id: str
+    name: str
+    data: Mapping[str, Any]
+
+    @property
+    def message_variable(self) -> str | None:
+        """The rule-group variable a notification's text goes into."""
+        value = self.data.get(ATTR_MESSAGE_VARIABLE)
+        return str(value) if value else None
+
+
+def saved_calls(entry: ConfigEntry) -> dict[str, SavedCall]:
+    """Return the entry's saved calls by subentry id."""
+    return {
+        subentry.subentry_id: SavedCall(
+            subentry_id=subentry.subentry_id,
+            name=subentry.title,
+            data=dict(subentry.data),
+        )
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_SAVED_CALL
+    }
+
+
 class InfocallerCaller:
     """Runtime data of one config entry: the client and the call records."""
 
@@ -105,6 +131,7 @@ class InfocallerCaller:
         self.entry = entry
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
         self.client = self._build_client()
+        self.saved_calls = saved_calls(entry)
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
@@ -191,18 +218,6 @@ class InfocallerCaller:
 
     # -- the call ---------------------------------------------------------------
 
-    async def async_validate(self, data: Mapping[str, Any]) -> ValidatedCall:
-        """Validate a request with this line's defaults and time zone."""
-        options = self.entry.options
-        return await async_validate_call(
-            self.hass,
-            data,
-            line_id=self.line_id,
-            default_max_wait=int(options.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)),
-            default_retries=int(options.get(CONF_RETRIES, DEFAULT_RETRIES)),
-            time_zone=self.time_zone,
-        )
-
     def _guard(self, call: ValidatedCall) -> None:
         """Refuse a request identical to one in flight or just sent."""
         now = time.monotonic()
@@ -232,7 +247,7 @@ class InfocallerCaller:
         everything else, always translated.
         """
         try:
-            call = await self.async_validate(data)
+            call = await async_validate_for_entry(self.hass, self.entry, data)
         except CallValidationError as err:
             raise err.as_service_error() from err
         self._guard(call)

@@ -12,7 +12,9 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
+    SubentryFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant, callback
@@ -22,6 +24,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    ObjectSelector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -38,6 +41,12 @@ from .api import (
     RequestFormat,
 )
 from .const import (
+    ATTR_MAX_WAIT,
+    ATTR_MESSAGE_VARIABLE,
+    ATTR_PHONE,
+    ATTR_RETRIES,
+    ATTR_RULE_GROUP,
+    ATTR_VARIABLES,
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     CONF_MAX_WAIT,
@@ -52,9 +61,16 @@ from .const import (
     LOGGER,
     MAX_WAIT_LIMIT,
     RETRIES_LIMIT,
+    SUBENTRY_SAVED_CALL,
 )
 from .schema import vol
-from .validation import normalize_line_id
+from .validation import (
+    CallValidationError,
+    async_validate_for_entry,
+    fold_name,
+    normalize_line_id,
+    validate_variable_name,
+)
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
@@ -134,6 +150,14 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> InfocallerOptionsFlow:
         """Return the options flow."""
         return InfocallerOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentry types: saved calls."""
+        return {SUBENTRY_SAVED_CALL: SavedCallFlow}
 
     def _schema(self, defaults: Mapping[str, Any], *, line: bool) -> vol.Schema:
         """Return the form; the endpoint sits in a collapsed "advanced" section."""
@@ -283,3 +307,117 @@ class InfocallerOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+
+CONF_NAME = "name"
+SAVED_CALL_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME): TEXT_SELECTOR,
+        vol.Required(ATTR_PHONE): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.TEL)
+        ),
+        vol.Required(ATTR_RULE_GROUP): TEXT_SELECTOR,
+        vol.Optional(ATTR_VARIABLES): ObjectSelector(),
+        vol.Optional(ATTR_MAX_WAIT): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_WAIT_LIMIT,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="min",
+            )
+        ),
+        vol.Optional(ATTR_RETRIES): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Optional(ATTR_MESSAGE_VARIABLE): TEXT_SELECTOR,
+    }
+)
+
+
+class SavedCallFlow(ConfigSubentryFlow):
+    """Add or edit a saved call: a button, a notify target, a voice command."""
+
+    async def _async_validate(
+        self, user_input: dict[str, Any], current_id: str | None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Apply the action's rules; return form errors and the data to keep."""
+        entry = self._get_entry()
+        name = str(user_input.get(CONF_NAME, "")).strip()
+        if not name:
+            return {CONF_NAME: "missing_field"}, {}
+        if any(
+            fold_name(subentry.title) == fold_name(name)
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_SAVED_CALL
+            and subentry.subentry_id != current_id
+        ):
+            return {CONF_NAME: "name_in_use"}, {}
+        try:
+            call = await async_validate_for_entry(self.hass, entry, user_input)
+            message_variable = str(user_input.get(ATTR_MESSAGE_VARIABLE) or "").strip()
+            if message_variable:
+                validate_variable_name(
+                    f"{message_variable}_TITLE", ATTR_MESSAGE_VARIABLE
+                )
+        except CallValidationError as err:
+            key = (
+                "invalid_message_variable"
+                if err.field == ATTR_MESSAGE_VARIABLE
+                else err.key
+            )
+            return {err.field: key}, {}
+        data: dict[str, Any] = {
+            ATTR_PHONE: call.phone,
+            ATTR_RULE_GROUP: call.rule_group,
+            ATTR_VARIABLES: dict(call.variables),
+        }
+        for field in (ATTR_MAX_WAIT, ATTR_RETRIES):
+            if user_input.get(field) is not None:
+                data[field] = int(user_input[field])
+        if message_variable:
+            data[ATTR_MESSAGE_VARIABLE] = message_variable
+        return {}, {CONF_NAME: name, **data}
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a saved call."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = await self._async_validate(user_input, None)
+            if not errors:
+                return self.async_create_entry(title=data.pop(CONF_NAME), data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                SAVED_CALL_SCHEMA, user_input or {}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Edit a saved call; its entities follow without a restart."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = await self._async_validate(user_input, subentry.subentry_id)
+            if not errors:
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=data.pop(CONF_NAME),
+                    data=data,
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                SAVED_CALL_SCHEMA,
+                user_input or {CONF_NAME: subentry.title, **subentry.data},
+            ),
+            errors=errors,
+        )

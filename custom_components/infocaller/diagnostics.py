@@ -42,5 +42,9 @@ async def async_get_config_entry_diagnostics(
             "time_zone": caller.time_zone,
         },
         "line_problem": caller.line_problem,
+        "saved_calls": [
+            async_redact_data({"name": saved.name, **saved.data}, TO_REDACT)
+            for saved in caller.saved_calls.values()
+        ],
         "records": async_redact_data(caller.as_dict(), TO_REDACT),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .caller import CallRecord, InfocallerCaller
+from .caller import CallRecord, InfocallerCaller, SavedCall
 from .const import DOMAIN
 
 
@@ -14,6 +14,8 @@ class InfocallerEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    #: Whether the entity shows call records (buttons and notify do not).
+    _follows_records = True
 
     def __init__(
         self,
@@ -39,8 +41,35 @@ class InfocallerEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the line's call records."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.caller.async_add_listener(self._handle_record))
+        if self._follows_records:
+            self.async_on_remove(self.caller.async_add_listener(self._handle_record))
 
     def _handle_record(self, record: CallRecord) -> None:
         """Show the new record."""
         self.async_write_ha_state()
+
+
+class InfocallerSavedCallEntity(InfocallerEntity):
+    """An entity of a saved call, on the saved call's own service device.
+
+    Home Assistant keeps a device in one subentry, so each saved call has a
+    device of its own ("Call <name>"), removed with the saved call.
+    """
+
+    _follows_records = False
+
+    def __init__(
+        self, caller: InfocallerCaller, saved: SavedCall, description: EntityDescription
+    ) -> None:
+        """Attach the entity to the saved call's device."""
+        super().__init__(caller, description)
+        self.saved = saved
+        self._attr_unique_id = f"{saved.subentry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, saved.subentry_id)},
+            translation_key="saved_call",
+            translation_placeholders={"name": saved.name},
+            manufacturer="Infocaller",
+            model="Saved call",
+            entry_type=DeviceEntryType.SERVICE,
+        )

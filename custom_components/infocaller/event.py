@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caller import CallRecord, InfocallerConfigEntry
 from .const import ALL_RESULT_KEYS
@@ -22,7 +22,7 @@ CALL_RESULT = EventEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: InfocallerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the call-result event entity."""
     async_add_entities([InfocallerCallResultEvent(entry.runtime_data, CALL_RESULT)])

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 import re
 from typing import Any
+import unicodedata
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -26,6 +28,13 @@ from .const import (
     ATTR_RULE_GROUP,
     ATTR_SCHEDULE,
     ATTR_VARIABLES,
+    CONF_IDINFOCALLER,
+    CONF_MAX_WAIT,
+    CONF_RETRIES,
+    CONF_TIME_ZONE,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIME_ZONE,
     DOMAIN,
     MAX_RULE_GROUP_LENGTH,
     MAX_SCHEDULE_DAYS,
@@ -220,14 +229,11 @@ def validate_variables(value: Any) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for raw_name, raw_value in value.items():
         name = str(raw_name)
-        if (
-            not isinstance(raw_name, (str, int))
-            or not _VARIABLE_NAME.match(name)
-            or len(name) > MAX_VARIABLE_NAME_LENGTH
-        ):
+        if not isinstance(raw_name, (str, int)):
             raise CallValidationError(
                 ATTR_VARIABLES, "invalid_variable_name", {"name": name}
             )
+        validate_variable_name(name, ATTR_VARIABLES)
         pairs.append((name, _variable_value(name, raw_value)))
     return tuple(pairs)
 
@@ -263,3 +269,41 @@ async def async_validate_call(
         ),
         variables=validate_variables(data.get(ATTR_VARIABLES)),
     )
+
+
+async def async_validate_for_entry(
+    hass: HomeAssistant, entry: ConfigEntry, data: Mapping[str, Any]
+) -> ValidatedCall:
+    """Validate a request with the line's country, defaults and time zone."""
+    options = entry.options
+    return await async_validate_call(
+        hass,
+        data,
+        line_id=entry.data[CONF_IDINFOCALLER],
+        default_max_wait=int(options.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)),
+        default_retries=int(options.get(CONF_RETRIES, DEFAULT_RETRIES)),
+        time_zone=str(options.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE)),
+    )
+
+
+def validate_variable_name(name: str, field: str) -> None:
+    """Refuse a name a rule group variable cannot have."""
+    if not _VARIABLE_NAME.match(name) or len(name) > MAX_VARIABLE_NAME_LENGTH:
+        raise CallValidationError(field, "invalid_variable_name", {"name": name})
+
+
+#: Leading articles a spoken name may carry or lose ("llama al fontanero").
+_ARTICLES = frozenset({"the", "el", "la", "los", "las"})
+
+
+def fold_name(name: str) -> str:
+    """Fold a saved call's name for matching.
+
+    Case, accents, extra spaces and one leading article do not count, so
+    "El Fontanero", "fontanero" and "the fontanero" are the same name.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    words = "".join(c for c in decomposed if not unicodedata.combining(c)).split()
+    if len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)

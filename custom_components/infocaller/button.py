@@ -1,0 +1,44 @@
+"""Buttons of an Infocaller line: one per saved call."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .caller import InfocallerCaller, InfocallerConfigEntry, SavedCall
+from .const import Source
+from .entity import InfocallerSavedCallEntity
+
+# The caller guards and serialises identical calls itself.
+PARALLEL_UPDATES = 0
+
+CALL_BUTTON = ButtonEntityDescription(key="call", translation_key="call")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: InfocallerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a "Call <name>" button for each saved call."""
+    caller = entry.runtime_data
+    for saved in caller.saved_calls.values():
+        async_add_entities(
+            [InfocallerCallButton(caller, saved)],
+            config_subentry_id=saved.subentry_id,
+        )
+
+
+class InfocallerCallButton(InfocallerSavedCallEntity, ButtonEntity):
+    """Places the saved call when pressed; named like its device, "Call <name>"."""
+
+    _attr_name = None
+
+    def __init__(self, caller: InfocallerCaller, saved: SavedCall) -> None:
+        """Attach the button to the saved call's device."""
+        super().__init__(caller, saved, CALL_BUTTON)
+
+    async def async_press(self) -> None:
+        """Issue the call; failures raise the same translated errors as the action."""
+        await self.caller.async_call(self.saved.data, Source.BUTTON)

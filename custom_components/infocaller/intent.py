@@ -1,0 +1,109 @@
+"""Voice: the ``InfocallerCallSavedCall`` intent places a saved call by name."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import config_validation as cv, intent, translation
+
+from .caller import InfocallerCaller, SavedCall
+from .const import DOMAIN, Source
+from .validation import fold_name
+
+INTENT_CALL_SAVED_CALL = "InfocallerCallSavedCall"
+
+# Spoken answers. Intent responses are plain text, so they are picked here by
+# the conversation's language (English for any language but Spanish).
+SPEECH = {
+    "en": {
+        "calling": "Calling {name}",
+        "unknown": "There is no saved call named {name}",
+        "ambiguous": "More than one Infocaller line has a saved call named {name}",
+        "failed": "The call to {name} failed: {error}",
+    },
+    "es": {
+        "calling": "Llamando a {name}",
+        "unknown": "No hay ninguna llamada guardada con el nombre {name}",
+        "ambiguous": "Hay más de una línea de Infocaller con una llamada guardada llamada {name}",
+        "failed": "La llamada a {name} ha fallado: {error}",
+    },
+}
+
+
+def _speech(language: str, key: str, *, name: str, **values: str) -> str:
+    if language.split("-", maxsplit=1)[0].lower() == "es":
+        text = SPEECH["es"][key].format(name=name, **values)
+        # "a el fontanero" is said "al fontanero".
+        return text.replace(" a el ", " al ").replace(" a El ", " al ")
+    return SPEECH["en"][key].format(name=name, **values)
+
+
+async def _async_error_text(
+    hass: HomeAssistant, language: str, err: HomeAssistantError
+) -> str:
+    """Return the error's translated message in the conversation's language."""
+    if err.translation_domain == DOMAIN and err.translation_key:
+        strings = await translation.async_get_translations(
+            hass, language, "exceptions", {DOMAIN}
+        )
+        key = f"component.{DOMAIN}.exceptions.{err.translation_key}.message"
+        if template := strings.get(key):
+            return template.format(**(err.translation_placeholders or {}))
+    return str(err)
+
+
+async def async_setup_intents(hass: HomeAssistant) -> None:
+    """Register the intent; Home Assistant's intent integration calls this."""
+    intent.async_register(hass, CallSavedCallIntent())
+
+
+class CallSavedCallIntent(intent.IntentHandler):
+    """Place one of the saved calls, named by voice or by an LLM tool call."""
+
+    intent_type = INTENT_CALL_SAVED_CALL
+    description = (
+        "Places a phone call through Infocaller using one of the user's saved "
+        "calls, chosen by its name (for example 'plumber' or 'mum')"
+    )
+    slot_schema = {"name": cv.string}  # noqa: RUF012 - the base class's attribute
+
+    def _find(
+        self, hass: HomeAssistant, name: str
+    ) -> list[tuple[InfocallerCaller, SavedCall]]:
+        wanted = fold_name(name)
+        return [
+            (entry.runtime_data, saved)
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            if entry.state is ConfigEntryState.LOADED
+            for saved in entry.runtime_data.saved_calls.values()
+            if fold_name(saved.name) == wanted
+        ]
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Find the saved call and place it."""
+        slots = self.async_validate_slots(intent_obj.slots)
+        name = str(slots["name"]["value"]).strip()
+        language = intent_obj.language
+        response = intent_obj.create_response()
+        # Failures are answered, not raised: the default agent would replace a
+        # raised error's text with a generic "unexpected error".
+        matches = self._find(intent_obj.hass, name)
+        if len(matches) != 1:
+            response.async_set_error(
+                intent.IntentResponseErrorCode.NO_VALID_TARGETS,
+                _speech(language, "unknown" if not matches else "ambiguous", name=name),
+            )
+            return response
+        caller, saved = matches[0]
+        try:
+            await caller.async_call(saved.data, Source.INTENT)
+        except HomeAssistantError as err:
+            error = await _async_error_text(intent_obj.hass, language, err)
+            response.async_set_error(
+                intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                _speech(language, "failed", name=saved.name, error=error),
+            )
+            return response
+        response.async_set_speech(_speech(language, "calling", name=saved.name))
+        return response
