@@ -30,8 +30,12 @@ async def test_diagnostics(
     )
     await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {"name": "Vecino", "phone": "+34633444555", "rule_group": "Alarma",
-         "message_variable": "MENSAJE"},
+        {
+            "name": "Vecino",
+            "phone": "+34633444555",
+            "rule_group": "Alarma",
+            "message_variable": "MENSAJE",
+        },
     )
     await hass.async_block_till_done()
     await hass.services.async_call(

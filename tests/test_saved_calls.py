@@ -344,8 +344,14 @@ async def test_intent_unknown_name(
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "The call to Mamá failed: The Infocaller account has insufficient balance (code 11"),
-        ("es", "La llamada a Mamá ha fallado: La cuenta de Infocaller no tiene saldo suficiente (código 11"),
+        (
+            "en",
+            "The call to Mamá failed: The Infocaller account has insufficient balance (code 11",
+        ),
+        (
+            "es",
+            "La llamada a Mamá ha fallado: La cuenta de Infocaller no tiene saldo suficiente (código 11",
+        ),
     ],
 )
 async def test_intent_refused_call(
