@@ -83,6 +83,31 @@ class CallRecord:
         data["time"] = self.time.isoformat()
         return data
 
+    def event_data(self) -> dict[str, Any]:
+        """Return the fields of the ``infocaller_call_result`` event."""
+        return {
+            "call_id": self.call_id,
+            "result": self.result,
+            "result_key": self.result_key,
+            "result_text": self.result_text,
+            "phone": self.phone,
+            "rule_group": self.rule_group,
+            "scheduled_for": self.scheduled_for,
+            "source": self.source,
+        }
+
+    def attributes(self) -> dict[str, Any]:
+        """Return the details entities show as state attributes."""
+        return {
+            "code": self.result,
+            "text": self.result_text,
+            "call_id": self.call_id,
+            "phone": self.phone,
+            "rule_group": self.rule_group,
+            "scheduled_for": self.scheduled_for,
+            "source": self.source,
+        }
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
         """Rebuild a record saved with ``as_dict``."""
@@ -337,7 +362,7 @@ class InfocallerCaller:
         await self._store.async_save(self.as_dict())
         self.hass.bus.async_fire(
             EVENT_CALL_RESULT,
-            {"config_entry_id": self.entry.entry_id, **_event_fields(record)},
+            {"config_entry_id": self.entry.entry_id, **record.event_data()},
         )
         for listener in list(self._listeners):
             listener(record)
@@ -345,16 +370,3 @@ class InfocallerCaller:
 
 
 type InfocallerConfigEntry = ConfigEntry[InfocallerCaller]
-
-
-def _event_fields(record: CallRecord) -> dict[str, Any]:
-    return {
-        "call_id": record.call_id,
-        "result": record.result,
-        "result_key": record.result_key,
-        "result_text": record.result_text,
-        "phone": record.phone,
-        "rule_group": record.rule_group,
-        "scheduled_for": record.scheduled_for,
-        "source": record.source,
-    }

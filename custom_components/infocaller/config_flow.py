@@ -76,6 +76,18 @@ PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWO
 TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 SECTION_ADVANCED = "advanced"
+MAX_WAIT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0,
+        max=MAX_WAIT_LIMIT,
+        step=1,
+        mode=NumberSelectorMode.BOX,
+        unit_of_measurement="min",
+    )
+)
+RETRIES_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.BOX)
+)
 
 
 def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -270,22 +282,10 @@ class InfocallerOptionsFlow(OptionsFlow):
             {
                 vol.Required(
                     CONF_MAX_WAIT, default=current.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=MAX_WAIT_LIMIT,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
-                    )
-                ),
+                ): MAX_WAIT_SELECTOR,
                 vol.Required(
                     CONF_RETRIES, default=current.get(CONF_RETRIES, DEFAULT_RETRIES)
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.SLIDER
-                    )
-                ),
+                ): RETRIES_SELECTOR,
                 vol.Required(
                     CONF_REQUEST_FORMAT,
                     default=current.get(CONF_REQUEST_FORMAT, DEFAULT_REQUEST_FORMAT),
@@ -318,20 +318,8 @@ SAVED_CALL_SCHEMA = vol.Schema(
         ),
         vol.Required(ATTR_RULE_GROUP): TEXT_SELECTOR,
         vol.Optional(ATTR_VARIABLES): ObjectSelector(),
-        vol.Optional(ATTR_MAX_WAIT): NumberSelector(
-            NumberSelectorConfig(
-                min=0,
-                max=MAX_WAIT_LIMIT,
-                step=1,
-                mode=NumberSelectorMode.BOX,
-                unit_of_measurement="min",
-            )
-        ),
-        vol.Optional(ATTR_RETRIES): NumberSelector(
-            NumberSelectorConfig(
-                min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.BOX
-            )
-        ),
+        vol.Optional(ATTR_MAX_WAIT): MAX_WAIT_SELECTOR,
+        vol.Optional(ATTR_RETRIES): RETRIES_SELECTOR,
         vol.Optional(ATTR_MESSAGE_VARIABLE): TEXT_SELECTOR,
     }
 )

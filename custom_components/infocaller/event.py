@@ -33,16 +33,5 @@ class InfocallerCallResultEvent(InfocallerEntity, EventEntity):
 
     def _handle_record(self, record: CallRecord) -> None:
         """Trigger the event, then write the state."""
-        self._trigger_event(
-            record.result_key,
-            {
-                "code": record.result,
-                "text": record.result_text,
-                "call_id": record.call_id,
-                "phone": record.phone,
-                "rule_group": record.rule_group,
-                "scheduled_for": record.scheduled_for,
-                "source": record.source,
-            },
-        )
+        self._trigger_event(record.result_key, record.attributes())
         self.async_write_ha_state()

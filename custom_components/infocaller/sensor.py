@@ -37,16 +37,7 @@ class InfocallerSensorEntityDescription(SensorEntityDescription):
 def _last_result_attributes(caller: InfocallerCaller) -> dict[str, Any] | None:
     if (record := caller.last) is None:
         return None
-    return {
-        "code": record.result,
-        "text": record.result_text,
-        "call_id": record.call_id,
-        "phone": record.phone,
-        "rule_group": record.rule_group,
-        "scheduled_for": record.scheduled_for,
-        "source": record.source,
-        "time": record.time.isoformat(),
-    }
+    return {**record.attributes(), "time": record.time.isoformat()}
 
 
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (

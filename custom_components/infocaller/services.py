@@ -78,16 +78,20 @@ def async_get_loaded_entry(
     return entry
 
 
+RESPONSE_FIELDS = (
+    "call_id",
+    "result",
+    "result_key",
+    "result_text",
+    "phone",
+    "scheduled_for",
+)
+
+
 def response_data(record: CallRecord) -> dict[str, Any]:
     """Return an action's response: plain JSON-safe values."""
-    return {
-        "call_id": record.call_id,
-        "result": record.result,
-        "result_key": record.result_key,
-        "result_text": record.result_text,
-        "phone": record.phone,
-        "scheduled_for": record.scheduled_for,
-    }
+    event = record.event_data()
+    return {key: event[key] for key in RESPONSE_FIELDS}
 
 
 @callback
