@@ -8,7 +8,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -109,11 +108,3 @@ async def test_records_survive_a_restart(
     assert hass.states.get(f"sensor.{prefix}_accepted_calls").state == "7"
     assert hass.states.get(f"sensor.{prefix}_refused_calls").state == "2"
     assert hass.states.get(f"binary_sensor.{prefix}_line_problem").state == "on"
-
-
-@pytest.mark.usefixtures("init_integration")
-async def test_config_schema_refuses_yaml(hass: HomeAssistant) -> None:
-    """The integration is set up from the UI only."""
-    from custom_components.infocaller import CONFIG_SCHEMA
-
-    assert CONFIG_SCHEMA({}) == {}

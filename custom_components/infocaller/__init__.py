@@ -7,7 +7,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .caller import InfocallerCaller, InfocallerConfigEntry, saved_calls
+from .caller import (
+    InfocallerCaller,
+    InfocallerConfigEntry,
+    records_store,
+    saved_calls,
+)
 from .const import DOMAIN
 from .services import async_setup_services
 
@@ -58,4 +63,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
     """Delete the entry's saved call records."""
-    await InfocallerCaller(hass, entry).async_remove()
+    await records_store(hass, entry.entry_id).async_remove()

@@ -157,9 +157,7 @@ class InfocallerCaller:
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
         self.client = self._build_client()
         self.saved_calls = saved_calls(entry)
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
-        )
+        self._store = records_store(hass, entry.entry_id)
         self.last: CallRecord | None = None
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
@@ -225,10 +223,6 @@ class InfocallerCaller:
             "last_answer": self.last_answer.as_dict() if self.last_answer else None,
             "recent": [record.as_dict() for record in self.recent],
         }
-
-    async def async_remove(self) -> None:
-        """Delete the saved records (the entry is being removed)."""
-        await self._store.async_remove()
 
     @callback
     def async_add_listener(self, listener: CallListener) -> CALLBACK_TYPE:
@@ -370,3 +364,8 @@ class InfocallerCaller:
 
 
 type InfocallerConfigEntry = ConfigEntry[InfocallerCaller]
+
+
+def records_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of an entry's call records."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
