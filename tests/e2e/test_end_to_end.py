@@ -146,15 +146,11 @@ class HomeAssistantProcess:
                 return str(body["state"])
             await asyncio.sleep(0.5)
         _, states = await self.request(session, "GET", "/api/states")
-        lines = self.log.read_text().splitlines()
+        entries = self.config / ".storage" / "core.config_entries"
         pytest.fail(
             f"{entity_id}: {body}; states: {[s['entity_id'] for s in states]}\n"
-            "hass log:\n"
-            + "\n".join(
-                line
-                for line in lines
-                if "infocaller" in line or "Setup of" in line or "config entr" in line
-            )[-6000:]
+            f"config entries: {entries.read_text() if entries.exists() else None}\n"
+            f"hass log:\n{self.log.read_text()[-8000:]}"
         )
 
 
