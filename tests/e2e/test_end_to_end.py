@@ -147,10 +147,20 @@ class HomeAssistantProcess:
             await asyncio.sleep(0.5)
         _, states = await self.request(session, "GET", "/api/states")
         entries = self.config / ".storage" / "core.config_entries"
+        notable = [
+            line
+            for line in self.log.read_text().splitlines()
+            if line.startswith("20")
+            and any(word in line for word in ("ERROR", "WARNING", "CRITICAL"))
+            and not any(
+                noise in line for noise in ("ffmpeg", "FFmpeg", "turbojpeg", "zlib")
+            )
+        ]
         pytest.fail(
             f"{entity_id}: {body}; states: {[s['entity_id'] for s in states]}\n"
+            f"storage: {sorted(p.name for p in (self.config / '.storage').iterdir())}\n"
             f"config entries: {entries.read_text() if entries.exists() else None}\n"
-            f"hass log:\n{self.log.read_text()[-8000:]}"
+            "hass log (warnings and errors):\n" + "\n".join(notable)
         )
 
 
@@ -385,6 +395,12 @@ async def test_end_to_end(
         assert before[f"sensor.{PREFIX}_refused_calls"] == "2"
 
         # Restart: the sensors keep their state, and nothing is sent at start-up.
+        # Home Assistant saves the config entries a moment after a change;
+        # wait for that, so the restart tests the integration, not the timing.
+        entries = hass.config / ".storage" / "core.config_entries"
+        async with asyncio.timeout(30):
+            while not (entries.exists() and entry_id in entries.read_text()):
+                await asyncio.sleep(0.5)
         sent = len(simulator.requests)
         await hass.stop()
         await hass.start(session)
