@@ -72,11 +72,6 @@ class CallRecord:
     result_text: str
     call_id: str | None
 
-    @property
-    def answered(self) -> bool:
-        """Whether Infocaller's answer was read."""
-        return self.result is not None
-
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict."""
         data = asdict(self)

@@ -7,7 +7,7 @@ from datetime import datetime
 import logging
 import secrets
 import socket
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 
@@ -194,13 +194,6 @@ class InfocallerClient:
         return CredentialCheck(
             valid=result.result not in PROBE_REFUSED_CODES, result=result
         )
-
-    async def __aenter__(self) -> Self:
-        """Use as an async context manager (the session stays the caller's)."""
-        return self
-
-    async def __aexit__(self, *_exc_info: object) -> None:
-        """Nothing to close: the session belongs to the caller."""
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> str:
