@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caller import InfocallerCaller, InfocallerConfigEntry, SavedCall
 from .const import Source
-from .entity import InfocallerSavedCallEntity
+from .entity import InfocallerSavedCallEntity, async_add_saved_call_entities
 
 # The caller guards and serialises identical calls itself.
 PARALLEL_UPDATES = 0
@@ -22,12 +22,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a "Call <name>" button for each saved call."""
-    caller = entry.runtime_data
-    for saved in caller.saved_calls.values():
-        async_add_entities(
-            [InfocallerCallButton(caller, saved)],
-            config_subentry_id=saved.subentry_id,
-        )
+    async_add_saved_call_entities(entry, async_add_entities, InfocallerCallButton)
 
 
 class InfocallerCallButton(InfocallerSavedCallEntity, ButtonEntity):

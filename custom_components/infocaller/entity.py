@@ -1,11 +1,14 @@
-"""Base entity for the Infocaller integration."""
+"""Base entities for the Infocaller integration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import CallRecord, InfocallerCaller, SavedCall
+from .caller import CallRecord, InfocallerCaller, InfocallerConfigEntry, SavedCall
 from .const import DOMAIN
 
 
@@ -73,3 +76,18 @@ class InfocallerSavedCallEntity(InfocallerEntity):
             model="Saved call",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+def async_add_saved_call_entities(
+    entry: InfocallerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[InfocallerCaller, SavedCall], InfocallerSavedCallEntity],
+    wanted: Callable[[SavedCall], bool] = lambda _saved: True,
+) -> None:
+    """Add one entity per (wanted) saved call, in the saved call's subentry."""
+    caller = entry.runtime_data
+    for saved in caller.saved_calls.values():
+        if wanted(saved):
+            async_add_entities(
+                [factory(caller, saved)], config_subentry_id=saved.subentry_id
+            )

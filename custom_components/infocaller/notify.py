@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caller import InfocallerCaller, InfocallerConfigEntry, SavedCall
 from .const import ATTR_VARIABLES, Source
-from .entity import InfocallerSavedCallEntity
+from .entity import InfocallerSavedCallEntity, async_add_saved_call_entities
 
 PARALLEL_UPDATES = 0
 
@@ -23,13 +23,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each saved call with a message variable."""
-    caller = entry.runtime_data
-    for saved in caller.saved_calls.values():
-        if saved.message_variable:
-            async_add_entities(
-                [InfocallerCallNotify(caller, saved)],
-                config_subentry_id=saved.subentry_id,
-            )
+    async_add_saved_call_entities(
+        entry,
+        async_add_entities,
+        InfocallerCallNotify,
+        lambda saved: saved.message_variable is not None,
+    )
 
 
 class InfocallerCallNotify(InfocallerSavedCallEntity, NotifyEntity):
