@@ -7,6 +7,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 import pytest
@@ -31,6 +32,16 @@ FIRMA = __import__("hashlib").md5(f"{LINE}{PASSWORD}".encode()).hexdigest()
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/infocaller in every test."""
+
+
+def connector_error() -> aiohttp.ClientConnectorError:
+    """The error aiohttp raises when nothing accepts the connection."""
+    return aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey(
+            "apicall.example.test", 443, True, True, None, None, None
+        ),
+        OSError(111, "Connection refused"),
+    )
 
 
 def answer_json(code: int, idcall: str = "", text: str | None = None) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
-import aiohttp
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
@@ -27,18 +26,16 @@ from custom_components.infocaller.const import (
     DOMAIN,
 )
 
-from .conftest import ENDPOINT, LINE, PASSWORD, answer_json, sent_requests
+from .conftest import (
+    ENDPOINT,
+    LINE,
+    PASSWORD,
+    answer_json,
+    connector_error,
+    sent_requests,
+)
 
 DEFAULT_ENDPOINT = "https://apicall.infoe.es"
-
-
-def _connector_error() -> aiohttp.ClientConnectorError:
-    return aiohttp.ClientConnectorError(
-        aiohttp.client_reqrep.ConnectionKey(
-            "apicall.infoe.es", 443, True, True, None, None, None
-        ),
-        OSError(111, "Connection refused"),
-    )
 
 
 async def test_user_flow(
@@ -80,7 +77,7 @@ async def test_user_flow(
         (LINE, {"text": answer_json(1)}, {CONF_PASSWORD: "invalid_auth"}),
         (LINE, {"text": answer_json(-1)}, {CONF_PASSWORD: "invalid_auth"}),
         (LINE, {"text": answer_json(2)}, {CONF_PASSWORD: "invalid_auth"}),
-        (LINE, {"exc": _connector_error()}, {"base": "cannot_connect"}),
+        (LINE, {"exc": connector_error()}, {"base": "cannot_connect"}),
         (LINE, {"exc": TimeoutError()}, {"base": "cannot_connect"}),
         (LINE, {"text": "<html>Mantenimiento</html>"}, {"base": "cannot_connect"}),
         (LINE, {"exc": ValueError("boom")}, {"base": "unknown"}),

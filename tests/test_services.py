@@ -31,7 +31,15 @@ from custom_components.infocaller.const import (
     EVENT_CALL_RESULT,
 )
 
-from .conftest import ENDPOINT, FIRMA, LINE, answer_json, answer_xml, sent_requests
+from .conftest import (
+    ENDPOINT,
+    FIRMA,
+    LINE,
+    answer_json,
+    answer_xml,
+    connector_error,
+    sent_requests,
+)
 
 LAST_RESULT = "sensor.infocaller_34910000000_last_result"
 
@@ -343,17 +351,8 @@ async def test_connection_error(
     hass: HomeAssistant, mock_answer: Callable[..., None]
 ) -> None:
     """Nothing was sent: a plain error, recorded, and retrying is allowed."""
-    import aiohttp
-
     events = async_capture_events(hass, EVENT_CALL_RESULT)
-    mock_answer(
-        exc=aiohttp.ClientConnectorError(
-            aiohttp.client_reqrep.ConnectionKey(
-                "apicall.example.test", 443, True, True, None, None, None
-            ),
-            OSError(111, "refused"),
-        )
-    )
+    mock_answer(exc=connector_error())
     with pytest.raises(HomeAssistantError) as caught:
         await _call(hass)
     assert caught.value.translation_key == "cannot_connect"

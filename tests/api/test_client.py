@@ -27,6 +27,7 @@ from custom_components.infocaller.api import (
     RequestFormat,
 )
 from custom_components.infocaller.api.client import MAX_RESPONSE_BYTES
+from tests.conftest import connector_error
 
 URL = "https://apicall.example.test"
 PASSWORD = "s3cr3t-Pa55"
@@ -145,12 +146,7 @@ async def test_connection_refused_is_not_sent(
     """A failure to connect is a connection error: nothing was placed."""
     mocked.post(
         URL,
-        exc=aiohttp.ClientConnectorError(
-            aiohttp.client_reqrep.ConnectionKey(
-                "apicall.example.test", 443, True, True, None, None, None
-            ),
-            OSError(111, "Connection refused"),
-        ),
+        exc=connector_error(),
     )
     with pytest.raises(InfocallerConnectionError) as caught:
         await _client(session).issue_call(phone="+34611222333", rule_group="A")

@@ -136,6 +136,19 @@ class HomeAssistantProcess:
             except aiohttp.ContentTypeError:
                 return response.status, await response.text()
 
+    @contextlib.asynccontextmanager
+    async def websocket(
+        self, session: aiohttp.ClientSession
+    ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """Open the websocket API, logged in with the onboarded user's token."""
+        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+            assert (await ws.receive_json())["type"] == "auth_required"
+            await ws.send_json(
+                {"type": "auth", "access_token": self.headers["Authorization"][7:]}
+            )
+            assert (await ws.receive_json())["type"] == "auth_ok"
+            yield ws
+
     async def state(self, session: aiohttp.ClientSession, entity_id: str) -> str:
         """Return an entity's state (waiting up to 30 s for it to appear)."""
         for _ in range(60):
@@ -264,12 +277,7 @@ async def test_end_to_end(
         assert probe.idcall is None
 
         # Listen to the event over the websocket.
-        async with session.ws_connect(f"{hass.url}/api/websocket") as ws:
-            assert (await ws.receive_json())["type"] == "auth_required"
-            await ws.send_json(
-                {"type": "auth", "access_token": hass.headers["Authorization"][7:]}
-            )
-            assert (await ws.receive_json())["type"] == "auth_ok"
+        async with hass.websocket(session) as ws:
             await ws.send_json(
                 {
                     "id": 1,
@@ -329,12 +337,7 @@ async def test_end_to_end(
         assert status >= 400, body
         # The websocket API carries the translated error (REST shows only a
         # bare 500 on older Home Assistant releases).
-        async with session.ws_connect(f"{hass.url}/api/websocket") as ws:
-            await ws.receive_json()
-            await ws.send_json(
-                {"type": "auth", "access_token": hass.headers["Authorization"][7:]}
-            )
-            assert (await ws.receive_json())["type"] == "auth_ok"
+        async with hass.websocket(session) as ws:
             await ws.send_json(
                 {
                     "id": 1,
