@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 import json
+import logging
 from typing import Any
+from unittest.mock import AsyncMock, MagicMock, patch
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from homeassistant.const import CONF_PASSWORD
@@ -16,6 +19,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
+from custom_components.infocaller.api import CallResult, RequestFormat
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
@@ -32,6 +36,41 @@ FIRMA = __import__("hashlib").md5(f"{LINE}{PASSWORD}".encode()).hexdigest()
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/infocaller in every test."""
+
+
+#: What Home Assistant logs when an integration does something it deprecates
+#: or forbids (helpers/frame.py, block_async_io.py): "Detected that custom
+#: integration 'infocaller' ..." and "Detected blocking call ...".
+FRAME_REPORT_MARKERS = (
+    f"Detected that custom integration '{DOMAIN}'",
+    "Detected blocking call",
+    "Detected code that",
+)
+
+
+def frame_reports(records: list[logging.LogRecord]) -> list[str]:
+    """Return the Home Assistant frame and blocking-call reports in ``records``."""
+    reports = []
+    for record in records:
+        message = record.getMessage()
+        if any(marker in message for marker in FRAME_REPORT_MARKERS) and (
+            "Detected blocking call" not in message or DOMAIN in message
+        ):
+            reports.append(message)
+    return reports
+
+
+@pytest.fixture(autouse=True)
+def fail_on_frame_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail any test in whose log Home Assistant reports this integration.
+
+    Such reports ("... will stop working in Home Assistant 2026.12") are
+    only logged, and pytest hides the log of a passing test; this makes
+    them failures.
+    """
+    yield
+    if reports := frame_reports(caplog.get_records("call")):
+        pytest.fail("Home Assistant reported this integration:\n" + "\n".join(reports))
 
 
 def connector_error() -> aiohttp.ClientConnectorError:
@@ -106,6 +145,46 @@ def mock_config_entry() -> MockConfigEntry:
             CONF_ENDPOINT: ENDPOINT,
         },
     )
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep flows from setting up the entry they create."""
+    with patch(
+        "custom_components.infocaller.async_setup_entry", return_value=True
+    ) as setup_entry:
+        yield setup_entry
+
+
+@pytest.fixture
+def mock_infocaller() -> Generator[MagicMock]:
+    """Patch the client class the integration builds (core's ``mock_elgato``).
+
+    Infocaller accepts every call with id 4711 unless a test says otherwise
+    (``issue_call.side_effect`` / ``return_value``).
+    """
+    with patch(
+        "custom_components.infocaller.caller.InfocallerClient", autospec=True
+    ) as client_class:
+        client = client_class.return_value
+        client.endpoint = ENDPOINT
+        client.request_format = RequestFormat.JSON
+        client.time_zone = ZoneInfo("Europe/Madrid")
+        client.issue_call.return_value = CallResult(
+            result=0, result_text="Aceptada", call_id="4711"
+        )
+        yield client
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_infocaller: MagicMock
+) -> MockConfigEntry:
+    """Set up the integration with one line and the mocked client."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
 
 
 @pytest.fixture

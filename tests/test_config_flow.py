@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -233,6 +233,29 @@ async def test_reauth(
     assert result["reason"] == "reauth_successful"
     assert init_integration.data[CONF_PASSWORD] == "new-password"
     assert init_integration.data[CONF_ENDPOINT] == ENDPOINT
+    # The entry's update listener reloaded the line with the new password.
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data.data[CONF_PASSWORD] == "new-password"
+
+
+async def test_reauth_of_a_line_that_is_not_loaded(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_answer: Callable[..., None],
+) -> None:
+    """Without an update listener, the flow itself reloads (sets up) the line."""
+    mock_config_entry.add_to_hass(hass)
+    assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
+    result = await mock_config_entry.start_reauth_flow(hass)
+    mock_answer(answer_json(4))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "new-password"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.runtime_data.data[CONF_PASSWORD] == "new-password"
 
 
 async def test_reconfigure(
@@ -298,6 +321,7 @@ async def test_options_flow(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """Defaults, format and time zone are stored as typed values."""
+    runtime = init_integration.runtime_data
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
@@ -317,6 +341,8 @@ async def test_options_flow(
         CONF_REQUEST_FORMAT: "xml",
         CONF_TIME_ZONE: "Atlantic/Canary",
     }
+    await hass.async_block_till_done()
     # Takes effect at once, without a reload.
-    assert init_integration.runtime_data.client.request_format.value == "xml"
-    assert init_integration.runtime_data.time_zone == "Atlantic/Canary"
+    assert init_integration.runtime_data is runtime
+    assert runtime.caller.client.request_format.value == "xml"
+    assert str(runtime.caller.client.time_zone) == "Atlantic/Canary"

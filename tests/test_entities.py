@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
 
-from .conftest import answer_json
+from .conftest import LINE, answer_json
 
 ENTITIES = {
     "binary_sensor.infocaller_34910000000_line_problem": "line_problem",
@@ -60,7 +60,7 @@ async def test_entities(
         entry = entity_registry.async_get(entity_id)
         assert entry is not None, entity_id
         assert entry.translation_key == key
-        assert entry.unique_id == f"{mock_config_entry.entry_id}_{key}"
+        assert entry.unique_id == f"{LINE}_{key}"
         assert entry.has_entity_name
     assert _states(hass) == snapshot(name="before")
 

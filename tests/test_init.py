@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
-from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
 
 from .conftest import LINE
 
@@ -33,7 +37,7 @@ async def test_setup_sends_nothing(
     (device,) = dr.async_entries_for_config_entry(
         device_registry, mock_config_entry.entry_id
     )
-    assert device.identifiers == {(DOMAIN, mock_config_entry.entry_id)}
+    assert device.identifiers == {(DOMAIN, LINE)}
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.name == f"Infocaller {LINE}"
     assert device.manufacturer == "Infocaller"
@@ -52,10 +56,12 @@ async def test_unload_and_remove(
         blocking=True,
     )
     key = f"{DOMAIN}.{init_integration.entry_id}"
-    assert hass_storage[key]["data"]["accepted_calls"] == 1
+    # Saved with a delay, not on every call...
+    assert key not in hass_storage
+    # ...and written when the entry unloads.
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert init_integration.state is ConfigEntryState.NOT_LOADED
-    assert key in hass_storage
+    assert hass_storage[key]["data"]["accepted_calls"] == 1
     # The action stays registered (async_setup), refusing politely.
     assert hass.services.has_service(DOMAIN, "issue_call")
     await hass.config_entries.async_remove(init_integration.entry_id)
@@ -89,7 +95,6 @@ async def test_records_survive_a_restart(
         "data": {
             "accepted_calls": 7,
             "refused_calls": 2,
-            "last": record,
             "last_answer": record,
             "recent": [record],
         },
@@ -108,3 +113,34 @@ async def test_records_survive_a_restart(
     assert hass.states.get(f"sensor.{prefix}_accepted_calls").state == "7"
     assert hass.states.get(f"sensor.{prefix}_refused_calls").state == "2"
     assert hass.states.get(f"binary_sensor.{prefix}_line_problem").state == "on"
+
+
+async def test_records_are_saved_with_a_delay(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call does not wait for the disk; the records follow within the delay."""
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "A"},
+        blocking=True,
+    )
+    assert key not in hass_storage
+    freezer.tick(timedelta(seconds=RECORDS_SAVE_DELAY - 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    data = hass_storage[key]["data"]
+    assert data["accepted_calls"] == 1
+    assert [record["phone"] for record in data["recent"]] == ["+34611222333"]
+    # Unloading with nothing new to save writes nothing more.
+    hass_storage.pop(key)
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    assert key not in hass_storage

@@ -7,13 +7,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .caller import (
-    InfocallerCaller,
-    InfocallerConfigEntry,
-    records_store,
-    saved_calls,
-)
+from .caller import InfocallerCaller, async_build_client
 from .const import DOMAIN
+from .records import InfocallerRecords, records_store
+from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
+from .saved_call import saved_calls
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -38,9 +36,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     Nothing is sent to Infocaller here: the credentials were checked by the
     config flow and are checked again by every call.
     """
-    caller = InfocallerCaller(hass, entry)
-    await caller.async_load()
-    entry.runtime_data = caller
+    records = InfocallerRecords(hass, entry.entry_id)
+    await records.async_load()
+    client = await async_build_client(hass, entry)
+    entry.runtime_data = InfocallerRuntimeData(
+        caller=InfocallerCaller(hass, entry, client, records),
+        records=records,
+        saved_calls=saved_calls(entry),
+        data=dict(entry.data),
+    )
+    # One listener for every change of the entry: the reauth and reconfigure
+    # flows (async_update_and_abort), options and saved calls.
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -49,15 +55,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
 async def _async_entry_updated(
     hass: HomeAssistant, entry: InfocallerConfigEntry
 ) -> None:
-    """Apply new options at once; reload when saved calls changed."""
-    if saved_calls(entry) != entry.runtime_data.saved_calls:
+    """Reload for new credentials or saved calls; apply new options at once."""
+    runtime = entry.runtime_data
+    if dict(entry.data) != runtime.data or saved_calls(entry) != runtime.saved_calls:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    entry.runtime_data.async_apply_options()
+    await runtime.caller.async_apply_options()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
-    """Unload a config entry."""
+    """Unload a config entry; unsaved records are written first."""
+    await entry.runtime_data.records.async_flush()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

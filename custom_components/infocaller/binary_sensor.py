@@ -14,8 +14,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import InfocallerConfigEntry
-from .entity import InfocallerEntity
+from .entity import InfocallerLineEntity
+from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -33,20 +33,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the line-problem sensor."""
-    async_add_entities([InfocallerLineProblemEntity(entry.runtime_data, LINE_PROBLEM)])
+    async_add_entities([InfocallerLineProblemEntity(entry, LINE_PROBLEM)])
 
 
-class InfocallerLineProblemEntity(InfocallerEntity, BinarySensorEntity):
+class InfocallerLineProblemEntity(InfocallerLineEntity, BinarySensorEntity):
     """On while the last answer said the line is off, suspended, out of credit..."""
 
     @property
     def is_on(self) -> bool:
         """Return whether the last answer was an account-state code."""
-        return self.caller.line_problem
+        return self.records.line_problem
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the answer that set the state."""
-        if (record := self.caller.last_answer) is None:
+        if (record := self.records.last_answer) is None:
             return None
-        return {"code": record.result, "result_key": record.result_key}
+        return record.as_dict()

@@ -6,11 +6,12 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import InfocallerCaller, InfocallerConfigEntry, SavedCall
 from .const import Source
 from .entity import InfocallerSavedCallEntity, async_add_saved_call_entities
+from .runtime import InfocallerConfigEntry
+from .saved_call import SavedCall
 
-# The caller guards and serialises identical calls itself.
+# Presses run at once; the pipeline refuses an identical call in flight.
 PARALLEL_UPDATES = 0
 
 CALL_BUTTON = ButtonEntityDescription(key="call", translation_key="call")
@@ -30,9 +31,9 @@ class InfocallerCallButton(InfocallerSavedCallEntity, ButtonEntity):
 
     _attr_name = None
 
-    def __init__(self, caller: InfocallerCaller, saved: SavedCall) -> None:
+    def __init__(self, entry: InfocallerConfigEntry, saved: SavedCall) -> None:
         """Attach the button to the saved call's device."""
-        super().__init__(caller, saved, CALL_BUTTON)
+        super().__init__(entry, saved, CALL_BUTTON)
 
     async def async_press(self) -> None:
         """Issue the call; failures raise the same translated errors as the action."""

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import zoneinfo
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -61,13 +62,12 @@ from .const import (
     LOGGER,
     MAX_WAIT_LIMIT,
     RETRIES_LIMIT,
-    SUBENTRY_SAVED_CALL,
 )
+from .saved_call import SUBENTRY_SAVED_CALL, fold_name, title_variable
 from .schema import vol
 from .validation import (
     CallValidationError,
-    async_validate_for_entry,
-    fold_name,
+    async_validate_call,
     normalize_line_id,
     validate_variable_name,
 )
@@ -192,6 +192,33 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         return vol.Schema(fields)
 
+    @callback
+    def _async_update_entry(
+        self,
+        entry: ConfigEntry,
+        *,
+        data: Mapping[str, Any] | None = None,
+        data_updates: Mapping[str, Any] | None = None,
+    ) -> ConfigFlowResult:
+        """Save new credentials and reload the line, as current core does.
+
+        A loaded line has an update listener, which reloads it when its data
+        changed (``async_update_reload_and_abort`` would reload it a second
+        time; Home Assistant 2026.12 forbids that). A line that is not
+        loaded has no listener, so the flow reloads it. The first branch is
+        what core's ``async_update_and_abort`` does; it is written out
+        because Home Assistant 2025.4, the oldest supported, lacks it.
+        """
+        new_data = {**(data or entry.data), **(data_updates or {})}
+        if entry.update_listeners:
+            self.hass.config_entries.async_update_entry(entry, data=new_data)
+            return self.async_abort(
+                reason="reauth_successful"
+                if self.source == SOURCE_REAUTH
+                else "reconfigure_successful"
+            )
+        return self.async_update_reload_and_abort(entry, data=new_data)
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -228,7 +255,7 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
                 self.hass, {**entry.data, CONF_PASSWORD: user_input[CONF_PASSWORD]}
             )
             if not errors:
-                return self.async_update_reload_and_abort(
+                return self._async_update_entry(
                     entry, data_updates={CONF_PASSWORD: data[CONF_PASSWORD]}
                 )
         return self.async_show_form(
@@ -249,7 +276,7 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 await self.async_set_unique_id(data[CONF_IDINFOCALLER])
                 self._abort_if_unique_id_mismatch(reason="wrong_line")
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self._async_update_entry(entry, data=data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self._schema(
@@ -260,7 +287,10 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class InfocallerOptionsFlow(OptionsFlow):
-    """Defaults for calls, the wire format and the account's time zone."""
+    """Defaults for calls, the wire format and the account's time zone.
+
+    The entry's update listener takes new options into use without a reload.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -344,11 +374,17 @@ class SavedCallFlow(ConfigSubentryFlow):
         ):
             return {CONF_NAME: "name_in_use"}, {}
         try:
-            call = await async_validate_for_entry(self.hass, entry, user_input)
+            call = await async_validate_call(
+                self.hass,
+                user_input,
+                line_id=entry.data[CONF_IDINFOCALLER],
+                default_max_wait=DEFAULT_MAX_WAIT,
+                default_retries=DEFAULT_RETRIES,
+            )
             message_variable = str(user_input.get(ATTR_MESSAGE_VARIABLE) or "").strip()
             if message_variable:
                 validate_variable_name(
-                    f"{message_variable}_TITLE", ATTR_MESSAGE_VARIABLE
+                    title_variable(message_variable), ATTR_MESSAGE_VARIABLE
                 )
         except CallValidationError as err:
             key = (
@@ -389,7 +425,7 @@ class SavedCallFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit a saved call; its entities follow without a restart."""
+        """Edit a saved call; the line reloads so that its entities follow."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:

@@ -38,14 +38,6 @@ ATTR_MESSAGE_VARIABLE: Final = "message_variable"
 SERVICE_ISSUE_CALL: Final = "issue_call"
 EVENT_CALL_RESULT: Final = "infocaller_call_result"
 
-SUBENTRY_SAVED_CALL: Final = "saved_call"
-
-#: Account-state codes: the line needs the owner's attention.
-LINE_PROBLEM_CODES: Final = frozenset({3, 10, 11, 12, 14})
-#: Codes caused by what the user asked for (a ServiceValidationError).
-INPUT_CODES: Final = frozenset({4, 5, 6, 7, 8, 9, 13})
-#: Codes that start reauthentication.
-REAUTH_CODES: Final = frozenset({-1, 1, 2})
 
 RESULT_NO_ANSWER: Final = "no_answer"
 RESULT_CONNECTION_ERROR: Final = "connection_error"
@@ -55,6 +47,9 @@ ALL_RESULT_KEYS: Final = (*RESULT_KEYS, RESULT_NO_ANSWER, RESULT_CONNECTION_ERRO
 #: An identical request within this many seconds of one that was accepted
 #: (or may have been placed) is refused as a duplicate.
 DUPLICATE_WINDOW_SECONDS: Final = 10
+#: Call records are written to disk this many seconds after a change (and
+#: when Home Assistant stops or the entry unloads), not on every call.
+RECORDS_SAVE_DELAY: Final = 10
 #: A scheduled call may be at most this far ahead.
 MAX_SCHEDULE_DAYS: Final = 365
 MAX_VARIABLES: Final = 20

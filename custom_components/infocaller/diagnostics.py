@@ -8,8 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
-from .caller import InfocallerConfigEntry
 from .const import ATTR_PHONE, CONF_IDINFOCALLER
+from .runtime import InfocallerConfigEntry
 
 TO_REDACT = {
     CONF_PASSWORD,
@@ -25,7 +25,8 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: InfocallerConfigEntry
 ) -> dict[str, Any]:
     """Return the configuration and the last results, secrets redacted."""
-    caller = entry.runtime_data
+    runtime = entry.runtime_data
+    client = runtime.caller.client
     return {
         "entry": async_redact_data(
             {
@@ -37,14 +38,14 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "client": {
-            "endpoint": caller.client.endpoint,
-            "request_format": caller.client.request_format.value,
-            "time_zone": caller.time_zone,
+            "endpoint": client.endpoint,
+            "request_format": client.request_format.value,
+            "time_zone": str(client.time_zone),
         },
-        "line_problem": caller.line_problem,
+        "line_problem": runtime.records.line_problem,
         "saved_calls": [
             async_redact_data({"name": saved.name, **saved.data}, TO_REDACT)
-            for saved in caller.saved_calls.values()
+            for saved in runtime.saved_calls.values()
         ],
-        "records": async_redact_data(caller.as_dict(), TO_REDACT),
+        "records": async_redact_data(runtime.records.as_dict(), TO_REDACT),
     }

@@ -6,9 +6,10 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import CallRecord, InfocallerConfigEntry
 from .const import ALL_RESULT_KEYS
-from .entity import InfocallerEntity
+from .entity import InfocallerLineEntity
+from .records import CallRecord
+from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -25,13 +26,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the call-result event entity."""
-    async_add_entities([InfocallerCallResultEvent(entry.runtime_data, CALL_RESULT)])
+    async_add_entities([InfocallerCallResultEvent(entry, CALL_RESULT)])
 
 
-class InfocallerCallResultEvent(InfocallerEntity, EventEntity):
+class InfocallerCallResultEvent(InfocallerLineEntity, EventEntity):
     """Fires with the result key of every request."""
 
     def _handle_record(self, record: CallRecord) -> None:
         """Trigger the event, then write the state."""
-        self._trigger_event(record.result_key, record.attributes())
+        self._trigger_event(record.result_key, record.as_dict())
         self.async_write_ha_state()

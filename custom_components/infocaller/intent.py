@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent, translation
 
-from .caller import InfocallerCaller, SavedCall
+from .caller import InfocallerCaller
 from .const import DOMAIN, Source
-from .validation import fold_name
+from .language import text_language
+from .runtime import async_loaded_entries
+from .saved_call import SavedCall, fold_name
 
 INTENT_CALL_SAVED_CALL = "InfocallerCallSavedCall"
 
-# Spoken answers. Intent responses are plain text, so they are picked here by
-# the conversation's language (English for any language but Spanish).
+# Spoken answers. Intent responses are plain text, so they are picked by the
+# conversation's language (``text_language``).
 SPEECH = {
     "en": {
         "calling": "Calling {name}",
@@ -32,11 +33,9 @@ SPEECH = {
 
 
 def _speech(language: str, key: str, *, name: str, **values: str) -> str:
-    if language.split("-", maxsplit=1)[0].lower() == "es":
-        text = SPEECH["es"][key].format(name=name, **values)
-        # "a el fontanero" is said "al fontanero".
-        return text.replace(" a el ", " al ").replace(" a El ", " al ")
-    return SPEECH["en"][key].format(name=name, **values)
+    text = SPEECH[text_language(language)][key].format(name=name, **values)
+    # "a el fontanero" is said "al fontanero" (the English texts have no " a el ").
+    return text.replace(" a el ", " al ").replace(" a El ", " al ")
 
 
 async def _async_error_text(
@@ -73,9 +72,8 @@ class CallSavedCallIntent(intent.IntentHandler):
     ) -> list[tuple[InfocallerCaller, SavedCall]]:
         wanted = fold_name(name)
         return [
-            (entry.runtime_data, saved)
-            for entry in hass.config_entries.async_entries(DOMAIN)
-            if entry.state is ConfigEntryState.LOADED
+            (entry.runtime_data.caller, saved)
+            for entry in async_loaded_entries(hass)
             for saved in entry.runtime_data.saved_calls.values()
             if fold_name(saved.name) == wanted
         ]

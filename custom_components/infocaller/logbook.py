@@ -12,9 +12,10 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_CALL_RESULT
+from .language import text_language
 
-# The logbook takes plain text, not translation keys: pick the words by the
-# language Home Assistant is set to.
+# The logbook takes plain text, not translation keys: the words follow the
+# language Home Assistant is set to (``text_language``).
 TEXTS = {
     "en": {
         "accepted": "call to {phone} ({rule_group}) accepted, call id {call_id}",
@@ -33,7 +34,7 @@ TEXTS = {
 
 def describe(data: dict[str, Any], language: str) -> str:
     """Return one readable line for an ``infocaller_call_result`` event."""
-    texts = TEXTS["es" if language.split("-", maxsplit=1)[0] == "es" else "en"]
+    texts = TEXTS[text_language(language)]
     if data.get("result") == 0:
         template = texts["accepted"]
     elif data.get("result") is not None:

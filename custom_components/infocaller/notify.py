@@ -6,9 +6,10 @@ from homeassistant.components.notify import NotifyEntity, NotifyEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import InfocallerCaller, InfocallerConfigEntry, SavedCall
-from .const import ATTR_VARIABLES, Source
+from .const import Source
 from .entity import InfocallerSavedCallEntity, async_add_saved_call_entities
+from .runtime import InfocallerConfigEntry
+from .saved_call import SavedCall
 
 PARALLEL_UPDATES = 0
 
@@ -34,18 +35,12 @@ async def async_setup_entry(
 class InfocallerCallNotify(InfocallerSavedCallEntity, NotifyEntity):
     """``notify.send_message`` places the saved call with the message in a variable."""
 
-    def __init__(self, caller: InfocallerCaller, saved: SavedCall) -> None:
+    def __init__(self, entry: InfocallerConfigEntry, saved: SavedCall) -> None:
         """Attach the entity to the saved call's device."""
-        super().__init__(caller, saved, CALL_NOTIFY)
-        self._variable = saved.message_variable or ""
+        super().__init__(entry, saved, CALL_NOTIFY)
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Issue the call with the message (and title) as rule-group variables."""
-        variable = self._variable
-        variables = dict(self.saved.data.get(ATTR_VARIABLES) or {})
-        variables[variable] = message
-        if title:
-            variables[f"{variable}_TITLE"] = title
         await self.caller.async_call(
-            {**self.saved.data, ATTR_VARIABLES: variables}, Source.NOTIFY
+            self.saved.with_message(message, title), Source.NOTIFY
         )

@@ -17,9 +17,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .caller import InfocallerCaller, InfocallerConfigEntry
 from .const import ALL_RESULT_KEYS
-from .entity import InfocallerEntity
+from .entity import InfocallerLineEntity
+from .records import InfocallerRecords
+from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -28,16 +29,10 @@ PARALLEL_UPDATES = 0
 class InfocallerSensorEntityDescription(SensorEntityDescription):
     """Describes an Infocaller sensor."""
 
-    value_fn: Callable[[InfocallerCaller], str | int | datetime | None]
-    attributes_fn: Callable[[InfocallerCaller], dict[str, Any] | None] = (
-        lambda _caller: None
+    value_fn: Callable[[InfocallerRecords], str | int | datetime | None]
+    attributes_fn: Callable[[InfocallerRecords], dict[str, Any] | None] = (
+        lambda _records: None
     )
-
-
-def _last_result_attributes(caller: InfocallerCaller) -> dict[str, Any] | None:
-    if (record := caller.last) is None:
-        return None
-    return {**record.attributes(), "time": record.time.isoformat()}
 
 
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
@@ -46,28 +41,28 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         translation_key="last_result",
         device_class=SensorDeviceClass.ENUM,
         options=list(ALL_RESULT_KEYS),
-        value_fn=lambda caller: caller.last.result_key if caller.last else None,
-        attributes_fn=_last_result_attributes,
+        value_fn=lambda records: records.last.result_key if records.last else None,
+        attributes_fn=lambda records: records.last.as_dict() if records.last else None,
     ),
     InfocallerSensorEntityDescription(
         key="last_call",
         translation_key="last_call",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda caller: caller.last.time if caller.last else None,
+        value_fn=lambda records: records.last.time if records.last else None,
     ),
     InfocallerSensorEntityDescription(
         key="accepted_calls",
         translation_key="accepted_calls",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda caller: caller.accepted_calls,
+        value_fn=lambda records: records.accepted_calls,
     ),
     InfocallerSensorEntityDescription(
         key="refused_calls",
         translation_key="refused_calls",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda caller: caller.refused_calls,
+        value_fn=lambda records: records.refused_calls,
     ),
 )
 
@@ -79,12 +74,11 @@ async def async_setup_entry(
 ) -> None:
     """Add the line's sensors."""
     async_add_entities(
-        InfocallerSensorEntity(entry.runtime_data, description)
-        for description in SENSORS
+        InfocallerSensorEntity(entry, description) for description in SENSORS
     )
 
 
-class InfocallerSensorEntity(InfocallerEntity, SensorEntity):
+class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
     """A sensor that shows part of the line's call records."""
 
     entity_description: InfocallerSensorEntityDescription
@@ -92,9 +86,9 @@ class InfocallerSensorEntity(InfocallerEntity, SensorEntity):
     @property
     def native_value(self) -> str | int | datetime | None:
         """Return the value from the records."""
-        return self.entity_description.value_fn(self.caller)
+        return self.entity_description.value_fn(self.records)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return details of the last result."""
-        return self.entity_description.attributes_fn(self.caller)
+        return self.entity_description.attributes_fn(self.records)

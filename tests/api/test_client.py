@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 import json
 import logging
+from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
@@ -16,6 +17,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 
 from custom_components.infocaller.api import (
     RESULT_CODES,
+    CallRequest,
     InfocallerAuthenticationError,
     InfocallerClient,
     InfocallerConnectionError,
@@ -74,7 +76,8 @@ def _client(
 def _sent_form(mocked: AiohttpClientMocker) -> dict[str, str]:
     assert mocked.call_count == 1
     ((_method, _url, data, _headers),) = mocked.mock_calls
-    return dict(data)
+    assert isinstance(data, bytes)
+    return {key: value[0] for key, value in parse_qs(data.decode()).items()}
 
 
 async def test_accepted_call_json(
@@ -83,12 +86,14 @@ async def test_accepted_call_json(
     """An accepted call returns its id; the request is the canonical JSON."""
     mocked.post(URL, text=_answer(0, "4711"))
     result = await _client(session).issue_call(
-        phone="+34611222333",
-        rule_group="Aviso",
-        scheduled_for=datetime(2030, 1, 2, 3, 4, 5),  # noqa: DTZ001
-        max_wait=10,
-        retries=1,
-        variables={"ESTADO": "2"},
+        CallRequest(
+            phone="+34611222333",
+            rule_group="Aviso",
+            scheduled_for=datetime(2030, 1, 2, 3, 4, 5),  # noqa: DTZ001
+            max_wait=10,
+            retries=1,
+            variables=tuple({"ESTADO": "2"}.items()),
+        )
     )
     assert result.accepted
     assert result.call_id == "4711"
@@ -113,7 +118,7 @@ async def test_accepted_call_xml(
         "<Resultado>0</Resultado><ResultadoTexto>Aceptada</ResultadoTexto></callRequest>",
     )
     result = await _client(session, RequestFormat.XML).issue_call(
-        phone="+34611222333", rule_group="Aviso"
+        CallRequest(phone="+34611222333", rule_group="Aviso")
     )
     assert (result.result, result.call_id, result.result_text) == (0, "9", "Aceptada")
     form = _sent_form(mocked)
@@ -131,7 +136,9 @@ async def test_every_refusal_raises_with_its_result(
         InfocallerAuthenticationError if code in (-1, 1, 2) else InfocallerRejectedError
     )
     with pytest.raises(InfocallerRejectedError) as caught:
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
     assert type(caught.value) is expected
     assert caught.value.result.result == code
     assert caught.value.result.call_id is None
@@ -149,7 +156,9 @@ async def test_connection_refused_is_not_sent(
         exc=connector_error(),
     )
     with pytest.raises(InfocallerConnectionError) as caught:
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
     assert not isinstance(caught.value, InfocallerOutcomeUnknownError)
 
 
@@ -159,7 +168,9 @@ async def test_connect_timeout_is_not_sent(
     """A timeout while connecting: nothing was sent."""
     mocked.post(URL, exc=aiohttp.ConnectionTimeoutError())
     with pytest.raises(InfocallerConnectionError):
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
 
 
 @pytest.mark.parametrize(
@@ -178,7 +189,9 @@ async def test_failure_after_sending_may_have_placed_a_call(
     """Timeouts and broken connections after sending: outcome unknown, once."""
     mocked.post(URL, exc=exception)
     with pytest.raises(InfocallerTimeoutError) as caught:
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
     assert isinstance(caught.value, InfocallerOutcomeUnknownError)
     assert mocked.call_count == 1
 
@@ -204,7 +217,9 @@ async def test_unreadable_answers(
     """HTTP errors, HTML, empty, truncated, redirects, oversized: outcome unknown."""
     mocked.post(URL, status=status, text=body, headers=headers)
     with pytest.raises(InfocallerResponseError) as caught:
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
     assert isinstance(caught.value, InfocallerOutcomeUnknownError)
     assert mocked.call_count == 1
 
@@ -215,7 +230,9 @@ async def test_answer_with_error_status_but_valid_body_is_read(
     """Lenient in what we accept: a readable answer counts, whatever the status."""
     mocked.post(URL, status=500, text=_answer(-100))
     with pytest.raises(InfocallerRejectedError) as caught:
-        await _client(session).issue_call(phone="+34611222333", rule_group="A")
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
     assert caught.value.result.result_key == "internal_error"
 
 
@@ -280,7 +297,7 @@ async def test_secrets_never_leak(
     client = _client(session)
     firma = __import__("hashlib").md5(f"{LINE}{PASSWORD}".encode()).hexdigest()
     mocked.post(URL, text=_answer(0, "1"))
-    await client.issue_call(phone="+34611222333", rule_group="A")
+    await client.issue_call(CallRequest(phone="+34611222333", rule_group="A"))
     messages = [repr(client), str(client)]
     for answer in (
         {"text": _answer(1)},
@@ -290,7 +307,7 @@ async def test_secrets_never_leak(
         mocked.clear_requests()
         mocked.post(URL, **answer)
         with pytest.raises(InfocallerError) as caught:
-            await client.issue_call(phone="+34611222333", rule_group="A")
+            await client.issue_call(CallRequest(phone="+34611222333", rule_group="A"))
         messages.extend((str(caught.value), repr(caught.value)))
     messages.append(caplog.text)
     assert "Sending json request" in caplog.text

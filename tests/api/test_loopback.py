@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 import socket
@@ -13,10 +14,12 @@ from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Line, Simulator
 import pytest
 
 from custom_components.infocaller.api import (
+    CallRequest,
     InfocallerAuthenticationError,
     InfocallerClient,
     InfocallerConnectionError,
     InfocallerRejectedError,
+    InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
     RequestFormat,
@@ -74,12 +77,14 @@ async def test_accepted_and_received_exactly(
     when = datetime.now(ZoneInfo("Europe/Madrid")).replace(tzinfo=None, microsecond=0)
     when += timedelta(hours=1)
     result = await _client(session, simulator, request_format).issue_call(
-        phone="+34611222333",
-        rule_group=TRICKY,
-        scheduled_for=when,
-        max_wait=30,
-        retries=2,
-        variables={"MSG": TRICKY, "N": "7"},
+        CallRequest(
+            phone="+34611222333",
+            rule_group=TRICKY,
+            scheduled_for=when,
+            max_wait=30,
+            retries=2,
+            variables=tuple({"MSG": TRICKY, "N": "7"}.items()),
+        )
     )
     assert result.accepted
     assert result.call_id == "SIM00000001"
@@ -116,7 +121,7 @@ async def test_refused_credentials(
     """Wrong password or unknown line: an authentication error, and the probe agrees."""
     client = _client(session, simulator, request_format, **kwargs)
     with pytest.raises(InfocallerAuthenticationError) as caught:
-        await client.issue_call(phone="+34611222333", rule_group="Aviso")
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
     assert caught.value.result.result == code
     check = await client.check_credentials()
     assert not check.valid
@@ -163,7 +168,9 @@ async def test_refusals_from_the_server(
     arguments: dict[str, object] = {"phone": "+34611222333", "rule_group": "Aviso"}
     arguments.update(call)
     with pytest.raises(InfocallerRejectedError) as caught:
-        await _client(session, simulator, RequestFormat.XML).issue_call(**arguments)  # type: ignore[arg-type]
+        await _client(session, simulator, RequestFormat.XML).issue_call(
+            CallRequest(**arguments)
+        )  # type: ignore[arg-type]
     assert caught.value.result.result == code
 
 
@@ -190,11 +197,13 @@ async def test_misbehaving_server(
     simulator.configure({"misbehave": misbehave})
     client = _client(session, simulator, request_format)
     with pytest.raises(error):
-        await client.issue_call(phone="+34611222333", rule_group="Aviso")
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
     assert len(simulator.requests) == 1
     assert simulator.redirects_followed == 0
     simulator.configure({"misbehave": None})
-    assert (await client.issue_call(phone="+34611222333", rule_group="Aviso")).accepted
+    assert (
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
+    ).accepted
 
 
 async def test_slow_server_times_out_once(
@@ -204,7 +213,7 @@ async def test_slow_server_times_out_once(
     simulator.configure({"delay": 1.0})
     client = _client(session, simulator, RequestFormat.JSON, timeout=0.3)
     with pytest.raises(InfocallerTimeoutError, match=r"within 0\.3 s"):
-        await client.issue_call(phone="+34611222333", rule_group="Aviso")
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
     assert len(simulator.requests) == 1
     assert simulator.requests[0].idcall == "SIM00000001"
 
@@ -220,7 +229,7 @@ async def test_nothing_listening_is_a_connection_error(
         session, DEMO_LINE, DEMO_PASSWORD, endpoint=f"http://127.0.0.1:{port}"
     )
     with pytest.raises(InfocallerConnectionError):
-        await client.issue_call(phone="+34611222333", rule_group="Aviso")
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
 
 
 async def test_simulator_refuses_missing_field_and_bad_document(
@@ -252,7 +261,7 @@ async def test_simulator_control_endpoints(
         assert response.status == 400
     with pytest.raises(InfocallerRejectedError):
         await _client(session, simulator, RequestFormat.JSON).issue_call(
-            phone="+34611222333", rule_group="Aviso"
+            CallRequest(phone="+34611222333", rule_group="Aviso")
         )
     async with session.get(f"{simulator.url}/_simulator/requests") as response:
         received = await response.json()
@@ -292,7 +301,101 @@ async def test_declared_charset_is_honoured(session: aiohttp.ClientSession) -> N
             session, DEMO_LINE, DEMO_PASSWORD, endpoint=f"http://127.0.0.1:{port}"
         )
         with pytest.raises(InfocallerRejectedError) as caught:
-            await client.issue_call(phone="+34611222333", rule_group="Aviso")
+            await client.issue_call(
+                CallRequest(phone="+34611222333", rule_group="Aviso")
+            )
     finally:
         await runner.cleanup()
     assert caught.value.result.result_text == "Teléfono no válido"
+
+
+async def test_a_connect_that_hangs_is_not_sent(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A TLS handshake that never completes: "not sent", within the connect timeout.
+
+    The server accepts the TCP connection and then says nothing, so the
+    client's TLS handshake hangs: no request byte can have left.
+    """
+    received: list[bytes] = []
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        connections.append(writer)
+        received.append(await reader.read(65536))
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = InfocallerClient(
+        session,
+        DEMO_LINE,
+        DEMO_PASSWORD,
+        endpoint=f"https://127.0.0.1:{port}",
+        timeout=5,
+        connect_timeout=0.3,
+    )
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(InfocallerConnectionError, match=r"within 0\.3 s"):
+            await client.issue_call(
+                CallRequest(phone="+34611222333", rule_group="Aviso")
+            )
+        assert asyncio.get_running_loop().time() - started < 2
+    finally:
+        for writer in connections:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert len(connections) == 1
+    # Only the TLS ClientHello reached the server, never the request.
+    assert all(b"apiCALL" not in chunk for chunk in received)
+
+
+async def test_utf8_answer_with_bom_and_a_wrong_label(
+    session: aiohttp.ClientSession,
+) -> None:
+    """An accepted answer with a BOM, labelled ISO-8859-1, keeps its call id."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=b"\xef\xbb\xbf"
+            + '{"callRequest":{"idcall":"88","Resultado":"0","ResultadoTexto":"Aceptada ñ"}}'.encode(),
+            headers={"Content-Type": "application/json; charset=iso-8859-1"},
+        )
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        client = InfocallerClient(
+            session, DEMO_LINE, DEMO_PASSWORD, endpoint=f"http://127.0.0.1:{port}"
+        )
+        result = await client.issue_call(
+            CallRequest(phone="+34611222333", rule_group="Aviso")
+        )
+    finally:
+        await runner.cleanup()
+    assert (result.call_id, result.result_text) == ("88", "Aceptada ñ")
+
+
+@pytest.mark.parametrize("request_format", list(RequestFormat))
+async def test_unsendable_value_sends_nothing(
+    session: aiohttp.ClientSession,
+    simulator: Simulator,
+    request_format: RequestFormat,
+) -> None:
+    """A lone surrogate raises the client's own error, and nothing is sent."""
+    client = _client(session, simulator, request_format)
+    with pytest.raises(InfocallerRequestError):
+        await client.issue_call(
+            CallRequest(
+                phone="+34611222333", rule_group="Aviso", variables=(("V", "\ud83d"),)
+            )
+        )
+    assert simulator.requests == []

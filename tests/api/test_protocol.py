@@ -12,6 +12,7 @@ from custom_components.infocaller.api import (
     RESULT_CODES,
     RESULT_KEYS,
     CallRequest,
+    InfocallerRequestError,
     InfocallerResponseError,
     RequestFormat,
     signature,
@@ -19,6 +20,7 @@ from custom_components.infocaller.api import (
 from custom_components.infocaller.api.protocol import (
     XML_NAMESPACE,
     call_data,
+    decode_body,
     encode_request,
     parse_json,
     parse_response,
@@ -169,7 +171,7 @@ def test_xml_refuses_characters_xml_cannot_carry() -> None:
     request = CallRequest(
         phone="+34611222333", rule_group="A", variables=(("MSG", "bell\x07"),)
     )
-    with pytest.raises(ValueError, match="VarValue"):
+    with pytest.raises(InfocallerRequestError, match="VarValue"):
         encode_request(
             RequestFormat.XML, request_document("1", "x", call_data(request))
         )
@@ -292,3 +294,137 @@ def test_unknown_code_is_kept() -> None:
     assert result.result_key == "unknown_code"
     assert result.result_text == "Nuevo"
     assert result.fault.value == "unknown"
+
+
+@pytest.mark.parametrize("request_format", list(RequestFormat))
+@pytest.mark.parametrize("value", ["a\rb", "a\r\nb", "\r", "x\n\ry"])
+def test_carriage_returns_arrive_exactly(
+    request_format: RequestFormat, value: str
+) -> None:
+    """A carriage return in a value is not turned into a line feed (XML too)."""
+    request = CallRequest(
+        phone="+34611222333", rule_group=value, variables=(("MSG", value),)
+    )
+    (text,) = encode_request(
+        request_format, request_document("1", "x", call_data(request))
+    ).values()
+    if request_format is RequestFormat.XML:
+        root = ET.fromstring(text)
+        ns = {"t": XML_NAMESPACE}
+        assert root.findtext("t:callData/t:gruporeglas", namespaces=ns) == value
+        assert (
+            root.findtext("t:callData/t:CustVars/t:CustVar/t:VarValue", namespaces=ns)
+            == value
+        )
+    else:
+        data = json.loads(text)["callRequest"]["callData"]
+        assert data["gruporeglas"] == value
+        assert data["CustVars"]["CustVar"][0]["VarValue"] == value
+
+
+@pytest.mark.parametrize("request_format", list(RequestFormat))
+@pytest.mark.parametrize("value", ["\ud800", "x\udfffy", "\ufffe", "\uffff"])
+def test_unsendable_characters_raise_the_clients_own_error(
+    request_format: RequestFormat, value: str
+) -> None:
+    """Lone surrogates (and U+FFFE/U+FFFF in XML) raise InfocallerRequestError."""
+    request = CallRequest(
+        phone="+34611222333", rule_group="A", variables=(("V", value),)
+    )
+    document = request_document("1", "x", call_data(request))
+    if request_format is RequestFormat.JSON and value in ("\ufffe", "\uffff"):
+        # JSON (UTF-8) carries the non-characters; only XML cannot.
+        (text,) = encode_request(request_format, document).values()
+        assert (
+            json.loads(text)["callRequest"]["callData"]["CustVars"]["CustVar"][0][
+                "VarValue"
+            ]
+            == value
+        )
+        return
+    with pytest.raises(InfocallerRequestError):
+        encode_request(request_format, document)
+
+
+@pytest.mark.parametrize(
+    "code", ["٣", "1_0", "0x1", "1.0", "", "+", "--1", "1 2", "\uff11", "0\u00a0"]
+)
+def test_resultado_is_an_optional_sign_and_ascii_digits(code: str) -> None:
+    """Text that int() would accept (Arabic-Indic digits, underscores) is refused."""
+    with pytest.raises(InfocallerResponseError):
+        parse_json(json.dumps({"callRequest": {"Resultado": code}}))
+
+
+@pytest.mark.parametrize(("code", "value"), [("+0", 0), ("-1", -1), (" 11\n", 11)])
+def test_resultado_accepts_sign_and_surrounding_space(code: str, value: int) -> None:
+    """A sign and ASCII white space around the digits are fine."""
+    assert parse_json(json.dumps({"callRequest": {"Resultado": code}})).result == value
+
+
+@pytest.mark.parametrize("charset", [None, "utf-8", "iso-8859-1", "ascii", "bogus"])
+def test_utf8_with_or_without_bom_whatever_the_label(charset: str | None) -> None:
+    """UTF-8 is read as UTF-8 (BOM or not), whatever the Content-Type says."""
+    text = (
+        '{"callRequest":{"idcall":"7","Resultado":"0","ResultadoTexto":"Aceptada ñ"}}'
+    )
+    for raw in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
+        result = parse_json(decode_body(raw, charset))
+        assert (result.call_id, result.result_text) == ("7", "Aceptada ñ")
+
+
+def test_a_non_utf8_body_falls_back_to_its_label() -> None:
+    """Only a body that is not UTF-8 is decoded with the declared charset."""
+    raw = '{"callRequest":{"Resultado":"5","ResultadoTexto":"Teléfono"}}'.encode(
+        "latin-1"
+    )
+    assert parse_json(decode_body(raw, "iso-8859-1")).result_text == "Teléfono"
+    # Without a usable label, the bad byte is replaced; the code still reads.
+    assert parse_json(decode_body(raw, None)).result == 5
+    assert parse_json(decode_body(raw, "no-such-charset")).result == 5
+
+
+def test_xml_with_bom_and_declaration() -> None:
+    """An XML answer with a BOM and an encoding declaration parses."""
+    raw = (
+        b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>"
+        b"<callRequest><idcall>5</idcall><Resultado>0</Resultado></callRequest>"
+    )
+    assert parse_xml(decode_body(raw, "text/html")).call_id == "5"
+
+
+def test_fingerprint_ignores_variable_order() -> None:
+    """The same call with reordered variables is the same call."""
+    one = CallRequest(phone="+1", rule_group="A", variables=(("X", "1"), ("Y", "2")))
+    two = CallRequest(phone="+1", rule_group="A", variables=(("Y", "2"), ("X", "1")))
+    assert one.fingerprint == two.fingerprint
+    assert call_data(one) != call_data(two)  # the wire keeps the given order
+    other = CallRequest(phone="+1", rule_group="A", variables=(("X", "2"), ("Y", "1")))
+    assert other.fingerprint != one.fingerprint
+
+
+def test_aware_schedule_is_sent_in_the_account_zone() -> None:
+    """An aware schedule is converted; a naive one is taken as account time."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    aware = CallRequest(
+        phone="+1",
+        rule_group="A",
+        scheduled_for=datetime(2030, 7, 1, 10, 0, tzinfo=UTC),
+    )
+    assert call_data(aware, ZoneInfo("Europe/Madrid"))["fechahora"] == (
+        "2030-07-01T12:00:00"
+    )
+    assert call_data(aware, ZoneInfo("Atlantic/Canary"))["fechahora"] == (
+        "2030-07-01T11:00:00"
+    )
+    naive = CallRequest(
+        phone="+1",
+        rule_group="A",
+        scheduled_for=datetime(2030, 7, 1, 10, 0),  # noqa: DTZ001
+    )
+    assert call_data(naive, ZoneInfo("Atlantic/Canary"))["fechahora"] == (
+        "2030-07-01T10:00:00"
+    )
+    with pytest.raises(InfocallerRequestError):
+        call_data(aware)

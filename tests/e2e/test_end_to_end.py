@@ -293,13 +293,17 @@ async def test_end_to_end(
             assert status == 200, body
             response = body["service_response"]
             received = simulator.requests[-1]
+            # The response is the call record, the same shape as the event.
             assert response == {
+                "time": response["time"],
                 "call_id": received.idcall,
                 "result": 0,
                 "result_key": "accepted",
                 "result_text": "Aceptada",
                 "phone": "+34611222333",
+                "rule_group": "Aviso",
                 "scheduled_for": None,
+                "source": "action",
             }
             assert received.form_field == "apiCALLjson"
             request = received.fields["callRequest"]
@@ -320,6 +324,7 @@ async def test_end_to_end(
                 event = await ws.receive_json()
             assert event["event"]["data"] == {
                 "config_entry_id": entry_id,
+                "time": response["time"],
                 "call_id": received.idcall,
                 "result": 0,
                 "result_key": "accepted",
@@ -406,6 +411,11 @@ async def test_end_to_end(
                 await asyncio.sleep(0.5)
         sent = len(simulator.requests)
         await hass.stop()
+        # The records were written when Home Assistant stopped (not before:
+        # they are saved with a delay, and the last call was just now).
+        records = hass.config / ".storage" / f"infocaller.{entry_id}"
+        assert records.exists(), sorted(p.name for p in records.parent.iterdir())
+        assert '"accepted_calls": 2' in records.read_text()
         await hass.start(session)
         after = {
             entity_id: await hass.state(session, entity_id) for entity_id in before

@@ -5,13 +5,19 @@ on its own: ``InfocallerClient`` takes an ``aiohttp.ClientSession`` from the
 caller, and every error is one of the typed exceptions below.
 """
 
-from .client import DEFAULT_ENDPOINT, DEFAULT_TIMEOUT, InfocallerClient
+from .client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_ENDPOINT,
+    DEFAULT_TIMEOUT,
+    InfocallerClient,
+)
 from .exceptions import (
     InfocallerAuthenticationError,
     InfocallerConnectionError,
     InfocallerError,
     InfocallerOutcomeUnknownError,
     InfocallerRejectedError,
+    InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
 )
@@ -26,11 +32,13 @@ from .models import (
     Fault,
     RequestFormat,
     ResultCode,
+    fault_of,
 )
 from .protocol import signature
 
 __all__ = [
     "CREDENTIAL_CODES",
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_ENDPOINT",
     "DEFAULT_TIMEOUT",
     "RESULT_CODES",
@@ -46,9 +54,11 @@ __all__ = [
     "InfocallerError",
     "InfocallerOutcomeUnknownError",
     "InfocallerRejectedError",
+    "InfocallerRequestError",
     "InfocallerResponseError",
     "InfocallerTimeoutError",
     "RequestFormat",
     "ResultCode",
+    "fault_of",
     "signature",
 ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 import logging
 import secrets
 import socket
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -15,6 +16,7 @@ from .exceptions import (
     InfocallerAuthenticationError,
     InfocallerConnectionError,
     InfocallerRejectedError,
+    InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
 )
@@ -28,6 +30,7 @@ from .models import (
 )
 from .protocol import (
     call_data,
+    decode_body,
     encode_request,
     parse_response,
     request_document,
@@ -38,6 +41,11 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://apicall.infoe.es"
 DEFAULT_TIMEOUT = 30.0
+#: Getting a connection (pool slot, TCP connect and TLS handshake) may take
+#: this long. Kept apart from the total so that a connect that hangs is
+#: reported as "nothing was sent", which is the truth.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 #: The three-field answer is tiny; anything larger is not an answer.
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -61,15 +69,24 @@ class InfocallerClient:
         *,
         endpoint: str = DEFAULT_ENDPOINT,
         request_format: RequestFormat = RequestFormat.JSON,
+        time_zone: tzinfo | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        """Keep what every request needs."""
+        """Keep what every request needs.
+
+        ``time_zone`` is the Infocaller account's (Europe/Madrid for most
+        accounts); an aware ``scheduled_for`` is sent in its local time.
+        Without it, only naive (account-local) schedules can be sent.
+        """
         self._session = session
         self.idinfocaller = idinfocaller
         self._firma = signature(idinfocaller, password)
         self.endpoint = endpoint
         self.request_format = RequestFormat(request_format)
+        self.time_zone = time_zone
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
 
     def __repr__(self) -> str:
         """Describe the client without its secrets."""
@@ -82,31 +99,42 @@ class InfocallerClient:
         """Send one request and return the parsed answer.
 
         The only method that touches the network. It sends exactly once:
-        nothing here retries, and redirects are not followed.
+        nothing here retries, and redirects are not followed. The body is
+        encoded to bytes before anything is sent, so a value that cannot be
+        carried raises ``InfocallerRequestError`` with nothing sent.
         """
-        form = encode_request(
-            self.request_format,
-            request_document(self.idinfocaller, self._firma, data),
-        )
+        try:
+            form = encode_request(
+                self.request_format,
+                request_document(self.idinfocaller, self._firma, data),
+            )
+            body = urlencode(form).encode("ascii")
+        except (UnicodeError, ValueError) as err:
+            msg = "The request holds a value that cannot be sent"
+            raise InfocallerRequestError(msg) from err
         _LOGGER.debug(
             "Sending %s request for line %s to %s",
             self.request_format.value,
             self.idinfocaller,
             self.endpoint,
         )
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=self.timeout, connect=self.connect_timeout
+        )
         try:
             async with self._session.post(
                 self.endpoint,
-                data=form,
+                data=body,
+                headers={"Content-Type": _FORM_CONTENT_TYPE},
                 allow_redirects=False,
                 timeout=timeout,
             ) as response:
-                body = await _read_capped(response)
+                text = await _read_capped(response)
                 status = response.status
         except aiohttp.ConnectionTimeoutError as err:
             raise InfocallerConnectionError(
-                f"Timed out connecting to {self.endpoint}"
+                f"Timed out connecting to {self.endpoint} "
+                f"within {self.connect_timeout:g} s"
             ) from err
         except aiohttp.ClientConnectorError as err:
             raise InfocallerConnectionError(
@@ -123,7 +151,7 @@ class InfocallerClient:
             ) from err
 
         try:
-            result = parse_response(self.request_format, body)
+            result = parse_response(self.request_format, text)
         except InfocallerResponseError as err:
             raise InfocallerResponseError(
                 f"Unreadable answer (HTTP {status}): {err}"
@@ -136,31 +164,14 @@ class InfocallerClient:
         )
         return result
 
-    async def issue_call(
-        self,
-        *,
-        phone: str,
-        rule_group: str,
-        scheduled_for: datetime | None = None,
-        max_wait: int | None = None,
-        retries: int | None = None,
-        variables: Mapping[str, str] | None = None,
-    ) -> CallResult:
+    async def issue_call(self, request: CallRequest) -> CallResult:
         """Ask Infocaller to place one call.
 
-        ``scheduled_for`` is naive, in the account's local time. Returns the
-        accepted result; raises ``InfocallerRejectedError`` (or its
-        ``InfocallerAuthenticationError`` subclass) when refused.
+        Returns the accepted result; raises ``InfocallerRejectedError`` (or
+        its ``InfocallerAuthenticationError`` subclass) when refused, and
+        the other exceptions of this package as they describe.
         """
-        request = CallRequest(
-            phone=phone,
-            rule_group=rule_group,
-            scheduled_for=scheduled_for,
-            max_wait=max_wait,
-            retries=retries,
-            variables=tuple((variables or {}).items()),
-        )
-        result = await self._request(call_data(request))
+        result = await self._request(call_data(request, self.time_zone))
         if result.result in CREDENTIAL_CODES:
             raise InfocallerAuthenticationError(result)
         if not result.accepted:
@@ -197,7 +208,7 @@ class InfocallerClient:
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> str:
-    """Read at most ``MAX_RESPONSE_BYTES`` of the body, as text."""
+    """Read at most ``MAX_RESPONSE_BYTES`` of the body, as text (UTF-8)."""
     stream = response.content
     chunks: list[bytes] = []
     size = 0
@@ -211,7 +222,4 @@ async def _read_capped(response: aiohttp.ClientResponse) -> str:
     raw = b"".join(chunks)
     if not raw.strip():
         raise InfocallerResponseError(f"Empty answer (HTTP {response.status})")
-    try:
-        return raw.decode(response.charset or "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        return raw.decode("utf-8", errors="replace")
+    return decode_body(raw, response.charset)

@@ -3,6 +3,8 @@
 The hierarchy tells a caller the one thing that matters most for a telephony
 API: whether a call may have been placed.
 
+- ``InfocallerRequestError``: the request could not be built (a value the
+  wire format cannot carry); nothing was sent.
 - ``InfocallerConnectionError``: the request never left this machine (name
   resolution, refused connection, TLS failure, connect timeout). Nothing was
   placed; trying again is safe.
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
 
 class InfocallerError(Exception):
     """Base class of every error raised by this package."""
+
+
+class InfocallerRequestError(InfocallerError):
+    """The request could not be encoded: nothing was sent."""
 
 
 class InfocallerConnectionError(InfocallerError):

@@ -169,6 +169,14 @@ RESULT_KEYS: tuple[str, ...] = (
     UNKNOWN_CODE_KEY,
 )
 
+
+def fault_of(code: int) -> Fault:
+    """Return who is at fault for a ``Resultado`` (``UNKNOWN`` if new)."""
+    if (known := RESULT_CODES.get(code)) is None:
+        return Fault.UNKNOWN
+    return known.fault
+
+
 #: Codes that mean the credentials (line id, password, line) were refused.
 CREDENTIAL_CODES = frozenset(
     code.code for code in RESULT_CODES.values() if code.fault is Fault.CREDENTIALS
@@ -183,9 +191,11 @@ PROBE_REFUSED_CODES = CREDENTIAL_CODES | {-2}
 class CallRequest:
     """What to send: one call to one destination.
 
-    ``scheduled_for`` is a naive datetime in the account's local time (the
-    API takes no offset); ``None`` means "now". Optional values left as
-    ``None`` are omitted from the request.
+    ``scheduled_for`` is either aware (the client converts it to the
+    account's time zone) or naive (taken as the account's local wall time,
+    which is what the API wants); ``None`` means "now". Optional values left
+    as ``None`` are omitted from the request. ``variables`` keep their order
+    on the wire; ``fingerprint`` does not depend on it.
     """
 
     phone: str
@@ -194,6 +204,16 @@ class CallRequest:
     max_wait: int | None = None
     retries: int | None = None
     variables: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def fingerprint(self) -> tuple[object, ...]:
+        """What makes two requests the same call, whatever the variables' order."""
+        return (
+            self.phone,
+            self.rule_group,
+            self.scheduled_for,
+            tuple(sorted(self.variables)),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,9 +239,7 @@ class CallResult:
     @property
     def fault(self) -> Fault:
         """Who is at fault for a refusal."""
-        if (code := RESULT_CODES.get(self.result)) is None:
-            return Fault.UNKNOWN
-        return code.fault
+        return fault_of(self.result)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

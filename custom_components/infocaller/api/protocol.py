@@ -9,14 +9,14 @@ string for ``Resultado``, an optional XML declaration or namespace).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 import hashlib
 import json
 import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from .exceptions import InfocallerResponseError
+from .exceptions import InfocallerRequestError, InfocallerResponseError
 from .models import CallRequest, CallResult, RequestFormat
 
 XML_NAMESPACE = "http://tempuri.org/"
@@ -26,8 +26,12 @@ FORM_FIELDS: dict[RequestFormat, str] = {
 }
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
-# Characters XML 1.0 cannot carry at all (not even escaped).
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all (not even escaped), and lone
+# surrogates, which no UTF-8 text can carry.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: ``Resultado``: an optional sign and ASCII digits, nothing else.
+_CODE = re.compile(r"[+-]?[0-9]+")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def signature(idinfocaller: str, password: str) -> str:
@@ -37,19 +41,28 @@ def signature(idinfocaller: str, password: str) -> str:
     ).hexdigest()
 
 
-def format_datetime(value: datetime) -> str:
-    """Format a (naive, account-local) datetime as ``YYYY-MM-DDTHH:MM:SS``."""
+def format_datetime(value: datetime, time_zone: tzinfo | None = None) -> str:
+    """Format a datetime as ``YYYY-MM-DDTHH:MM:SS`` in the account's time.
+
+    An aware datetime is converted to ``time_zone`` first; a naive one is
+    taken as the account's local wall time already.
+    """
+    if value.tzinfo is not None:
+        if time_zone is None:
+            msg = "An aware schedule needs the account's time zone"
+            raise InfocallerRequestError(msg)
+        value = value.astimezone(time_zone)
     return value.strftime(DATETIME_FORMAT)
 
 
-def call_data(request: CallRequest) -> dict[str, Any]:
+def call_data(request: CallRequest, time_zone: tzinfo | None = None) -> dict[str, Any]:
     """Return the ``callData`` section, optional fields omitted when unset."""
     data: dict[str, Any] = {
         "numtelefono": request.phone,
         "gruporeglas": request.rule_group,
     }
     if request.scheduled_for is not None:
-        data["fechahora"] = format_datetime(request.scheduled_for)
+        data["fechahora"] = format_datetime(request.scheduled_for, time_zone)
     if request.max_wait is not None:
         data["EsperaMax"] = str(request.max_wait)
     if request.retries is not None:
@@ -78,7 +91,13 @@ def request_document(
 
 def encode_json(document: Mapping[str, Any]) -> str:
     """Serialise a request document as JSON text."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode()
+    except UnicodeEncodeError as err:
+        msg = "A value holds a character that UTF-8 cannot carry"
+        raise InfocallerRequestError(msg) from err
+    return text
 
 
 def _xml_children(parent: ET.Element, value: Any) -> None:
@@ -93,16 +112,21 @@ def _xml_children(parent: ET.Element, value: Any) -> None:
             text = str(child)
             if _XML_ILLEGAL.search(text):
                 msg = f"{name} holds a character that XML cannot carry"
-                raise ValueError(msg)
+                raise InfocallerRequestError(msg)
             ET.SubElement(parent, name).text = text
 
 
 def encode_xml(document: Mapping[str, Any]) -> str:
-    """Serialise a request document as XML text (namespace on the root)."""
+    """Serialise a request document as XML text (namespace on the root).
+
+    ElementTree leaves a carriage return in text as it is, and an XML parser
+    reads it back as a line feed; it is written as ``&#13;`` so that values
+    arrive exactly as given. ElementTree itself writes no carriage return.
+    """
     (root_name, body), *_ = document.items()
     root = ET.Element(root_name, {"xmlns": XML_NAMESPACE})
     _xml_children(root, body)
-    return ET.tostring(root, encoding="unicode")
+    return ET.tostring(root, encoding="unicode").replace("\r", "&#13;")
 
 
 def encode_request(
@@ -122,11 +146,8 @@ def _parse_code(value: Any) -> int:
         raise InfocallerResponseError("Resultado is not a number")
     if isinstance(value, int):
         return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
+    if isinstance(value, str) and _CODE.fullmatch(text := value.strip(" \t\r\n")):
+        return int(text)
     raise InfocallerResponseError("Resultado is not a number")
 
 
@@ -193,6 +214,26 @@ def parse_xml(body: str) -> CallResult:
             raise InfocallerResponseError("The answer has no callRequest element")
         root = found
     return _result({_local_name(child.tag): child.text or "" for child in root})
+
+
+def decode_body(raw: bytes, charset: str | None = None) -> str:
+    """Return the answer as text: UTF-8, with or without a byte-order mark.
+
+    The Content-Type's ``charset`` is not trusted (PROTOCOL.md): it is only
+    tried when the body is not UTF-8; what still cannot be decoded is
+    replaced, so the parser reports an unreadable answer rather than this.
+    """
+    raw = raw.removeprefix(_UTF8_BOM)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if charset:
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return raw.decode("utf-8", errors="replace")
 
 
 def parse_response(request_format: RequestFormat, body: str) -> CallResult:

@@ -1,0 +1,159 @@
+"""The call records of one line: what every entity and diagnostics show.
+
+The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
+the records keep the last results and counters, tell the entities, and are
+saved with a delay (``Store.async_delay_save``), so a call never waits for
+the disk. A pending save is written when the entry unloads and when Home
+Assistant stops; a crash loses at most the last ``RECORDS_SAVE_DELAY``
+seconds of records.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .api import Fault, fault_of
+from .const import DOMAIN, RECORDS_SAVE_DELAY
+
+STORAGE_VERSION = 1
+RECENT_RESULTS = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord:
+    """One request and what came of it.
+
+    ``as_dict`` is the one shape of a record: it is what is saved, the
+    event's data, the entities' attributes, the action's response and
+    diagnostics.
+    """
+
+    time: datetime
+    source: str
+    phone: str
+    rule_group: str
+    scheduled_for: str | None
+    result: int | None
+    result_key: str
+    result_text: str
+    call_id: str | None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether Infocaller accepted (queued) the call."""
+        return self.result == 0
+
+    @property
+    def fault(self) -> Fault | None:
+        """Who is at fault for a refusal; None when there was no answer."""
+        return None if self.result is None else fault_of(self.result)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the record as plain JSON-safe values."""
+        data = asdict(self)
+        data["time"] = self.time.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        """Rebuild a record saved with ``as_dict``."""
+        values = dict(data)
+        values["time"] = dt_util.parse_datetime(values["time"]) or dt_util.utcnow()
+        return cls(**values)
+
+
+type RecordListener = Callable[[CallRecord], None]
+
+
+class InfocallerRecords:
+    """Counters and the last results of one line, saved with a delay."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Start empty; ``async_load`` restores what was saved."""
+        self._store = records_store(hass, entry_id)
+        self.last_answer: CallRecord | None = None
+        self.accepted_calls = 0
+        self.refused_calls = 0
+        self.recent: deque[CallRecord] = deque(maxlen=RECENT_RESULTS)
+        self._listeners: list[RecordListener] = []
+        self._unsaved = False
+
+    @property
+    def last(self) -> CallRecord | None:
+        """The newest record, with or without an answer."""
+        return self.recent[-1] if self.recent else None
+
+    @property
+    def line_problem(self) -> bool:
+        """Whether the last answer was about the account (off, suspended, ...)."""
+        return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
+
+    async def async_load(self) -> None:
+        """Restore the records saved before the last restart."""
+        if (data := await self._store.async_load()) is None:
+            return
+        self.accepted_calls = int(data.get("accepted_calls", 0))
+        self.refused_calls = int(data.get("refused_calls", 0))
+        if data.get("last_answer"):
+            self.last_answer = CallRecord.from_dict(data["last_answer"])
+        self.recent.extend(
+            CallRecord.from_dict(item) for item in data.get("recent", [])
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the records, JSON-safe (what is saved, and diagnostics)."""
+        return {
+            "accepted_calls": self.accepted_calls,
+            "refused_calls": self.refused_calls,
+            "last_answer": self.last_answer.as_dict() if self.last_answer else None,
+            "recent": [record.as_dict() for record in self.recent],
+        }
+
+    @callback
+    def async_add(self, record: CallRecord) -> None:
+        """Keep one outcome, schedule the save and tell the listeners."""
+        self.recent.append(record)
+        if record.result is not None:
+            self.last_answer = record
+            if record.accepted:
+                self.accepted_calls += 1
+            else:
+                self.refused_calls += 1
+        self._unsaved = True
+        self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
+        for listener in list(self._listeners):
+            listener(record)
+
+    @callback
+    def _data_to_save(self) -> dict[str, Any]:
+        self._unsaved = False
+        return self.as_dict()
+
+    async def async_flush(self) -> None:
+        """Write unsaved records now (replacing the pending delayed save)."""
+        if self._unsaved:
+            await self._store.async_save(self._data_to_save())
+
+    @callback
+    def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with each new record; return the remover."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+
+def records_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of an entry's call records."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
