@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
@@ -39,9 +39,11 @@ DEFAULT_ENDPOINT = "https://apicall.infoe.es"
 
 
 async def test_user_flow(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    mock_setup_entry: AsyncMock,
 ) -> None:
-    """The line is checked with the probe and the entry created."""
+    """The line is checked with the probe and the entry created (and set up)."""
     aioclient_mock.post(DEFAULT_ENDPOINT, text=answer_json(4))
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -58,6 +60,7 @@ async def test_user_flow(
     assert result["title"] == f"Infocaller {LINE}"
     assert result["data"] == {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
     assert result["result"].unique_id == LINE
+    assert len(mock_setup_entry.mock_calls) == 1
     # The probe cannot ring anyone: impossible phone, rule group and date.
     (probe,) = sent_requests(aioclient_mock)
     data = probe["body"]["callRequest"]["callData"]
@@ -172,6 +175,7 @@ async def test_advanced_endpoint(
         assert aioclient_mock.call_count == 0
 
 
+@pytest.mark.usefixtures("mock_setup_entry")
 async def test_default_endpoint_is_not_stored(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from datetime import datetime, timedelta
 import socket
 from zoneinfo import ZoneInfo
@@ -41,6 +42,24 @@ async def simulator() -> AsyncIterator[Simulator]:
     await sim.start()
     yield sim
     await sim.stop()
+
+
+@contextlib.asynccontextmanager
+async def _serve(
+    handler: Callable[[web.Request], Awaitable[web.Response]],
+) -> AsyncIterator[str]:
+    """Serve ``handler`` on a free loopback port; yield its address."""
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -289,23 +308,12 @@ async def test_declared_charset_is_honoured(session: aiohttp.ClientSession) -> N
             headers={"Content-Type": "application/json; charset=iso-8859-1"},
         )
 
-    app = web.Application()
-    app.router.add_post("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        client = InfocallerClient(
-            session, DEMO_LINE, DEMO_PASSWORD, endpoint=f"http://127.0.0.1:{port}"
-        )
+    async with _serve(handler) as endpoint:
+        client = InfocallerClient(session, DEMO_LINE, DEMO_PASSWORD, endpoint=endpoint)
         with pytest.raises(InfocallerRejectedError) as caught:
             await client.issue_call(
                 CallRequest(phone="+34611222333", rule_group="Aviso")
             )
-    finally:
-        await runner.cleanup()
     assert caught.value.result.result_text == "Teléfono no válido"
 
 
@@ -365,22 +373,11 @@ async def test_utf8_answer_with_bom_and_a_wrong_label(
             headers={"Content-Type": "application/json; charset=iso-8859-1"},
         )
 
-    app = web.Application()
-    app.router.add_post("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        client = InfocallerClient(
-            session, DEMO_LINE, DEMO_PASSWORD, endpoint=f"http://127.0.0.1:{port}"
-        )
+    async with _serve(handler) as endpoint:
+        client = InfocallerClient(session, DEMO_LINE, DEMO_PASSWORD, endpoint=endpoint)
         result = await client.issue_call(
             CallRequest(phone="+34611222333", rule_group="Aviso")
         )
-    finally:
-        await runner.cleanup()
     assert (result.call_id, result.result_text) == ("88", "Aceptada ñ")
 
 
