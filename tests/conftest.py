@@ -7,19 +7,19 @@ import json
 import logging
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
-from custom_components.infocaller.api import CallResult, RequestFormat
+from custom_components.infocaller.api import CallResult, CredentialCheck, RequestFormat
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
@@ -73,6 +73,48 @@ def fail_on_frame_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         pytest.fail("Home Assistant reported this integration:\n" + "\n".join(reports))
 
 
+def states_json(hass: HomeAssistant, entity_ids: list[str]) -> dict[str, Any]:
+    """States as plain JSON, so both Home Assistant legs share one snapshot."""
+    return json.loads(
+        json.dumps(
+            {
+                entity_id: {
+                    "state": hass.states.get(entity_id).state,
+                    "attributes": dict(hass.states.get(entity_id).attributes),
+                }
+                for entity_id in entity_ids
+            },
+            default=str,
+        )
+    )
+
+
+async def place_two_calls(
+    hass: HomeAssistant, mock_infocaller: MagicMock, freezer: Any
+) -> None:
+    """An accepted call, then (a minute later) one refused for the balance."""
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "Aviso"},
+        blocking=True,
+    )
+    freezer.tick(60)
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=11, result_text="Saldo insuficiente")
+    )
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222334", "rule_group": "Aviso"},
+            blocking=True,
+        )
+    mock_infocaller.issue_call.side_effect = None
+
+
 def connector_error() -> aiohttp.ClientConnectorError:
     """The error aiohttp raises when nothing accepts the connection."""
     return aiohttp.ClientConnectorError(
@@ -101,37 +143,6 @@ def answer_json(code: int, idcall: str = "", text: str | None = None) -> str:
     )
 
 
-def answer_xml(code: int, idcall: str = "", text: str = "Texto") -> str:
-    """An Infocaller answer in XML."""
-    return (
-        f"<?xml version='1.0'?><callRequest><idcall>{idcall}</idcall>"
-        f"<Resultado>{code}</Resultado><ResultadoTexto>{text}</ResultadoTexto>"
-        "</callRequest>"
-    )
-
-
-def sent_requests(aioclient_mock: AiohttpClientMocker) -> list[dict[str, Any]]:
-    """Decode what was posted to Infocaller: [{"format": ..., "body": ...}]."""
-    out = []
-    for _method, _url, data, _headers in aioclient_mock.mock_calls:
-        form = (
-            dict(data)
-            if not isinstance(data, (str, bytes))
-            else {
-                k: v[0]
-                for k, v in parse_qs(
-                    data if isinstance(data, str) else data.decode()
-                ).items()
-            }
-        )
-        ((field, text),) = form.items()
-        if field == "apiCALLjson":
-            out.append({"format": "json", "text": text, "body": json.loads(text)})
-        else:
-            out.append({"format": "xml", "text": text, "body": None})
-    return out
-
-
 @pytest.fixture
 def mock_config_entry() -> MockConfigEntry:
     """A configured Infocaller line."""
@@ -157,15 +168,21 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 
 
 @pytest.fixture
-def mock_infocaller() -> Generator[MagicMock]:
-    """Patch the client class the integration builds (core's ``mock_elgato``).
+def mock_infocaller_class() -> Generator[MagicMock]:
+    """Patch the client class the integration and its flows build.
 
-    Infocaller accepts every call with id 4711 unless a test says otherwise
-    (``issue_call.side_effect`` / ``return_value``).
+    Core's ``mock_elgato`` pattern: tests check what the client was built
+    with on this class, and set its instance's answers on ``mock_infocaller``.
     """
-    with patch(
-        "custom_components.infocaller.caller.InfocallerClient", autospec=True
-    ) as client_class:
+    with (
+        patch(
+            "custom_components.infocaller.caller.InfocallerClient", autospec=True
+        ) as client_class,
+        patch(
+            "custom_components.infocaller.config_flow.InfocallerClient",
+            new=client_class,
+        ),
+    ):
         client = client_class.return_value
         client.endpoint = ENDPOINT
         client.request_format = RequestFormat.JSON
@@ -173,7 +190,22 @@ def mock_infocaller() -> Generator[MagicMock]:
         client.issue_call.return_value = CallResult(
             result=0, result_text="Aceptada", call_id="4711"
         )
-        yield client
+        # The credential probe: refused on its fields (4), credentials fine.
+        client.check_credentials.return_value = CredentialCheck(
+            valid=True, result=CallResult(result=4, result_text="Fecha/Hora no válida")
+        )
+        yield client_class
+
+
+@pytest.fixture
+def mock_infocaller(mock_infocaller_class: MagicMock) -> MagicMock:
+    """The patched client: Infocaller accepts every call (id 4711) and check.
+
+    Tests change that with ``issue_call`` / ``check_credentials``
+    ``side_effect`` or ``return_value``.
+    """
+    client: MagicMock = mock_infocaller_class.return_value
+    return client
 
 
 @pytest.fixture
@@ -185,6 +217,49 @@ async def setup_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+PLUMBER = {
+    "name": "El fontanero",
+    "phone": "611 22 23 33",
+    "rule_group": "Click to Call",
+    "variables": {"CALLCENTER": "+34911888920"},
+    "max_wait": 30,
+}
+MUM = {
+    "name": "Mamá",
+    "phone": "+34 622 333 444",
+    "rule_group": "Aviso",
+    "message_variable": "MENSAJE",
+}
+BUTTON = "button.call_el_fontanero"
+NOTIFY = "notify.call_mama_with_a_message"
+
+
+async def add_saved_call(
+    hass: HomeAssistant, entry: MockConfigEntry, data: dict[str, Any]
+) -> Any:
+    """Run the saved-call subentry flow with ``data``; return its result."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "saved_call"), context={"source": "user"}
+    )
+    assert result["type"] == "form"
+    return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+
+
+@pytest.fixture
+async def with_saved_calls(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> MockConfigEntry:
+    """The line with two saved calls (one takes a message), and the intents."""
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "intent", {})
+    for data in (PLUMBER, MUM):
+        result = await add_saved_call(hass, setup_integration, data)
+        assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    return setup_integration
 
 
 @pytest.fixture
@@ -208,7 +283,12 @@ async def init_integration(
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
 ) -> MockConfigEntry:
-    """Set up the integration with one line; Infocaller accepts calls."""
+    """Set up the integration with the real client on a mocked HTTP layer.
+
+    Only tests/test_secrets.py uses it, on purpose: it inspects what the real
+    client logs and raises. Every other integration test patches the client
+    class (``mock_infocaller``); wire formats are tested in ``tests/api``.
+    """
     aioclient_mock.post(ENDPOINT, text=answer_json(0, "4711"))
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)

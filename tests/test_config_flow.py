@@ -1,10 +1,14 @@
-"""Tests for the Infocaller config, reauth, reconfigure and options flows."""
+"""The config, reauth, reconfigure and options flows (client class patched).
+
+What the credential probe sends is tested in ``tests/api``; here the
+client's ``check_credentials`` answers and the tests check what the flows
+make of each answer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, MagicMock
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
@@ -12,10 +16,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.test_util.aiohttp import (
-    AiohttpClientMocker,
-)
 
+from custom_components.infocaller.api import (
+    CallResult,
+    CredentialCheck,
+    InfocallerConnectionError,
+    InfocallerResponseError,
+    InfocallerTimeoutError,
+    RequestFormat,
+)
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
@@ -26,29 +35,31 @@ from custom_components.infocaller.const import (
     DOMAIN,
 )
 
-from .conftest import (
-    ENDPOINT,
-    LINE,
-    PASSWORD,
-    answer_json,
-    connector_error,
-    sent_requests,
-)
+from .conftest import ENDPOINT, LINE, PASSWORD
 
 DEFAULT_ENDPOINT = "https://apicall.infoe.es"
 
 
-async def test_user_flow(
-    hass: HomeAssistant,
-    aioclient_mock: AiohttpClientMocker,
-    mock_setup_entry: AsyncMock,
-) -> None:
-    """The line is checked with the probe and the entry created (and set up)."""
-    aioclient_mock.post(DEFAULT_ENDPOINT, text=answer_json(4))
+def _refused(code: int) -> CredentialCheck:
+    return CredentialCheck(valid=False, result=CallResult(result=code, result_text=""))
+
+
+async def _start(hass: HomeAssistant) -> Any:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
+    return result
+
+
+async def test_user_flow(
+    hass: HomeAssistant,
+    mock_infocaller_class: MagicMock,
+    mock_infocaller: MagicMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """The line is checked with the probe and the entry created (and set up)."""
+    result = await _start(hass)
     assert result["step_id"] == "user"
     assert "advanced" in result["data_schema"].schema
 
@@ -61,51 +72,63 @@ async def test_user_flow(
     assert result["data"] == {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
     assert result["result"].unique_id == LINE
     assert len(mock_setup_entry.mock_calls) == 1
-    # The probe cannot ring anyone: impossible phone, rule group and date.
-    (probe,) = sent_requests(aioclient_mock)
-    data = probe["body"]["callRequest"]["callData"]
-    assert data["numtelefono"] == "0"
-    assert data["fechahora"] == "2000-01-01T00:00:00"
+    # The normalised line was checked against the default address.
+    (_session, line, password), kwargs = mock_infocaller_class.call_args
+    assert (line, password, kwargs["endpoint"]) == (LINE, PASSWORD, DEFAULT_ENDPOINT)
+    mock_infocaller.check_credentials.assert_awaited_once()
+    mock_infocaller.issue_call.assert_not_awaited()
 
 
+@pytest.mark.usefixtures("mock_setup_entry")
 @pytest.mark.parametrize(
-    ("line_input", "mock", "errors"),
+    ("line_input", "check", "errors"),
     [
+        ("34-abc", None, {CONF_IDINFOCALLER: "invalid_idinfocaller"}),
+        ("123", None, {CONF_IDINFOCALLER: "invalid_idinfocaller"}),
+        ("٣٤٩١٠٠٠٠٠٠٠", None, {CONF_IDINFOCALLER: "invalid_idinfocaller"}),
+        (LINE, {"return_value": _refused(1)}, {CONF_PASSWORD: "invalid_auth"}),
+        (LINE, {"return_value": _refused(-1)}, {CONF_PASSWORD: "invalid_auth"}),
+        (LINE, {"return_value": _refused(2)}, {CONF_PASSWORD: "invalid_auth"}),
         (
-            "34-abc",
-            {"text": answer_json(4)},
-            {CONF_IDINFOCALLER: "invalid_idinfocaller"},
+            LINE,
+            {"side_effect": InfocallerConnectionError("refused")},
+            {"base": "cannot_connect"},
         ),
-        ("123", {"text": answer_json(4)}, {CONF_IDINFOCALLER: "invalid_idinfocaller"}),
-        (LINE, {"text": answer_json(1)}, {CONF_PASSWORD: "invalid_auth"}),
-        (LINE, {"text": answer_json(-1)}, {CONF_PASSWORD: "invalid_auth"}),
-        (LINE, {"text": answer_json(2)}, {CONF_PASSWORD: "invalid_auth"}),
-        (LINE, {"exc": connector_error()}, {"base": "cannot_connect"}),
-        (LINE, {"exc": TimeoutError()}, {"base": "cannot_connect"}),
-        (LINE, {"text": "<html>Mantenimiento</html>"}, {"base": "cannot_connect"}),
-        (LINE, {"exc": ValueError("boom")}, {"base": "unknown"}),
+        (
+            LINE,
+            {"side_effect": InfocallerTimeoutError("no answer")},
+            {"base": "cannot_connect"},
+        ),
+        (
+            LINE,
+            {"side_effect": InfocallerResponseError("HTML")},
+            {"base": "cannot_connect"},
+        ),
+        (LINE, {"side_effect": ValueError("boom")}, {"base": "unknown"}),
     ],
 )
 async def test_user_flow_errors_and_recovery(
     hass: HomeAssistant,
-    aioclient_mock: AiohttpClientMocker,
+    mock_infocaller: MagicMock,
     line_input: str,
-    mock: dict[str, Any],
+    check: dict[str, Any] | None,
     errors: dict[str, str],
 ) -> None:
     """Each error is shown on its field, and the flow then recovers."""
-    aioclient_mock.post(DEFAULT_ENDPOINT, **mock)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
+    good = mock_infocaller.check_credentials.return_value
+    for name, value in (check or {}).items():
+        setattr(mock_infocaller.check_credentials, name, value)
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_IDINFOCALLER: line_input, CONF_PASSWORD: PASSWORD}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
+    if check is None:  # a malformed line id is refused before any request
+        mock_infocaller.check_credentials.assert_not_awaited()
 
-    aioclient_mock.clear_requests()
-    aioclient_mock.post(DEFAULT_ENDPOINT, text=answer_json(8))
+    mock_infocaller.check_credentials.side_effect = None
+    mock_infocaller.check_credentials.return_value = good
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
     )
@@ -114,24 +137,22 @@ async def test_user_flow_errors_and_recovery(
 
 
 async def test_unexpected_error_is_logged(
-    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An unexpected exception shows "unknown" and logs the traceback."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
+    mock_infocaller.check_credentials.side_effect = RuntimeError("surprise")
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
     )
-    with patch(
-        "custom_components.infocaller.config_flow.InfocallerClient.check_credentials",
-        side_effect=RuntimeError("surprise"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
-        )
     assert result["errors"] == {"base": "unknown"}
     assert "Traceback" in caplog.text
     assert "surprise" in caplog.text
 
 
+@pytest.mark.usefixtures("mock_setup_entry")
 @pytest.mark.parametrize(
     ("endpoint", "allowed"),
     [
@@ -149,16 +170,12 @@ async def test_unexpected_error_is_logged(
 )
 async def test_advanced_endpoint(
     hass: HomeAssistant,
-    aioclient_mock: AiohttpClientMocker,
+    mock_infocaller_class: MagicMock,
     endpoint: str,
     allowed: bool,
 ) -> None:
     """Https anywhere; plain http only on loopback."""
-    if allowed:
-        aioclient_mock.post(endpoint.rstrip("/"), text=answer_json(4))
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -170,20 +187,18 @@ async def test_advanced_endpoint(
     if allowed:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"][CONF_ENDPOINT] == endpoint.rstrip("/")
+        assert mock_infocaller_class.call_args.kwargs["endpoint"] == endpoint.rstrip(
+            "/"
+        )
     else:
         assert result["errors"] == {CONF_ENDPOINT: "invalid_endpoint"}
-        assert aioclient_mock.call_count == 0
+        mock_infocaller_class.assert_not_called()
 
 
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_default_endpoint_is_not_stored(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
-) -> None:
+@pytest.mark.usefixtures("mock_setup_entry", "mock_infocaller")
+async def test_default_endpoint_is_not_stored(hass: HomeAssistant) -> None:
     """The default address is not written into the entry."""
-    aioclient_mock.post(DEFAULT_ENDPOINT, text=answer_json(4))
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -197,15 +212,12 @@ async def test_default_endpoint_is_not_stored(
 
 async def test_already_configured(
     hass: HomeAssistant,
-    aioclient_mock: AiohttpClientMocker,
+    mock_infocaller: MagicMock,
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """The same line cannot be added twice."""
     mock_config_entry.add_to_hass(hass)
-    aioclient_mock.post(DEFAULT_ENDPOINT, text=answer_json(4))
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
+    result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_IDINFOCALLER: f"00{LINE}", CONF_PASSWORD: PASSWORD}
     )
@@ -215,44 +227,43 @@ async def test_already_configured(
 
 async def test_reauth(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    mock_answer: Callable[..., None],
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
 ) -> None:
     """A refused password is replaced after a failed and a good try."""
-    result = await init_integration.start_reauth_flow(hass)
+    result = await setup_integration.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
     assert result["description_placeholders"]["line"] == LINE
 
-    mock_answer(answer_json(1))
+    good = mock_infocaller.check_credentials.return_value
+    mock_infocaller.check_credentials.return_value = _refused(1)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSWORD: "still-wrong"}
     )
     assert result["errors"] == {CONF_PASSWORD: "invalid_auth"}
 
-    mock_answer(answer_json(4))
+    mock_infocaller.check_credentials.return_value = good
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSWORD: "new-password"}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
-    assert init_integration.data[CONF_PASSWORD] == "new-password"
-    assert init_integration.data[CONF_ENDPOINT] == ENDPOINT
+    assert setup_integration.data[CONF_PASSWORD] == "new-password"
+    assert setup_integration.data[CONF_ENDPOINT] == ENDPOINT
     # The entry's update listener reloaded the line with the new password.
     await hass.async_block_till_done()
-    assert init_integration.state is ConfigEntryState.LOADED
-    assert init_integration.runtime_data.data[CONF_PASSWORD] == "new-password"
+    assert setup_integration.state is ConfigEntryState.LOADED
+    assert setup_integration.runtime_data.data[CONF_PASSWORD] == "new-password"
 
 
+@pytest.mark.usefixtures("mock_infocaller")
 async def test_reauth_of_a_line_that_is_not_loaded(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    mock_answer: Callable[..., None],
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
     """Without an update listener, the flow itself reloads (sets up) the line."""
     mock_config_entry.add_to_hass(hass)
     assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
     result = await mock_config_entry.start_reauth_flow(hass)
-    mock_answer(answer_json(4))
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSWORD: "new-password"}
     )
@@ -264,50 +275,40 @@ async def test_reauth_of_a_line_that_is_not_loaded(
 
 async def test_reconfigure(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    mock_answer: Callable[..., None],
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
 ) -> None:
     """Password and endpoint can change; the form starts with current values."""
-    result = await init_integration.start_reconfigure_flow(hass)
+    result = await setup_integration.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
-
-    mock_answer(exc=TimeoutError())
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_IDINFOCALLER: LINE,
-            CONF_PASSWORD: "p2",
-            "advanced": {CONF_ENDPOINT: ENDPOINT},
-        },
-    )
+    new = {
+        CONF_IDINFOCALLER: LINE,
+        CONF_PASSWORD: "p2",
+        "advanced": {CONF_ENDPOINT: ENDPOINT},
+    }
+    mock_infocaller.check_credentials.side_effect = InfocallerTimeoutError("slow")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
     assert result["errors"] == {"base": "cannot_connect"}
 
-    mock_answer(answer_json(4))
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_IDINFOCALLER: LINE,
-            CONF_PASSWORD: "p2",
-            "advanced": {CONF_ENDPOINT: ENDPOINT},
-        },
-    )
+    mock_infocaller.check_credentials.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert init_integration.data == {
+    assert setup_integration.data == {
         CONF_IDINFOCALLER: LINE,
         CONF_PASSWORD: "p2",
         CONF_ENDPOINT: ENDPOINT,
     }
+    await hass.async_block_till_done()
+    assert setup_integration.runtime_data.data[CONF_PASSWORD] == "p2"
 
 
+@pytest.mark.usefixtures("mock_infocaller")
 async def test_reconfigure_other_line_aborts(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
+    hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
     """Reconfigure keeps the same line."""
-    result = await init_integration.start_reconfigure_flow(hass)
-    aioclient_mock.post(ENDPOINT, text=answer_json(4))
+    result = await setup_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -318,15 +319,17 @@ async def test_reconfigure_other_line_aborts(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_line"
-    assert init_integration.data[CONF_PASSWORD] == PASSWORD
+    assert setup_integration.data[CONF_PASSWORD] == PASSWORD
 
 
 async def test_options_flow(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller_class: MagicMock,
 ) -> None:
     """Defaults, format and time zone are stored as typed values."""
-    runtime = init_integration.runtime_data
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    runtime = setup_integration.runtime_data
+    result = await hass.config_entries.options.async_init(setup_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
@@ -339,14 +342,15 @@ async def test_options_flow(
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options == {
+    assert setup_integration.options == {
         CONF_MAX_WAIT: 30,
         CONF_RETRIES: 2,
         CONF_REQUEST_FORMAT: "xml",
         CONF_TIME_ZONE: "Atlantic/Canary",
     }
     await hass.async_block_till_done()
-    # Takes effect at once, without a reload.
-    assert init_integration.runtime_data is runtime
-    assert runtime.caller.client.request_format.value == "xml"
-    assert str(runtime.caller.client.time_zone) == "Atlantic/Canary"
+    # Takes effect at once, without a reload: a client for the new options.
+    assert setup_integration.runtime_data is runtime
+    kwargs = mock_infocaller_class.call_args.kwargs
+    assert kwargs["request_format"] is RequestFormat.XML
+    assert str(kwargs["time_zone"]) == "Atlantic/Canary"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import shutil
+from unittest.mock import MagicMock
 
 from homeassistant.components import conversation
 from homeassistant.config_entries import SOURCE_USER
@@ -15,20 +16,16 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
-from pytest_homeassistant_custom_component.test_util.aiohttp import (
-    AiohttpClientMocker,
-)
 
+from custom_components.infocaller.api import CallResult, InfocallerRejectedError
 from custom_components.infocaller.const import EVENT_CALL_RESULT
-
-from .conftest import answer_json
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "custom_sentences"
 
 
 @pytest.fixture
 async def voice(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> MockConfigEntry:
     """The default agent with the shipped sentences, and two saved calls."""
     for language in ("en", "es"):
@@ -43,11 +40,11 @@ async def voice(
         {"name": "Mamá", "phone": "+34622333444", "rule_group": "Aviso"},
     ):
         result = await hass.config_entries.subentries.async_init(
-            (init_integration.entry_id, "saved_call"), context={"source": SOURCE_USER}
+            (setup_integration.entry_id, "saved_call"), context={"source": SOURCE_USER}
         )
         await hass.config_entries.subentries.async_configure(result["flow_id"], data)
     await hass.async_block_till_done()
-    return init_integration
+    return setup_integration
 
 
 @pytest.mark.usefixtures("voice")
@@ -64,7 +61,7 @@ async def voice(
 )
 async def test_sentences(
     hass: HomeAssistant,
-    aioclient_mock: AiohttpClientMocker,
+    mock_infocaller: MagicMock,
     language: str,
     sentence: str,
     speech: str | None,
@@ -80,7 +77,7 @@ async def test_sentences(
         # "plumber" is not a saved call: a clear answer, and nobody is called.
         assert response.response_type is intent.IntentResponseType.ERROR
         assert "no saved call named plumber" in response.speech["plain"]["speech"]
-        assert aioclient_mock.call_count == 0
+        mock_infocaller.issue_call.assert_not_awaited()
         return
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
     assert response.speech["plain"]["speech"] == speech
@@ -90,11 +87,12 @@ async def test_sentences(
 
 @pytest.mark.usefixtures("voice")
 async def test_refused_call_is_answered(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+    hass: HomeAssistant, mock_infocaller: MagicMock
 ) -> None:
     """Infocaller's refusal is spoken back, in Spanish here."""
-    aioclient_mock.clear_requests()
-    aioclient_mock.post("https://apicall.example.test", text=answer_json(11))
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=11, result_text="Saldo insuficiente")
+    )
     result = await conversation.async_converse(
         hass, "llama a mamá", None, Context(), language="es"
     )

@@ -19,14 +19,14 @@ from .conftest import FIRMA, LINE, PASSWORD
 
 async def test_diagnostics(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
+    setup_integration: MockConfigEntry,
     snapshot: SnapshotAssertion,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Configuration and last results, with password, signature and numbers hidden."""
     freezer.move_to("2030-03-01 12:00:00+00:00")
     result = await hass.config_entries.subentries.async_init(
-        (init_integration.entry_id, "saved_call"), context={"source": "user"}
+        (setup_integration.entry_id, "saved_call"), context={"source": "user"}
     )
     await hass.config_entries.subentries.async_configure(
         result["flow_id"],
@@ -44,7 +44,7 @@ async def test_diagnostics(
         {"phone": "+34611222333", "rule_group": "Aviso"},
         blocking=True,
     )
-    diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)
+    diagnostics = await async_get_config_entry_diagnostics(hass, setup_integration)
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
     assert diagnostics["saved_calls"][0]["name"] == "Vecino"

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-)
-from pytest_homeassistant_custom_component.test_util.aiohttp import (
-    AiohttpClientMocker,
 )
 
 from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
@@ -25,7 +24,7 @@ from .conftest import LINE
 async def test_setup_sends_nothing(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
+    mock_infocaller: MagicMock,
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """No network traffic at start-up; one service device per entry."""
@@ -33,7 +32,8 @@ async def test_setup_sends_nothing(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert aioclient_mock.call_count == 0
+    mock_infocaller.issue_call.assert_not_awaited()
+    mock_infocaller.check_credentials.assert_not_awaited()
     (device,) = dr.async_entries_for_config_entry(
         device_registry, mock_config_entry.entry_id
     )
@@ -45,7 +45,7 @@ async def test_setup_sends_nothing(
 
 async def test_unload_and_remove(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
+    setup_integration: MockConfigEntry,
     hass_storage: dict[str, Any],
 ) -> None:
     """Unloading keeps the records; removing the entry deletes them."""
@@ -55,20 +55,21 @@ async def test_unload_and_remove(
         {"phone": "+34611222333", "rule_group": "A"},
         blocking=True,
     )
-    key = f"{DOMAIN}.{init_integration.entry_id}"
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
     # Saved with a delay, not on every call...
     assert key not in hass_storage
     # ...and written when the entry unloads.
-    assert await hass.config_entries.async_unload(init_integration.entry_id)
-    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    assert setup_integration.state is ConfigEntryState.NOT_LOADED
     assert hass_storage[key]["data"]["accepted_calls"] == 1
     # The action stays registered (async_setup), refusing politely.
     assert hass.services.has_service(DOMAIN, "issue_call")
-    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.config_entries.async_remove(setup_integration.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
 
 
+@pytest.mark.usefixtures("mock_infocaller")
 async def test_records_survive_a_restart(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
