@@ -165,6 +165,11 @@ class Simulator:
         self.force_result: int | None = None
         self.delay = 0.0
         self.redirects_followed = 0
+        #: Connections seen (client address and port) and the most requests
+        #: handled at once: what a burst really cost the server.
+        self.peers: set[tuple[str, int]] = set()
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -190,7 +195,9 @@ class Simulator:
             self.delay = float(settings["delay"] or 0)
 
     def reset(self) -> None:
-        """Forget requests and misbehaviour; lines back to active."""
+        """Forget requests, connections and misbehaviour; lines back to active."""
+        self.peers.clear()
+        self.peak_in_flight = 0
         self.requests.clear()
         self.misbehave = None
         self.force_result = None
@@ -250,6 +257,18 @@ class Simulator:
         return 0
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.transport is not None:
+            peer = request.transport.get_extra_info("peername")
+            if peer:
+                self.peers.add((str(peer[0]), int(peer[1])))
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._answer_request(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer_request(self, request: web.Request) -> web.StreamResponse:
         body = (await request.read()).decode("utf-8", errors="replace")
         form = {
             key: values[0]

@@ -26,6 +26,7 @@ from custom_components.infocaller.const import (
     DOMAIN,
 )
 
+ROOT_DIR = __import__("pathlib").Path(__file__).parents[1]
 LINE = "34910000000"
 PASSWORD = "Secr3t-line-pass"
 ENDPOINT = "https://apicall.example.test"

@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import InfocallerLineEntity
+from .records import CallRecord
 from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -39,6 +40,22 @@ async def async_setup_entry(
 class InfocallerLineProblemEntity(InfocallerLineEntity, BinarySensorEntity):
     """On while the last answer said the line is off, suspended, out of credit..."""
 
+    _shown: tuple[bool, dict[str, Any] | None] | None = None
+
+    def _handle_record(self, record: CallRecord) -> None:
+        """Write only when the problem or the answer that explains it changed.
+
+        A run of accepted calls leaves it alone; a failure to get an answer
+        never changes it.
+        """
+        shown = (self.is_on, self.extra_state_attributes)
+        if shown != self._shown:
+            self.async_write_ha_state()
+
+    def _async_write_ha_state(self) -> None:
+        self._shown = (self.is_on, self.extra_state_attributes)
+        super()._async_write_ha_state()
+
     @property
     def is_on(self) -> bool:
         """Return whether the last answer was an account-state code."""
@@ -46,7 +63,11 @@ class InfocallerLineProblemEntity(InfocallerLineEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the answer that set the state."""
+        """Return the answer that set the state (the record's answer fields)."""
         if (record := self.records.last_answer) is None:
             return None
-        return record.as_dict()
+        return {
+            "result": record.result,
+            "result_key": record.result_key,
+            "result_text": record.result_text,
+        }

@@ -102,12 +102,15 @@ class InfocallerCaller:
 
     def _guard(self, request: CallRequest) -> None:
         """Refuse a request identical to one in flight or just sent."""
+        # _recently_sent is in the order of sending: forget from the oldest
+        # until one is still inside the window (O(expired), not O(all)).
         now = time.monotonic()
-        self._recently_sent = {
-            key: sent
-            for key, sent in self._recently_sent.items()
-            if now - sent < DUPLICATE_WINDOW_SECONDS
-        }
+        sent = self._recently_sent
+        while sent:
+            oldest, at = next(iter(sent.items()))
+            if now - at < DUPLICATE_WINDOW_SECONDS:
+                break
+            del sent[oldest]
         if (
             request.fingerprint in self._in_flight
             or request.fingerprint in self._recently_sent
@@ -171,7 +174,7 @@ class InfocallerCaller:
             ) from err
         except InfocallerError as err:
             LOGGER.warning("No usable answer from Infocaller: %s", err)
-            self._recently_sent[fingerprint] = time.monotonic()
+            self._mark_sent(fingerprint)
             self._record(request, source, None, RESULT_NO_ANSWER)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -185,13 +188,18 @@ class InfocallerCaller:
                 "it may have been placed",
                 request.phone,
             )
-            self._recently_sent[fingerprint] = time.monotonic()
+            self._mark_sent(fingerprint)
             self._record(request, source, None, RESULT_NO_ANSWER)
             raise
         finally:
             self._in_flight.discard(fingerprint)
-        self._recently_sent[fingerprint] = time.monotonic()
+        self._mark_sent(fingerprint)
         return self._record(request, source, result)
+
+    def _mark_sent(self, fingerprint: tuple[object, ...]) -> None:
+        """Count a request as sent now (kept in the order of sending)."""
+        self._recently_sent.pop(fingerprint, None)
+        self._recently_sent[fingerprint] = time.monotonic()
 
     def _record(
         self,

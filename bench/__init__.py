@@ -1,0 +1,1 @@
+"""The project's benchmark (scripts/bench); not part of the test suite."""

@@ -1,0 +1,384 @@
+"""The benchmark behind ``scripts/bench`` (not part of ``scripts/test``).
+
+One run on one machine, against the simulator on loopback:
+
+1. raw / client / action: a bare aiohttp POST of a pre-signed, pre-encoded
+   form body; the integration's client; ``infocaller.issue_call`` in a
+   running Home Assistant (the test harness's, with a real storage folder so
+   that disk writes are counted), with the event and the entities updating.
+   action_new_number uses a number never seen before on every call (the
+   worst case for phone validation); ha_action_floor is a bare action that
+   only awaits the client: what Home Assistant's own action machinery
+   costs, which no integration can go below. The kinds are
+   interleaved call by call, in a rotating order, each after a short idle
+   gap.
+2. burst: 200 and 1,000 concurrent actions with distinct phones.
+3. set-up: config-entry set-up and reload time (import time is measured by
+   scripts/bench itself, in fresh interpreters).
+
+Results go to stdout (a table) and, with BENCH_JSON set, to that file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import json
+import logging
+import os
+from pathlib import Path
+import platform
+import statistics
+import time
+from typing import Any
+from unittest.mock import patch
+from urllib.parse import urlencode
+
+from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.helpers import storage
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.infocaller.api import (
+    CallRequest,
+    InfocallerClient,
+    RequestFormat,
+    signature,
+)
+from custom_components.infocaller.api.protocol import (
+    call_data,
+    encode_request,
+    request_document,
+)
+from custom_components.infocaller.const import (
+    CONF_ENDPOINT,
+    CONF_IDINFOCALLER,
+    DOMAIN,
+)
+
+pytestmark = pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
+
+# The harness replaces Store's disk I/O with a dict; the benchmark wants the
+# real thing, so keep the originals from before any fixture patches them.
+REAL_STORE_IO = {
+    name: getattr(storage.Store, name)
+    for name in ("_async_load", "_async_write_data", "async_remove")
+}
+N = int(os.environ.get("BENCH_N", "1000"))
+GAP = float(os.environ.get("BENCH_GAP", "0.002"))
+BURSTS = tuple(int(x) for x in os.environ.get("BENCH_BURSTS", "200,1000").split(","))
+PHONE = "+34611222333"
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    cut = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "n": len(ordered),
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": cut[94] * 1000,
+        "p99_ms": cut[98] * 1000,
+        "mean_ms": statistics.fmean(ordered) * 1000,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "home_assistant": HA_VERSION,
+        "platform": platform.platform(),
+    }
+
+
+async def test_benchmark(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Measure, print and (optionally) save the figures."""
+    # The test harness runs the loop in asyncio debug mode, which slows every
+    # callback; Home Assistant does not run like that.
+    asyncio.get_running_loop().set_debug(False)
+    logging.getLogger().setLevel(logging.WARNING)
+    with (
+        patch.object(storage.Store, "_async_load", REAL_STORE_IO["_async_load"]),
+        patch.object(
+            storage.Store, "_async_write_data", REAL_STORE_IO["_async_write_data"]
+        ),
+        patch.object(storage.Store, "async_remove", REAL_STORE_IO["async_remove"]),
+    ):
+        hass.config.config_dir = str(tmp_path)
+        simulator = Simulator()
+        await simulator.start()
+        try:
+            results = await _run(hass, simulator, tmp_path)
+        finally:
+            await simulator.stop()
+    results["machine"] = machine()
+    print(format_table(results))
+    if path := os.environ.get("BENCH_JSON"):
+        Path(path).write_text(json.dumps(results, indent=2) + "\n")
+
+
+async def _run(
+    hass: HomeAssistant, simulator: Simulator, tmp_path: Path
+) -> dict[str, Any]:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Infocaller {DEMO_LINE}",
+        unique_id=DEMO_LINE,
+        data={
+            CONF_IDINFOCALLER: DEMO_LINE,
+            CONF_PASSWORD: DEMO_PASSWORD,
+            CONF_ENDPOINT: simulator.url,
+        },
+    )
+    entry.add_to_hass(hass)
+    started = time.perf_counter()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    setup_ms = (time.perf_counter() - started) * 1000
+    reloads = []
+    for _ in range(20):
+        started = time.perf_counter()
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        reloads.append(time.perf_counter() - started)
+    await hass.async_block_till_done()
+
+    session = async_get_clientsession(hass)
+    client = InfocallerClient(
+        session,
+        DEMO_LINE,
+        DEMO_PASSWORD,
+        endpoint=simulator.url,
+        time_zone=entry.runtime_data.caller.client.time_zone,
+    )
+
+    def body(index: int) -> bytes:
+        request = CallRequest(
+            phone=PHONE,
+            rule_group="Aviso",
+            max_wait=5,
+            retries=0,
+            variables=(("N", str(index)),),
+        )
+        document = request_document(
+            DEMO_LINE, signature(DEMO_LINE, DEMO_PASSWORD), call_data(request)
+        )
+        return urlencode(encode_request(RequestFormat.JSON, document)).encode()
+
+    raw_body = body(0)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    async def raw(_index: int) -> None:
+        async with session.post(
+            simulator.url, data=raw_body, headers=headers, allow_redirects=False
+        ) as response:
+            assert b'"Resultado": "0"' in await response.read()
+
+    async def via_client(index: int) -> None:
+        result = await client.issue_call(
+            CallRequest(
+                phone=PHONE,
+                rule_group="Aviso",
+                max_wait=5,
+                retries=0,
+                variables=(("N", str(index)),),
+            )
+        )
+        assert result.accepted
+
+    async def action(index: int, phone: str = PHONE) -> None:
+        # A new variable value each time: the duplicate guard would refuse
+        # an identical call within its window.
+        response = await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": phone, "rule_group": "Aviso", "variables": {"N": str(index)}},
+            blocking=True,
+            return_response=True,
+        )
+        assert response is not None
+        assert response["result"] == 0
+
+    async def action_new_number(index: int) -> None:
+        await action(index, f"+34622{index:06d}")
+
+    # The floor Home Assistant itself sets: a bare action that only awaits
+    # the client, with no schema, validation, records, event or entities.
+    async def _floor_handler(call: ServiceCall) -> ServiceResponse:
+        result = await client.issue_call(
+            CallRequest(
+                phone=PHONE,
+                rule_group="Aviso",
+                max_wait=5,
+                retries=0,
+                variables=(("N", str(call.data["n"])),),
+            )
+        )
+        return {"result": result.result}
+
+    hass.services.async_register(
+        "bench", "floor", _floor_handler, supports_response=SupportsResponse.ONLY
+    )
+
+    async def ha_action_floor(index: int) -> None:
+        response = await hass.services.async_call(
+            "bench", "floor", {"n": index}, blocking=True, return_response=True
+        )
+        assert response == {"result": 0}
+
+    kinds: dict[str, Callable[[int], Awaitable[None]]] = {
+        "raw": raw,
+        "client": via_client,
+        "ha_action_floor": ha_action_floor,
+        "action": action,
+        "action_new_number": action_new_number,
+    }
+    # Warm up every path (connections, caches, code paths) before measuring.
+    for index in range(20):
+        for run in kinds.values():
+            await run(100_000 + index)
+    samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+    order = list(kinds)
+    for index in range(N):
+        for kind in order:
+            await asyncio.sleep(GAP)
+            started = time.perf_counter()
+            await kinds[kind](index)
+            samples[kind].append(time.perf_counter() - started)
+        order = order[1:] + order[:1]
+    latency = {kind: _percentiles(values) for kind, values in samples.items()}
+    ratios = {
+        f"{kind}/raw": {
+            p: latency[kind][p] / latency["raw"][p]
+            for p in ("p50_ms", "p95_ms", "p99_ms")
+        }
+        for kind in kinds
+        if kind != "raw"
+    }
+
+    if os.environ.get("BENCH_PROFILE"):
+        # Where an action's time goes (BENCH_PROFILE=1 scripts/bench).
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for index in range(N):
+            await action(200_000 + index)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+    bursts = []
+    for burst, size in enumerate(BURSTS):
+        simulator.reset()
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(
+            *(
+                hass.services.async_call(
+                    DOMAIN,
+                    "issue_call",
+                    # Numbers unique across bursts: the duplicate guard would
+                    # (rightly) refuse a number called seconds before.
+                    {"phone": f"+3463{burst}{index:06d}", "rule_group": "Aviso"},
+                    blocking=True,
+                    return_response=True,
+                )
+                for index in range(size)
+            ),
+            return_exceptions=True,
+        )
+        wall = time.perf_counter() - started
+        accepted = sum(
+            1 for item in outcomes if isinstance(item, dict) and item["result"] == 0
+        )
+        failures: dict[str, int] = {}
+        for item in outcomes:
+            if isinstance(item, BaseException):
+                key = getattr(item, "translation_key", None)
+                name = f"{type(item).__name__}({key or item})"[:100]
+                failures[name] = failures.get(name, 0) + 1
+        bursts.append(
+            {
+                "size": size,
+                "accepted": accepted,
+                "wall_s": wall,
+                "calls_per_s": size / wall,
+                "connections": len(simulator.peers),
+                "peak_concurrent_requests": simulator.peak_in_flight,
+                "failures": failures,
+            }
+        )
+    await hass.async_block_till_done()
+    # Unloading writes the records that are still waiting for their delay.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    records = tmp_path / ".storage" / f"{DOMAIN}.{entry.entry_id}"
+    return {
+        "n": N,
+        "gap_s": GAP,
+        "latency": latency,
+        "ratios": ratios,
+        "bursts": bursts,
+        "setup": {
+            "entry_setup_ms": setup_ms,
+            "entry_reload_p50_ms": statistics.median(reloads) * 1000,
+        },
+        "records_file_written": records.exists(),
+    }
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The report a person reads."""
+    lines = [
+        "Infocaller benchmark",
+        f"machine: {json.dumps(results['machine'])}",
+        f"calls per kind: {results['n']} (interleaved, {results['gap_s'] * 1000:g} ms idle gap)",
+        "",
+        f"{'kind':<18} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/raw':>8} {'p95/raw':>8}",
+    ]
+    for kind, figures in results["latency"].items():
+        ratio = results["ratios"].get(f"{kind}/raw")
+        lines.append(
+            f"{kind:<18} {figures['p50_ms']:>8.3f} {figures['p95_ms']:>8.3f} "
+            f"{figures['p99_ms']:>8.3f} "
+            + (
+                f"{ratio['p50_ms']:>8.2f} {ratio['p95_ms']:>8.2f}"
+                if ratio
+                else f"{'1.00':>8} {'1.00':>8}"
+            )
+        )
+    lines += ["", "burst of concurrent actions (distinct phones):"]
+    lines += [
+        f"  {b['size']:>5}: {b['accepted']}/{b['size']} accepted in {b['wall_s']:.2f} s "
+        f"({b['calls_per_s']:.0f}/s), {b['connections']} connections, "
+        f"peak {b['peak_concurrent_requests']} requests at once"
+        + (f"; failures: {b['failures']}" if b["failures"] else "")
+        for b in results["bursts"]
+    ]
+    setup = results["setup"]
+    lines += [
+        "",
+        f"entry set-up: {setup['entry_setup_ms']:.1f} ms, "
+        f"reload p50: {setup['entry_reload_p50_ms']:.2f} ms",
+        f"records written to the real storage folder: {results['records_file_written']}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Time importing the integration in fresh interpreters (for scripts/bench).
+
+Home Assistant has loaded its core and the entity platforms by the time it
+imports an integration, so those are imported first and not counted: what
+is measured is what this package adds to Home Assistant's start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import statistics
+import subprocess
+import sys
+
+ROOT = Path(__file__).parents[1]
+RUNS = 7
+PRELOAD = """
+import aiohttp, voluptuous
+import homeassistant.core, homeassistant.config_entries, homeassistant.data_entry_flow
+import homeassistant.helpers.config_validation, homeassistant.helpers.entity_platform
+import homeassistant.helpers.storage, homeassistant.helpers.aiohttp_client
+import homeassistant.helpers.device_registry, homeassistant.helpers.selector
+import homeassistant.helpers.intent, homeassistant.helpers.translation
+import homeassistant.components.sensor, homeassistant.components.binary_sensor
+import homeassistant.components.button, homeassistant.components.event
+import homeassistant.components.notify, homeassistant.components.diagnostics
+import homeassistant.components.logbook.const
+"""
+TARGETS = {
+    "package": ["custom_components.infocaller"],
+    "package_and_platforms": [
+        "custom_components.infocaller",
+        "custom_components.infocaller.config_flow",
+        "custom_components.infocaller.sensor",
+        "custom_components.infocaller.binary_sensor",
+        "custom_components.infocaller.event",
+        "custom_components.infocaller.button",
+        "custom_components.infocaller.notify",
+        "custom_components.infocaller.intent",
+    ],
+    "phonenumbers (loaded lazily, in the executor)": ["phonenumbers"],
+}
+
+
+def _once(modules: list[str]) -> float:
+    code = (
+        PRELOAD
+        + "import importlib, time, sys\n"
+        + "t = time.perf_counter()\n"
+        + "".join(f"importlib.import_module({m!r})\n" for m in modules)
+        + "print((time.perf_counter() - t) * 1000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def measure() -> dict[str, dict[str, float]]:
+    """Median and spread over RUNS fresh interpreters, per target."""
+    out = {}
+    for name, modules in TARGETS.items():
+        samples = [_once(modules) for _ in range(RUNS)]
+        out[name] = {
+            "median_ms": statistics.median(samples),
+            "min_ms": min(samples),
+            "max_ms": max(samples),
+            "runs": RUNS,
+        }
+    return out
+
+
+def main() -> None:
+    """Measure (JSON on stdout), or show a measurement (--show FILE)."""
+    if len(sys.argv) == 3 and sys.argv[1] == "--show":
+        figures = json.loads(Path(sys.argv[2]).read_text())
+        print("\nimport time in a fresh interpreter (Home Assistant preloaded):")
+        for name, value in figures.items():
+            print(
+                f"  {name}: {value['median_ms']:.1f} ms median "
+                f"({value['min_ms']:.1f}-{value['max_ms']:.1f}, {value['runs']} runs)"
+            )
+        return
+    print(json.dumps(measure()))
+
+
+if __name__ == "__main__":
+    main()

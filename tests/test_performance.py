@@ -1,0 +1,174 @@
+"""What keeps a call cheap and start-up light (issue: performance).
+
+The figures themselves come from ``scripts/bench``; these tests pin the
+mechanisms so that they cannot silently regress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import timedelta
+import subprocess
+import sys
+from unittest.mock import MagicMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.infocaller import validation
+from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.records import CallRecord
+
+from .conftest import ROOT_DIR
+
+REFUSED = "sensor.infocaller_34910000000_refused_calls"
+ACCEPTED = "sensor.infocaller_34910000000_accepted_calls"
+LINE_PROBLEM = "binary_sensor.infocaller_34910000000_line_problem"
+
+
+def test_importing_the_integration_does_not_import_phonenumbers() -> None:
+    """Phonenumbers (about 27 ms) is imported on first use, in the executor."""
+    modules = ", ".join(
+        f"custom_components.infocaller.{name}"
+        for name in (
+            "config_flow",
+            "sensor",
+            "binary_sensor",
+            "event",
+            "button",
+            "notify",
+            "intent",
+            "diagnostics",
+            "logbook",
+        )
+    )
+    code = (
+        f"import custom_components.infocaller, {modules}; import sys; "
+        "print('phonenumbers' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_a_known_number_skips_the_executor(hass: HomeAssistant) -> None:
+    """Only a number not seen before is normalised in the executor."""
+    validation.normalize_phone.cache_clear()
+    validation._seen.clear()
+    with patch.object(
+        hass, "async_add_executor_job", wraps=hass.async_add_executor_job
+    ) as executor:
+        for rule_group in ("A", "B", "C"):
+            await hass.services.async_call(
+                DOMAIN,
+                "issue_call",
+                {"phone": "611 22 23 33", "rule_group": rule_group},
+                blocking=True,
+            )
+    hops = [
+        call
+        for call in executor.call_args_list
+        if call.args[0] is validation.normalize_phone
+    ]
+    assert len(hops) == 1
+    assert validation.normalize_phone.cache_info().hits == 2
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_sensors_that_cannot_change_are_not_written(
+    hass: HomeAssistant, mock_infocaller: MagicMock, freezer: FrozenDateTimeFactory
+) -> None:
+    """An accepted call does not rewrite the refused-calls sensor, and so on."""
+    from custom_components.infocaller.api import InfocallerTimeoutError
+
+    before = {e: hass.states.get(e).last_reported for e in (REFUSED, LINE_PROBLEM)}
+    freezer.tick(timedelta(seconds=5))
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "A"},
+        blocking=True,
+    )
+    assert hass.states.get(REFUSED).last_reported == before[REFUSED]
+    assert hass.states.get(ACCEPTED).state == "1"
+    # A second accepted call leaves the line-problem sensor alone too.
+    problem = hass.states.get(LINE_PROBLEM).last_reported
+    freezer.tick(timedelta(seconds=5))
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222335", "rule_group": "A"},
+        blocking=True,
+    )
+    assert hass.states.get(LINE_PROBLEM).last_reported == problem
+    assert hass.states.get(ACCEPTED).state == "2"
+    # No answer at all: neither counter nor the line problem can change.
+    answered = hass.states.get(LINE_PROBLEM).last_reported
+    accepted = hass.states.get(ACCEPTED).last_reported
+    freezer.tick(timedelta(seconds=5))
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("slow")
+    with pytest.raises(Exception):  # noqa: B017, PT011 - checked in test_services
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222334", "rule_group": "A"},
+            blocking=True,
+        )
+    assert hass.states.get(LINE_PROBLEM).last_reported == answered
+    assert hass.states.get(ACCEPTED).last_reported == accepted
+    assert hass.states.get(REFUSED).last_reported == before[REFUSED]
+    assert (
+        hass.states.get("sensor.infocaller_34910000000_last_result").state
+        == "no_answer"
+    )
+
+
+def test_record_dict_has_every_field() -> None:
+    """The hand-written as_dict (no deep copy) keeps every field of the record."""
+    record = CallRecord.from_dict(
+        {
+            "time": "2030-01-01T00:00:00+00:00",
+            "source": "action",
+            "phone": "+34611222333",
+            "rule_group": "A",
+            "scheduled_for": None,
+            "result": 0,
+            "result_key": "accepted",
+            "result_text": "Aceptada",
+            "call_id": "1",
+        }
+    )
+    assert set(record.as_dict()) == {f.name for f in fields(CallRecord)}
+    assert CallRecord.from_dict(record.as_dict()) == record
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_the_guard_forgets_what_left_its_window(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The duplicate guard's memory holds only the window's calls."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    caller = entry.runtime_data.caller
+    for index in range(30):
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222333", "rule_group": "A", "variables": {"N": index}},
+            blocking=True,
+        )
+    assert len(caller._recently_sent) == 30
+    freezer.tick(timedelta(seconds=11))
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "B"},
+        blocking=True,
+    )
+    assert len(caller._recently_sent) == 1
