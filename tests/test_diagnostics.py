@@ -35,6 +35,7 @@ async def test_diagnostics(
             "phone": "+34633444555",
             "rule_group": "Alarma",
             "message_variable": "MENSAJE",
+            "variables": {"CALLCENTER": "+34911888920", "NOTA": "llave bajo maceta"},
         },
     )
     await hass.async_block_till_done()
@@ -48,5 +49,17 @@ async def test_diagnostics(
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
     assert diagnostics["saved_calls"][0]["name"] == "Vecino"
-    for secret in (PASSWORD, FIRMA, LINE, "611222333", "633444555"):
+    assert diagnostics["saved_calls"][0]["variables"] == {
+        "CALLCENTER": "**REDACTED**",
+        "NOTA": "**REDACTED**",
+    }
+    for secret in (
+        PASSWORD,
+        FIRMA,
+        LINE,
+        "611222333",
+        "633444555",
+        "911888920",
+        "llave bajo maceta",
+    ):
         assert secret not in text

@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
-from .const import ATTR_PHONE, CONF_IDINFOCALLER
+from .const import ATTR_PHONE, ATTR_VARIABLES, CONF_IDINFOCALLER
 from .runtime import InfocallerConfigEntry
 
 TO_REDACT = {
@@ -44,8 +44,20 @@ async def async_get_config_entry_diagnostics(
         },
         "line_problem": runtime.records.line_problem,
         "saved_calls": [
-            async_redact_data({"name": saved.name, **saved.data}, TO_REDACT)
+            _redact_saved_call({"name": saved.name, **saved.data})
             for saved in runtime.saved_calls.values()
         ],
         "records": async_redact_data(runtime.records.as_dict(), TO_REDACT),
     }
+
+
+def _redact_saved_call(data: dict[str, Any]) -> dict[str, Any]:
+    """Redact a saved call; its variables keep their names, not their values.
+
+    Values are the user's data (a call-centre number, a message), so none
+    is shown, whatever its name.
+    """
+    redacted = async_redact_data(data, TO_REDACT)
+    if isinstance(variables := data.get(ATTR_VARIABLES), dict):
+        redacted[ATTR_VARIABLES] = dict.fromkeys(variables, "**REDACTED**")
+    return redacted
