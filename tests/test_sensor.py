@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.infocaller.const import ALL_RESULT_KEYS
+from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
 
 from .conftest import LINE, place_two_calls, states_json
 
@@ -52,3 +52,124 @@ async def test_sensor_options_are_the_result_keys(hass: HomeAssistant) -> None:
     """The enum sensor lists every key, so each has a translated state."""
     state = hass.states.get("sensor.infocaller_34910000000_last_result")
     assert state.attributes["options"] == list(ALL_RESULT_KEYS)
+
+
+PLUMBER_RESULT = "sensor.call_el_fontanero_last_result"
+MUM_RESULT = "sensor.call_mama_last_result"
+
+
+async def test_saved_call_result_sensor(
+    hass: HomeAssistant,
+    with_saved_calls: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Each saved call's device shows the result of its own last call."""
+    from homeassistant.exceptions import HomeAssistantError
+
+    from custom_components.infocaller.api import CallResult, InfocallerRejectedError
+
+    from .conftest import BUTTON, NOTIFY
+
+    plumber = next(iter(with_saved_calls.subentries.values()))
+    registry_entry = entity_registry.async_get(PLUMBER_RESULT)
+    assert registry_entry is not None
+    assert registry_entry.translation_key == "saved_call_result"
+    assert registry_entry.config_subentry_id == plumber.subentry_id
+    assert registry_entry.unique_id == (
+        f"{LINE}_{plumber.subentry_id}_saved_call_result"
+    )
+    assert hass.states.get(PLUMBER_RESULT).state == "unknown"
+    assert hass.states.get(PLUMBER_RESULT).attributes["options"] == list(
+        ALL_RESULT_KEYS
+    )
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.state == "accepted"
+    assert (state.attributes["saved_call"], state.attributes["source"]) == (
+        "El fontanero",
+        "button",
+    )
+    # The action and another saved call do not touch it.
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34699000001", "rule_group": "A"},
+        blocking=True,
+    )
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=11, result_text="Saldo insuficiente")
+    )
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": NOTIFY, "message": "hola"},
+            blocking=True,
+        )
+    assert hass.states.get(MUM_RESULT).state == "insufficient_balance"
+    assert hass.states.get(PLUMBER_RESULT).state == "accepted"
+    assert hass.states.get(PLUMBER_RESULT).attributes["call_id"] == "4711"
+
+
+@pytest.mark.usefixtures("mock_infocaller")
+async def test_saved_call_results_survive_a_restart(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict,
+) -> None:
+    """Restored from the records; a deleted saved call's record is dropped."""
+    from homeassistant.config_entries import ConfigSubentryData
+
+    from custom_components.infocaller.records import CallRecord
+
+    record = {
+        "time": "2030-04-30T07:00:00+00:00",
+        "source": "intent",
+        "phone": "+34611222333",
+        "rule_group": "Aviso",
+        "scheduled_for": None,
+        "result": 0,
+        "result_key": "accepted",
+        "result_text": "Aceptada",
+        "call_id": "9",
+        "saved_call": "El fontanero",
+    }
+    mock_config_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        subentries_data=[
+            ConfigSubentryData(
+                data={"phone": "+34611222333", "rule_group": "Aviso", "variables": {}},
+                subentry_id="plumber01",
+                subentry_type="saved_call",
+                title="El fontanero",
+                unique_id=None,
+            )
+        ],
+    )
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "data": {
+            "accepted_calls": 1,
+            "refused_calls": 0,
+            "last_answer": record,
+            "recent": [record],
+            "by_saved_call": {"plumber01": record, "deleted99": record},
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(PLUMBER_RESULT).state == "accepted"
+    assert hass.states.get(PLUMBER_RESULT).attributes["call_id"] == "9"
+    records = mock_config_entry.runtime_data.records
+    assert set(records.by_saved_call) == {"plumber01"}
+    assert records.by_saved_call["plumber01"] == CallRecord.from_dict(record)

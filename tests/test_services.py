@@ -91,6 +91,7 @@ async def test_issue_call(hass: HomeAssistant, mock_infocaller: MagicMock) -> No
         "phone": PHONE,
         "rule_group": "Aviso",
         "scheduled_for": None,
+        "saved_call": None,
     }
     (event,) = events
     entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id

@@ -38,6 +38,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     """
     records = InfocallerRecords(hass, entry.entry_id)
     await records.async_load()
+    records.async_forget_saved_calls_except(set(saved_calls(entry)))
     client = await async_build_client(hass, entry)
     entry.runtime_data = InfocallerRuntimeData(
         caller=InfocallerCaller(hass, entry, client, records),

@@ -42,7 +42,7 @@ class InfocallerLineProblemEntity(InfocallerLineEntity, BinarySensorEntity):
 
     _shown: tuple[bool, dict[str, Any] | None] | None = None
 
-    def _handle_record(self, record: CallRecord) -> None:
+    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Write only when the problem or the answer that explains it changed.
 
         A run of accepted calls leaves it alone; a failure to get an answer

@@ -55,6 +55,7 @@ from .const import (
     Source,
 )
 from .records import CallRecord, InfocallerRecords
+from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
 
 
@@ -124,7 +125,13 @@ class InfocallerCaller:
                 },
             )
 
-    async def async_call(self, data: Mapping[str, Any], source: Source) -> CallRecord:
+    async def async_call(
+        self,
+        data: Mapping[str, Any],
+        source: Source,
+        *,
+        saved: SavedCall | None = None,
+    ) -> CallRecord:
         """Validate, guard, send once, record, fire the event; return the record.
 
         Raises ``ServiceValidationError`` for the user's input (including
@@ -132,7 +139,7 @@ class InfocallerCaller:
         everything else, always translated. A request that may have left
         (no usable answer, or the calling task cancelled while it was in
         flight) counts as sent for the duplicate guard and is recorded as
-        ``no_answer``.
+        ``no_answer``. ``saved`` names the saved call that asked, if any.
         """
         options = self.entry.options
         try:
@@ -152,13 +159,13 @@ class InfocallerCaller:
         try:
             result = await self.client.issue_call(request)
         except InfocallerRejectedError as err:
-            self._record(request, source, err.result)
+            self._record(request, source, saved, err.result)
             if isinstance(err, InfocallerAuthenticationError):
                 self.entry.async_start_reauth(self.hass)
             raise _refusal(err.result) from err
         except InfocallerConnectionError as err:
             LOGGER.warning("Could not reach Infocaller: %s", err)
-            self._record(request, source, None, RESULT_CONNECTION_ERROR)
+            self._record(request, source, saved, None, RESULT_CONNECTION_ERROR)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
@@ -175,7 +182,7 @@ class InfocallerCaller:
         except InfocallerError as err:
             LOGGER.warning("No usable answer from Infocaller: %s", err)
             self._mark_sent(fingerprint)
-            self._record(request, source, None, RESULT_NO_ANSWER)
+            self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="outcome_unknown",
@@ -189,12 +196,12 @@ class InfocallerCaller:
                 request.phone,
             )
             self._mark_sent(fingerprint)
-            self._record(request, source, None, RESULT_NO_ANSWER)
+            self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
             self._in_flight.discard(fingerprint)
         self._mark_sent(fingerprint)
-        return self._record(request, source, result)
+        return self._record(request, source, saved, result)
 
     def _mark_sent(self, fingerprint: tuple[object, ...]) -> None:
         """Count a request as sent now (kept in the order of sending)."""
@@ -205,6 +212,7 @@ class InfocallerCaller:
         self,
         request: CallRequest,
         source: Source,
+        saved: SavedCall | None,
         result: CallResult | None,
         no_result_key: str = RESULT_NO_ANSWER,
     ) -> CallRecord:
@@ -221,8 +229,9 @@ class InfocallerCaller:
             result_key=no_result_key if result is None else result.result_key,
             result_text="" if result is None else result.result_text,
             call_id=None if result is None else result.call_id,
+            saved_call=None if saved is None else saved.name,
         )
-        self.records.async_add(record)
+        self.records.async_add(record, None if saved is None else saved.subentry_id)
         self.hass.bus.async_fire(
             EVENT_CALL_RESULT,
             {"config_entry_id": self.entry.entry_id, **record.as_dict()},

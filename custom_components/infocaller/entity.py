@@ -45,7 +45,7 @@ class InfocallerLineEntity(InfocallerEntity):
         await super().async_added_to_hass()
         self.async_on_remove(self.records.async_add_listener(self._handle_record))
 
-    def _handle_record(self, record: CallRecord) -> None:
+    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Show the new record, writing the state only if it can have changed."""
         raise NotImplementedError
 

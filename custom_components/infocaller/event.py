@@ -32,7 +32,7 @@ async def async_setup_entry(
 class InfocallerCallResultEvent(InfocallerLineEntity, EventEntity):
     """Fires with the result key of every request."""
 
-    def _handle_record(self, record: CallRecord) -> None:
+    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Trigger the event, then write the state."""
         self._trigger_event(record.result_key, record.as_dict())
         self.async_write_ha_state()

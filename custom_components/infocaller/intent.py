@@ -95,7 +95,7 @@ class CallSavedCallIntent(intent.IntentHandler):
             return response
         caller, saved = matches[0]
         try:
-            await caller.async_call(saved.data, Source.INTENT)
+            await caller.async_call(saved.data, Source.INTENT, saved=saved)
         except HomeAssistantError as err:
             error = await _async_error_text(intent_obj.hass, language, err)
             response.async_set_error(

@@ -45,6 +45,9 @@ class CallRecord:
     result_key: str
     result_text: str
     call_id: str | None
+    #: The saved call's name when a saved call placed it (button, notify,
+    #: intent), else None.
+    saved_call: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -68,6 +71,7 @@ class CallRecord:
             "result_key": self.result_key,
             "result_text": self.result_text,
             "call_id": self.call_id,
+            "saved_call": self.saved_call,
         }
 
     @classmethod
@@ -78,7 +82,7 @@ class CallRecord:
         return cls(**values)
 
 
-type RecordListener = Callable[[CallRecord], None]
+type RecordListener = Callable[[CallRecord, str | None], None]
 
 
 class InfocallerRecords:
@@ -91,6 +95,8 @@ class InfocallerRecords:
         self.accepted_calls = 0
         self.refused_calls = 0
         self.recent: deque[CallRecord] = deque(maxlen=RECENT_RESULTS)
+        #: The last record of each saved call, by subentry id.
+        self.by_saved_call: dict[str, CallRecord] = {}
         self._listeners: list[RecordListener] = []
         self._unsaved = False
 
@@ -115,6 +121,10 @@ class InfocallerRecords:
         self.recent.extend(
             CallRecord.from_dict(item) for item in data.get("recent", [])
         )
+        self.by_saved_call = {
+            subentry_id: CallRecord.from_dict(item)
+            for subentry_id, item in data.get("by_saved_call", {}).items()
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """Return the records, JSON-safe (what is saved, and diagnostics)."""
@@ -123,12 +133,24 @@ class InfocallerRecords:
             "refused_calls": self.refused_calls,
             "last_answer": self.last_answer.as_dict() if self.last_answer else None,
             "recent": [record.as_dict() for record in self.recent],
+            "by_saved_call": {
+                subentry_id: record.as_dict()
+                for subentry_id, record in self.by_saved_call.items()
+            },
         }
 
     @callback
-    def async_add(self, record: CallRecord) -> None:
+    def async_forget_saved_calls_except(self, subentry_ids: set[str]) -> None:
+        """Drop the last records of saved calls that no longer exist."""
+        for subentry_id in set(self.by_saved_call) - subentry_ids:
+            del self.by_saved_call[subentry_id]
+
+    @callback
+    def async_add(self, record: CallRecord, saved_call_id: str | None = None) -> None:
         """Keep one outcome, schedule the save and tell the listeners."""
         self.recent.append(record)
+        if saved_call_id is not None:
+            self.by_saved_call[saved_call_id] = record
         if record.result is not None:
             self.last_answer = record
             if record.accepted:
@@ -138,7 +160,7 @@ class InfocallerRecords:
         self._unsaved = True
         self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
         for listener in list(self._listeners):
-            listener(record)
+            listener(record, saved_call_id)
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:
@@ -152,7 +174,7 @@ class InfocallerRecords:
 
     @callback
     def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each new record; return the remover."""
+        """Call ``listener`` with each new record and its saved call's id."""
         self._listeners.append(listener)
 
         @callback

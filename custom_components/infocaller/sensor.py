@@ -18,9 +18,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ALL_RESULT_KEYS
-from .entity import InfocallerLineEntity
+from .entity import (
+    InfocallerLineEntity,
+    InfocallerSavedCallEntity,
+    async_add_saved_call_entities,
+)
 from .records import CallRecord, InfocallerRecords
 from .runtime import InfocallerConfigEntry
+from .saved_call import SavedCall
 
 PARALLEL_UPDATES = 0
 
@@ -80,6 +85,9 @@ async def async_setup_entry(
     async_add_entities(
         InfocallerSensorEntity(entry, description) for description in SENSORS
     )
+    async_add_saved_call_entities(
+        entry, async_add_entities, InfocallerSavedCallResultSensor
+    )
 
 
 class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
@@ -87,7 +95,7 @@ class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
 
     entity_description: InfocallerSensorEntityDescription
 
-    def _handle_record(self, record: CallRecord) -> None:
+    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Write the state only when this record can have changed it."""
         if self.entity_description.changed_fn(record):
             self.async_write_ha_state()
@@ -101,3 +109,47 @@ class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return details of the last result."""
         return self.entity_description.attributes_fn(self.records)
+
+
+SAVED_CALL_RESULT = SensorEntityDescription(
+    key="saved_call_result",
+    translation_key="saved_call_result",
+    device_class=SensorDeviceClass.ENUM,
+    options=list(ALL_RESULT_KEYS),
+)
+
+
+class InfocallerSavedCallResultSensor(InfocallerSavedCallEntity, SensorEntity):
+    """The result of the saved call's own last call, on its device.
+
+    A press, a notification or a voice command shows its outcome where the
+    user pressed; attributes are the call record.
+    """
+
+    def __init__(self, entry: InfocallerConfigEntry, saved: SavedCall) -> None:
+        """Attach the sensor to the saved call's device; it reads the records."""
+        super().__init__(entry, saved, SAVED_CALL_RESULT)
+        self.records = entry.runtime_data.records
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the records of this saved call only."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.records.async_add_listener(self._handle_record))
+
+    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
+        if saved_call_id == self.saved.subentry_id:
+            self.async_write_ha_state()
+
+    @property
+    def _record(self) -> CallRecord | None:
+        return self.records.by_saved_call.get(self.saved.subentry_id)
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the last result key of this saved call."""
+        return record.result_key if (record := self._record) else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the call record."""
+        return record.as_dict() if (record := self._record) else None

@@ -304,6 +304,7 @@ async def test_end_to_end(
                 "rule_group": "Aviso",
                 "scheduled_for": None,
                 "source": "action",
+                "saved_call": None,
             }
             assert received.form_field == "apiCALLjson"
             request = received.fields["callRequest"]
@@ -333,6 +334,7 @@ async def test_end_to_end(
                 "rule_group": "Aviso",
                 "scheduled_for": None,
                 "source": "action",
+                "saved_call": None,
             }
         assert await hass.state(session, f"sensor.{PREFIX}_last_result") == "accepted"
 
