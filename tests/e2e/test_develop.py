@@ -26,6 +26,8 @@ http:
 api:
 logger:
   default: warning
+  logs:
+    homeassistant.bootstrap: info
 """
 
 
@@ -42,8 +44,22 @@ async def _up(session: aiohttp.ClientSession, url: str) -> bool:
     return False
 
 
-async def test_develop_starts_and_stops_both(tmp_path: Path) -> None:
-    """Both come up (demo credentials printed); SIGINT stops both."""
+def _ignore_sigint() -> None:
+    """Start as `nohup` or `&` from a script would: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        # A terminal's Ctrl-C: SIGINT to the whole foreground process group.
+        "terminal",
+        # Started in the background (SIGINT ignored), then `kill -INT <pid>`.
+        "ignored",
+    ],
+)
+async def test_develop_starts_and_stops_both(tmp_path: Path, how: str) -> None:
+    """Both come up (demo credentials printed); SIGINT stops both, cleanly."""
     config = tmp_path / "config"
     config.mkdir()
     # A lean configuration: the frontend's package is not in the test venv.
@@ -65,6 +81,7 @@ async def test_develop_starts_and_stops_both(tmp_path: Path) -> None:
             stderr=out,
             env=env,
             start_new_session=True,
+            preexec_fn=_ignore_sigint if how == "ignored" else None,
         )
     try:
         async with asyncio.timeout(180), aiohttp.ClientSession() as session:
@@ -76,7 +93,20 @@ async def test_develop_starts_and_stops_both(tmp_path: Path) -> None:
             ):
                 assert process.returncode is None, log.read_text()
                 await asyncio.sleep(0.5)
+        # Signal once start-up is over (and the banner came again), as a
+        # person at a terminal would.
+        async with asyncio.timeout(120):
+            while not all(
+                text in log.read_text()
+                for text in ("Home Assistant initialized", "Home Assistant is ready")
+            ):
+                assert process.returncode is None, log.read_text()[-3000:]
+                await asyncio.sleep(0.5)
         output = log.read_text()
+        # The banner comes again once Home Assistant answers on its port.
+        assert "Home Assistant is starting" in output
+        assert "Home Assistant is ready" in output
+        assert output.count("Line password:   demo1234") == 2
         assert "34910000000" in output
         assert "demo1234" in output
         assert f"http://127.0.0.1:{simulator_port}" in output
@@ -84,10 +114,18 @@ async def test_develop_starts_and_stops_both(tmp_path: Path) -> None:
             ROOT / "custom_components" / "infocaller"
         )
 
-        process.send_signal(signal.SIGINT)
+        if how == "terminal":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
         async with asyncio.timeout(90):
             await process.wait()
-        assert "stopped Home Assistant and the simulator" in log.read_text()
+        output = log.read_text()
+        assert "stopped Home Assistant and the simulator" in output
+        assert "did not stop" not in output
+        # Home Assistant went through its shutdown: only its stop stage writes
+        # the restore state this soon (a second signal used to kill it first).
+        assert (config / ".storage" / "core.restore_state").exists(), output[-3000:]
         async with aiohttp.ClientSession() as session:
             assert not await _up(
                 session, f"http://127.0.0.1:{simulator_port}/_simulator/requests"
