@@ -113,6 +113,13 @@ async def test_develop_starts_and_stops_both(tmp_path: Path, how: str) -> None:
         assert (config / "custom_components" / "infocaller").resolve() == (
             ROOT / "custom_components" / "infocaller"
         )
+        # Assist's sentences are there from the first start, in both languages.
+        for language in ("en", "es"):
+            installed = config / "custom_sentences" / language / "infocaller.yaml"
+            shipped = (
+                ROOT / "examples" / "custom_sentences" / language / "infocaller.yaml"
+            )
+            assert installed.read_text() == shipped.read_text()
 
         if how == "terminal":
             os.killpg(process.pid, signal.SIGINT)
