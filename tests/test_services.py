@@ -35,6 +35,7 @@ from custom_components.infocaller.api import (
     InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
+    Reason,
     fault_of,
 )
 from custom_components.infocaller.const import DOMAIN, EVENT_CALL_RESULT
@@ -334,6 +335,81 @@ async def test_no_usable_answer(
     assert mock_infocaller.issue_call.await_count == 1
     # Another call works.
     assert (await _call(hass, phone="+34611222300"))["result"] == 0
+
+
+@pytest.mark.usefixtures("setup_integration")
+@pytest.mark.parametrize(
+    ("error", "key", "placeholders"),
+    [
+        (
+            InfocallerConnectionError("refused", reason=Reason.UNREACHABLE),
+            "cannot_connect",
+            {},
+        ),
+        (
+            InfocallerConnectionError("dns", reason=Reason.DNS),
+            "not_sent_dns",
+            {},
+        ),
+        (
+            InfocallerConnectionError("tls", reason=Reason.TLS),
+            "not_sent_tls",
+            {},
+        ),
+        (
+            InfocallerConnectionError(
+                "slow connect", reason=Reason.CONNECT_TIMEOUT, seconds=10
+            ),
+            "not_sent_timeout",
+            {"seconds": "10"},
+        ),
+        (
+            InfocallerTimeoutError("slow", reason=Reason.ANSWER_TIMEOUT, seconds=30),
+            "outcome_unknown_timeout",
+            {"seconds": "30", "phone": PHONE},
+        ),
+        (
+            InfocallerTimeoutError("reset", reason=Reason.CONNECTION_BROKEN),
+            "outcome_unknown_broken",
+            {"phone": PHONE},
+        ),
+        (
+            InfocallerResponseError("big", reason=Reason.ANSWER_TOO_LARGE, status=200),
+            "outcome_unknown_too_large",
+            {"status": "200", "phone": PHONE},
+        ),
+        (
+            InfocallerResponseError("empty", reason=Reason.EMPTY_ANSWER, status=502),
+            "outcome_unknown_empty",
+            {"status": "502", "phone": PHONE},
+        ),
+        (
+            InfocallerResponseError(
+                "HTML", reason=Reason.UNREADABLE_ANSWER, status=503
+            ),
+            "outcome_unknown_unreadable",
+            {"status": "503", "phone": PHONE},
+        ),
+    ],
+)
+async def test_each_failure_has_its_own_translated_message(
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    error: InfocallerError,
+    key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """The reason picks the message; only numbers and the phone are filled in.
+
+    The client's English text stays in the log: nothing of it reaches the
+    translated message, so a Spanish user reads Spanish only.
+    """
+    mock_infocaller.issue_call.side_effect = error
+    with pytest.raises(HomeAssistantError) as caught:
+        await _call(hass)
+    assert caught.value.translation_key == key
+    assert caught.value.translation_placeholders == placeholders
+    assert str(error) not in str(caught.value.translation_placeholders)
 
 
 @pytest.mark.usefixtures("setup_integration")

@@ -119,6 +119,14 @@ def test_every_translation_key_used_in_code_exists() -> None:
     assert used <= known, used - known
     assert entity_keys <= used  # and no entity text is left unused
     assert set(en["selector"]["request_format"]["options"]) == {"json", "xml"}
+    # Keys picked from tables: one message per failure reason.
+    from custom_components.infocaller.caller import (
+        NOT_SENT_KEYS,
+        OUTCOME_UNKNOWN_KEYS,
+    )
+
+    for key in (*NOT_SENT_KEYS.values(), *OUTCOME_UNKNOWN_KEYS.values()):
+        assert key in en["exceptions"], key
     # Keys built with f-strings: invalid_<field> and result_<key>.
     for field in ("phone", "rule_group", "max_wait", "retries"):
         assert f"invalid_{field}" in en["exceptions"]

@@ -33,6 +33,7 @@ from .api import (
     InfocallerError,
     InfocallerRejectedError,
     InfocallerRequestError,
+    Reason,
     RequestFormat,
 )
 from .const import (
@@ -57,6 +58,30 @@ from .const import (
 from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
+
+#: The translated message of each reason a call was not sent ...
+NOT_SENT_KEYS: dict[Reason, str] = {
+    Reason.CONNECT_TIMEOUT: "not_sent_timeout",
+    Reason.DNS: "not_sent_dns",
+    Reason.TLS: "not_sent_tls",
+}
+#: ... and of each reason a call may have been placed without an answer.
+OUTCOME_UNKNOWN_KEYS: dict[Reason, str] = {
+    Reason.ANSWER_TIMEOUT: "outcome_unknown_timeout",
+    Reason.CONNECTION_BROKEN: "outcome_unknown_broken",
+    Reason.ANSWER_TOO_LARGE: "outcome_unknown_too_large",
+    Reason.EMPTY_ANSWER: "outcome_unknown_empty",
+    Reason.UNREADABLE_ANSWER: "outcome_unknown_unreadable",
+}
+
+
+def _details(err: InfocallerError, **placeholders: str) -> dict[str, str]:
+    """Return the placeholders of a translated error: numbers, never English."""
+    if err.seconds is not None:
+        placeholders["seconds"] = f"{err.seconds:g}"
+    if err.status is not None:
+        placeholders["status"] = str(err.status)
+    return placeholders
 
 
 async def async_build_client(
@@ -168,8 +193,8 @@ class InfocallerCaller:
             self._record(request, source, saved, None, RESULT_CONNECTION_ERROR)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
+                translation_key=NOT_SENT_KEYS.get(err.reason, "cannot_connect"),
+                translation_placeholders=_details(err),
             ) from err
         except InfocallerRequestError as err:
             # Validation refuses what cannot be sent, so this is a bug.
@@ -185,8 +210,8 @@ class InfocallerCaller:
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key="outcome_unknown",
-                translation_placeholders={"phone": request.phone, "error": str(err)},
+                translation_key=OUTCOME_UNKNOWN_KEYS.get(err.reason, "outcome_unknown"),
+                translation_placeholders=_details(err, phone=request.phone),
             ) from err
         except asyncio.CancelledError:
             # The request may have left: never let it be sent again at once.

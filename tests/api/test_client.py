@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 import json
 import logging
+import socket
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -26,6 +27,7 @@ from custom_components.infocaller.api import (
     InfocallerRejectedError,
     InfocallerResponseError,
     InfocallerTimeoutError,
+    Reason,
     RequestFormat,
 )
 from custom_components.infocaller.api.client import MAX_RESPONSE_BYTES
@@ -160,6 +162,27 @@ async def test_connection_refused_is_not_sent(
             CallRequest(phone="+34611222333", rule_group="A")
         )
     assert not isinstance(caught.value, InfocallerOutcomeUnknownError)
+    assert caught.value.reason is Reason.UNREACHABLE
+
+
+async def test_a_name_that_does_not_resolve_is_not_sent(
+    session: aiohttp.ClientSession, mocked: AiohttpClientMocker
+) -> None:
+    """DNS failure: not sent, and said so (reason dns)."""
+    mocked.post(
+        URL,
+        exc=aiohttp.ClientConnectorError(
+            aiohttp.client_reqrep.ConnectionKey(
+                "apicall.example.test", 443, True, True, None, None, None
+            ),
+            socket.gaierror(-2, "Name or service not known"),
+        ),
+    )
+    with pytest.raises(InfocallerConnectionError) as caught:
+        await _client(session).issue_call(
+            CallRequest(phone="+34611222333", rule_group="A")
+        )
+    assert caught.value.reason is Reason.DNS
 
 
 async def test_connect_timeout_is_not_sent(
@@ -167,24 +190,32 @@ async def test_connect_timeout_is_not_sent(
 ) -> None:
     """A timeout while connecting: nothing was sent."""
     mocked.post(URL, exc=aiohttp.ConnectionTimeoutError())
-    with pytest.raises(InfocallerConnectionError):
+    with pytest.raises(InfocallerConnectionError) as caught:
         await _client(session).issue_call(
             CallRequest(phone="+34611222333", rule_group="A")
         )
+    assert caught.value.reason is Reason.CONNECT_TIMEOUT
+    assert caught.value.seconds == 5  # the total limit caps the connect one
 
 
 @pytest.mark.parametrize(
-    "exception",
+    ("exception", "reason"),
     [
-        TimeoutError(),
-        aiohttp.SocketTimeoutError(),
-        aiohttp.ServerDisconnectedError(),
-        aiohttp.ClientPayloadError("truncated"),
-        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        (TimeoutError(), Reason.ANSWER_TIMEOUT),
+        (aiohttp.SocketTimeoutError(), Reason.ANSWER_TIMEOUT),
+        (aiohttp.ServerDisconnectedError(), Reason.CONNECTION_BROKEN),
+        (aiohttp.ClientPayloadError("truncated"), Reason.CONNECTION_BROKEN),
+        (
+            aiohttp.ClientOSError(104, "Connection reset by peer"),
+            Reason.CONNECTION_BROKEN,
+        ),
     ],
 )
 async def test_failure_after_sending_may_have_placed_a_call(
-    session: aiohttp.ClientSession, mocked: AiohttpClientMocker, exception: Exception
+    session: aiohttp.ClientSession,
+    mocked: AiohttpClientMocker,
+    exception: Exception,
+    reason: Reason,
 ) -> None:
     """Timeouts and broken connections after sending: outcome unknown, once."""
     mocked.post(URL, exc=exception)
@@ -193,18 +224,31 @@ async def test_failure_after_sending_may_have_placed_a_call(
             CallRequest(phone="+34611222333", rule_group="A")
         )
     assert isinstance(caught.value, InfocallerOutcomeUnknownError)
+    assert caught.value.reason is reason
+    if reason is Reason.ANSWER_TIMEOUT:
+        assert caught.value.seconds == 5
     assert mocked.call_count == 1
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "headers"),
+    ("status", "body", "headers", "reason"),
     [
-        (500, "Internal Server Error", None),
-        (200, "<html><body>Mantenimiento</body></html>", None),
-        (200, "", None),
-        (200, '{"callRequest":{"idcall":"1","Resul', None),
-        (302, "", {"Location": "https://elsewhere.example.test/"}),
-        (200, "x" * (MAX_RESPONSE_BYTES + 1), None),
+        (500, "Internal Server Error", None, Reason.UNREADABLE_ANSWER),
+        (
+            200,
+            "<html><body>Mantenimiento</body></html>",
+            None,
+            Reason.UNREADABLE_ANSWER,
+        ),
+        (200, "", None, Reason.EMPTY_ANSWER),
+        (200, '{"callRequest":{"idcall":"1","Resul', None, Reason.UNREADABLE_ANSWER),
+        (
+            302,
+            "",
+            {"Location": "https://elsewhere.example.test/"},
+            Reason.EMPTY_ANSWER,
+        ),
+        (200, "x" * (MAX_RESPONSE_BYTES + 1), None, Reason.ANSWER_TOO_LARGE),
     ],
 )
 async def test_unreadable_answers(
@@ -213,6 +257,7 @@ async def test_unreadable_answers(
     status: int,
     body: str,
     headers: dict[str, str] | None,
+    reason: Reason,
 ) -> None:
     """HTTP errors, HTML, empty, truncated, redirects, oversized: outcome unknown."""
     mocked.post(URL, status=status, text=body, headers=headers)
@@ -221,6 +266,7 @@ async def test_unreadable_answers(
             CallRequest(phone="+34611222333", rule_group="A")
         )
     assert isinstance(caught.value, InfocallerOutcomeUnknownError)
+    assert (caught.value.reason, caught.value.status) == (reason, status)
     assert mocked.call_count == 1
 
 

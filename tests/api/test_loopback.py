@@ -23,6 +23,7 @@ from custom_components.infocaller.api import (
     InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
+    Reason,
     RequestFormat,
     signature,
 )
@@ -346,10 +347,14 @@ async def test_a_connect_that_hangs_is_not_sent(
     )
     try:
         started = asyncio.get_running_loop().time()
-        with pytest.raises(InfocallerConnectionError, match=r"within 0\.3 s"):
+        with pytest.raises(InfocallerConnectionError, match=r"within 0\.3 s") as caught:
             await client.issue_call(
                 CallRequest(phone="+34611222333", rule_group="Aviso")
             )
+        assert (caught.value.reason, caught.value.seconds) == (
+            Reason.CONNECT_TIMEOUT,
+            0.3,
+        )
         assert asyncio.get_running_loop().time() - started < 2
     finally:
         for writer in connections:
@@ -395,4 +400,21 @@ async def test_unsendable_value_sends_nothing(
                 phone="+34611222333", rule_group="Aviso", variables=(("V", "\ud83d"),)
             )
         )
+    assert simulator.requests == []
+
+
+async def test_tls_failure_is_not_sent(
+    session: aiohttp.ClientSession, simulator: Simulator
+) -> None:
+    """https:// to a server that speaks plain HTTP: a TLS failure, nothing sent."""
+    client = InfocallerClient(
+        session,
+        DEMO_LINE,
+        DEMO_PASSWORD,
+        endpoint=simulator.url.replace("http://", "https://"),
+        timeout=5,
+    )
+    with pytest.raises(InfocallerConnectionError) as caught:
+        await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
+    assert caught.value.reason is Reason.TLS
     assert simulator.requests == []

@@ -20,6 +20,7 @@ from .exceptions import (
     InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
+    Reason,
 )
 from .models import (
     CREDENTIAL_CODES,
@@ -57,6 +58,7 @@ __all__ = [
     "InfocallerRequestError",
     "InfocallerResponseError",
     "InfocallerTimeoutError",
+    "Reason",
     "RequestFormat",
     "ResultCode",
     "fault_of",

@@ -19,6 +19,7 @@ from .exceptions import (
     InfocallerRequestError,
     InfocallerResponseError,
     InfocallerTimeoutError,
+    Reason,
 )
 from .models import (
     CREDENTIAL_CODES,
@@ -134,27 +135,37 @@ class InfocallerClient:
         except aiohttp.ConnectionTimeoutError as err:
             raise InfocallerConnectionError(
                 f"Timed out connecting to {self.endpoint} "
-                f"within {self.connect_timeout:g} s"
+                f"within {self.connect_timeout:g} s",
+                reason=Reason.CONNECT_TIMEOUT,
+                seconds=self.connect_timeout,
             ) from err
         except aiohttp.ClientConnectorError as err:
             raise InfocallerConnectionError(
-                f"Could not connect to {self.endpoint}: {err.os_error or err}"
+                f"Could not connect to {self.endpoint}: {err.os_error or err}",
+                reason=_connect_reason(err),
             ) from err
         except TimeoutError as err:
             raise InfocallerTimeoutError(
-                f"No answer from {self.endpoint} within {self.timeout:g} s"
+                f"No answer from {self.endpoint} within {self.timeout:g} s",
+                reason=Reason.ANSWER_TIMEOUT,
+                seconds=self.timeout,
             ) from err
+        except InfocallerResponseError:
+            raise
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
             raise InfocallerTimeoutError(
                 f"The connection to {self.endpoint} broke before the answer "
-                f"was complete: {type(err).__name__}"
+                f"was complete: {type(err).__name__}",
+                reason=Reason.CONNECTION_BROKEN,
             ) from err
 
         try:
             result = parse_response(self.request_format, text)
         except InfocallerResponseError as err:
             raise InfocallerResponseError(
-                f"Unreadable answer (HTTP {status}): {err}"
+                f"Unreadable answer (HTTP {status}): {err}",
+                reason=Reason.UNREADABLE_ANSWER,
+                status=status,
             ) from err
         _LOGGER.debug(
             "Line %s answer: Resultado %s (%s)",
@@ -207,6 +218,17 @@ class InfocallerClient:
         )
 
 
+def _connect_reason(err: aiohttp.ClientConnectorError) -> Reason:
+    """Tell a name that did not resolve and a TLS failure from the rest."""
+    if isinstance(
+        err, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)
+    ):
+        return Reason.TLS
+    if isinstance(err.os_error, socket.gaierror):
+        return Reason.DNS
+    return Reason.UNREACHABLE
+
+
 async def _read_capped(response: aiohttp.ClientResponse) -> str:
     """Read at most ``MAX_RESPONSE_BYTES`` of the body, as text (UTF-8)."""
     stream = response.content
@@ -217,9 +239,15 @@ async def _read_capped(response: aiohttp.ClientResponse) -> str:
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
             raise InfocallerResponseError(
-                f"The answer is larger than {MAX_RESPONSE_BYTES} bytes"
+                f"The answer is larger than {MAX_RESPONSE_BYTES} bytes",
+                reason=Reason.ANSWER_TOO_LARGE,
+                status=response.status,
             )
     raw = b"".join(chunks)
     if not raw.strip():
-        raise InfocallerResponseError(f"Empty answer (HTTP {response.status})")
+        raise InfocallerResponseError(
+            f"Empty answer (HTTP {response.status})",
+            reason=Reason.EMPTY_ANSWER,
+            status=response.status,
+        )
     return decode_body(raw, response.charset)

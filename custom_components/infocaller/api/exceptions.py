@@ -17,14 +17,55 @@ API: whether a call may have been placed.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .models import CallResult
 
 
+class Reason(StrEnum):
+    """Why no answer could be used: stable, for a caller's own messages.
+
+    The exception text is English for logs; a caller that shows errors in
+    another language maps ``reason`` (and ``status``/``seconds``) instead.
+    """
+
+    # Nothing was sent (InfocallerConnectionError).
+    CONNECT_TIMEOUT = "connect_timeout"
+    DNS = "dns"
+    TLS = "tls"
+    UNREACHABLE = "unreachable"
+    # A call may have been placed (InfocallerOutcomeUnknownError).
+    ANSWER_TIMEOUT = "answer_timeout"
+    CONNECTION_BROKEN = "connection_broken"
+    ANSWER_TOO_LARGE = "answer_too_large"
+    EMPTY_ANSWER = "empty_answer"
+    UNREADABLE_ANSWER = "unreadable_answer"
+    # Anything else (a caller's own subclass or message only).
+    OTHER = "other"
+
+
 class InfocallerError(Exception):
-    """Base class of every error raised by this package."""
+    """Base class of every error raised by this package.
+
+    ``reason`` says why in a stable form; ``status`` is the HTTP status when
+    an answer arrived, ``seconds`` the time limit that ran out, if any.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: Reason = Reason.OTHER,
+        status: int | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """Keep the English message and the stable details."""
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+        self.seconds = seconds
 
 
 class InfocallerRequestError(InfocallerError):
