@@ -12,9 +12,10 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
 )
 
-from .conftest import BUTTON, NOTIFY, PLUMBER
+from .conftest import BUTTON, NOTIFY, PLUMBER, add_saved_call
 
 
 async def test_add_saved_call(
@@ -133,3 +134,70 @@ async def test_reconfigure_and_delete_saved_call(
     assert entity_registry.async_get(BUTTON) is None
     assert hass.states.get(BUTTON) is None
     assert entity_registry.async_get(NOTIFY) is not None
+
+
+async def test_saved_call_changes_do_not_reload_the_line(
+    hass: HomeAssistant,
+    with_saved_calls: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Add, edit, drop a message variable, delete: the line never reloads.
+
+    Its sensors keep their state throughout (no "unavailable" in history);
+    only the saved call's own entities change.
+    """
+    from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+
+    from custom_components.infocaller.saved_call import SUBENTRY_SAVED_CALL
+
+    runtime = with_saved_calls.runtime_data
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+    line_sensor = "sensor.infocaller_34910000000_last_result"
+
+    result = await add_saved_call(
+        hass,
+        with_saved_calls,
+        {"name": "Vecino", "phone": "+34633444555", "rule_group": "Alarma"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hass.states.get("button.call_vecino") is not None
+    vecino = next(
+        s
+        for s in with_saved_calls.subentries.values()
+        if s.subentry_type == SUBENTRY_SAVED_CALL and s.title == "Vecino"
+    )
+    assert vecino.subentry_id in runtime.saved_calls  # the intent sees it
+
+    # Mamá without her message variable: her notify entity goes away.
+    mum = next(s for s in with_saved_calls.subentries.values() if s.title == "Mamá")
+    result = await hass.config_entries.subentries.async_init(
+        (with_saved_calls.entry_id, "saved_call"),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": mum.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Mamá", "phone": "+34622333444", "rule_group": "Aviso"},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entity_registry.async_get(NOTIFY) is None
+    assert hass.states.get(NOTIFY) is None
+    assert hass.states.get("button.call_mama") is not None
+
+    assert hass.config_entries.async_remove_subentry(
+        with_saved_calls, vecino.subentry_id
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("button.call_vecino") is None
+    assert vecino.subentry_id not in runtime.saved_calls
+
+    assert with_saved_calls.runtime_data is runtime  # never reloaded
+    assert not [
+        event
+        for event in changes
+        if event.data["entity_id"].startswith(
+            ("sensor.infocaller_", "binary_sensor.infocaller_", "event.infocaller_")
+        )
+    ], "the line's entities changed state"
+    assert hass.states.get(line_sensor).state != STATE_UNAVAILABLE

@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .caller import InfocallerCaller, async_build_client
 from .const import DOMAIN
+from .entity import async_sync_saved_calls
 from .records import InfocallerRecords, records_store
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
@@ -47,7 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
         data=dict(entry.data),
     )
     # One listener for every change of the entry: the reauth and reconfigure
-    # flows (async_update_and_abort), options and saved calls.
+    # flows (a reload), options and saved calls (both without a reload).
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -56,11 +57,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
 async def _async_entry_updated(
     hass: HomeAssistant, entry: InfocallerConfigEntry
 ) -> None:
-    """Reload for new credentials or saved calls; apply new options at once."""
+    """Reload for new credentials; apply saved calls and options in place."""
     runtime = entry.runtime_data
-    if dict(entry.data) != runtime.data or saved_calls(entry) != runtime.saved_calls:
+    if dict(entry.data) != runtime.data:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    await async_sync_saved_calls(hass, entry)
     await runtime.caller.async_apply_options()
 
 

@@ -425,7 +425,7 @@ class SavedCallFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit a saved call; the line reloads so that its entities follow."""
+        """Edit a saved call; its entities follow in place (no reload)."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:

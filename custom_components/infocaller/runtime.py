@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity import Entity
 
 from .caller import InfocallerCaller
 from .const import CONF_IDINFOCALLER, DOMAIN
 from .records import InfocallerRecords
 from .saved_call import SavedCall
+
+type SavedCallAdder = Callable[[SavedCall], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,9 +24,15 @@ class InfocallerRuntimeData:
 
     caller: InfocallerCaller
     records: InfocallerRecords
-    saved_calls: Mapping[str, SavedCall]
+    #: The saved calls by subentry id, kept in step with the subentries
+    #: without a reload (``entity.async_sync_saved_calls``).
+    saved_calls: dict[str, SavedCall]
     #: The entry data the runtime was built from; a change means a reload.
     data: Mapping[str, Any]
+    #: What each platform does to add its entities for one saved call.
+    saved_call_adders: list[SavedCallAdder] = field(default_factory=list)
+    #: The entities of each saved call, by subentry id.
+    saved_call_entities: dict[str, list[Entity]] = field(default_factory=dict)
 
     @property
     def line_id(self) -> str:
