@@ -76,4 +76,12 @@ async def test_logbook_platform(hass: HomeAssistant) -> None:
     ) == {
         "name": "Infocaller",
         "message": "llamada a +34611222333 (Aviso) aceptada, id 1",
+        "icon": "mdi:phone-check",
     }
+    # Each outcome has its icon (the logbook line had none).
+    for data, icon in (
+        ({"result": 11}, "mdi:phone-remove"),
+        ({"result": None, "result_key": "no_answer"}, "mdi:phone-alert"),
+        ({"result": None, "result_key": "connection_error"}, "mdi:phone-off"),
+    ):
+        assert describer(Event(EVENT_CALL_RESULT, {**BASE, **data}))["icon"] == icon

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -32,17 +33,28 @@ TEXTS = {
 }
 
 
+#: The logbook line's icon, by outcome (the same as the last-result sensor's).
+ICONS = {
+    "accepted": "mdi:phone-check",
+    "refused": "mdi:phone-remove",
+    "no_answer": "mdi:phone-alert",
+    "connection_error": "mdi:phone-off",
+}
+
+
+def _outcome(data: dict[str, Any]) -> str:
+    if data.get("result") == 0:
+        return "accepted"
+    if data.get("result") is not None:
+        return "refused"
+    if data.get("result_key") == "connection_error":
+        return "connection_error"
+    return "no_answer"
+
+
 def describe(data: dict[str, Any], language: str) -> str:
     """Return one readable line for an ``infocaller_call_result`` event."""
-    texts = TEXTS[text_language(language)]
-    if data.get("result") == 0:
-        template = texts["accepted"]
-    elif data.get("result") is not None:
-        template = texts["refused"]
-    elif data.get("result_key") == "connection_error":
-        template = texts["connection_error"]
-    else:
-        template = texts["no_answer"]
+    template = TEXTS[text_language(language)][_outcome(data)]
     return template.format_map(
         {
             key: data.get(key)
@@ -60,9 +72,11 @@ def async_describe_events(
 
     @callback
     def async_describe(event: Event) -> dict[str, str]:
+        data = dict(event.data)
         return {
             LOGBOOK_ENTRY_NAME: "Infocaller",
-            LOGBOOK_ENTRY_MESSAGE: describe(dict(event.data), hass.config.language),
+            LOGBOOK_ENTRY_MESSAGE: describe(data, hass.config.language),
+            LOGBOOK_ENTRY_ICON: ICONS[_outcome(data)],
         }
 
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)
