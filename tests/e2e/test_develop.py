@@ -13,6 +13,8 @@ import sys
 import aiohttp
 import pytest
 
+from custom_components.infocaller.const import DOMAIN
+
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).parents[2]
@@ -24,6 +26,10 @@ http:
   server_host: 127.0.0.1
   server_port: !env_var DEVELOP_PORT 8123
 api:
+config:
+onboarding:
+conversation:
+intent:
 logger:
   default: warning
   logs:
@@ -42,6 +48,68 @@ async def _up(session: aiohttp.ClientSession, url: str) -> bool:
         async with session.get(url) as response:
             return response.status < 500
     return False
+
+
+async def _assist_calls_a_saved_call(
+    port: int, simulator_port: int, tmp_path: Path
+) -> None:
+    """On the demo's first start, Assist places a saved call by its name.
+
+    Onboards, adds the line (against the demo's simulator) and a saved call
+    "Fontanero" through the UI's REST APIs, then says "call Fontanero".
+    """
+    from tests.e2e.test_end_to_end import HomeAssistantProcess, _onboard
+
+    hass = HomeAssistantProcess(
+        config=tmp_path / "config", port=port, log=tmp_path / "develop.log"
+    )
+    simulator = f"http://127.0.0.1:{simulator_port}"
+    async with aiohttp.ClientSession() as session:
+        await _onboard(session, hass)
+        _, flow = await hass.request(
+            session, "POST", "/api/config/config_entries/flow", json={"handler": DOMAIN}
+        )
+        status, result = await hass.request(
+            session,
+            "POST",
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            json={
+                "idinfocaller": "34910000000",
+                "password": "demo1234",
+                "advanced": {"endpoint": simulator},
+            },
+        )
+        assert result["type"] == "create_entry", result
+        entry_id = result["result"]["entry_id"]
+        _, flow = await hass.request(
+            session,
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            json={"handler": [entry_id, "saved_call"]},
+        )
+        status, result = await hass.request(
+            session,
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            json={"name": "Fontanero", "phone": "611222333", "rule_group": "Aviso"},
+        )
+        assert result["type"] == "create_entry", result
+        status, answer = await hass.request(
+            session,
+            "POST",
+            "/api/conversation/process",
+            json={"text": "call Fontanero", "language": "en"},
+        )
+        assert status == 200, answer
+        speech = answer["response"]["speech"]["plain"]["speech"]
+        assert speech == "Calling Fontanero", answer
+        async with session.get(f"{simulator}/_simulator/requests") as response:
+            received = await response.json()
+        # The setup's credential check, then the call Assist placed.
+        assert [
+            item["fields"]["callRequest"]["callData"]["numtelefono"]
+            for item in received
+        ] == ["0", "+34611222333"]
 
 
 def _ignore_sigint() -> None:
@@ -122,6 +190,7 @@ async def test_develop_starts_and_stops_both(tmp_path: Path, how: str) -> None:
             assert installed.read_text() == shipped.read_text()
 
         if how == "terminal":
+            await _assist_calls_a_saved_call(port, simulator_port, tmp_path)
             os.killpg(process.pid, signal.SIGINT)
         else:
             process.send_signal(signal.SIGINT)
