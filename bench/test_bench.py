@@ -78,6 +78,17 @@ BURSTS = tuple(int(x) for x in os.environ.get("BENCH_BURSTS", "200,1000").split(
 PHONE = "+34611222333"
 
 
+def request(index: int) -> CallRequest:
+    """The request every kind sends (what the action's defaults make of it)."""
+    return CallRequest(
+        phone=PHONE,
+        rule_group="Aviso",
+        max_wait=5,
+        retries=0,
+        variables=(("N", str(index)),),
+    )
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     cut = statistics.quantiles(ordered, n=100, method="inclusive")
@@ -173,15 +184,8 @@ async def _run(
     )
 
     def body(index: int) -> bytes:
-        request = CallRequest(
-            phone=PHONE,
-            rule_group="Aviso",
-            max_wait=5,
-            retries=0,
-            variables=(("N", str(index)),),
-        )
         document = request_document(
-            DEMO_LINE, signature(DEMO_LINE, DEMO_PASSWORD), call_data(request)
+            DEMO_LINE, signature(DEMO_LINE, DEMO_PASSWORD), call_data(request(index))
         )
         return urlencode(encode_request(RequestFormat.JSON, document)).encode()
 
@@ -195,15 +199,7 @@ async def _run(
             assert b'"Resultado": "0"' in await response.read()
 
     async def via_client(index: int) -> None:
-        result = await client.issue_call(
-            CallRequest(
-                phone=PHONE,
-                rule_group="Aviso",
-                max_wait=5,
-                retries=0,
-                variables=(("N", str(index)),),
-            )
-        )
+        result = await client.issue_call(request(index))
         assert result.accepted
 
     async def action(index: int, phone: str = PHONE) -> None:
@@ -225,15 +221,7 @@ async def _run(
     # The floor Home Assistant itself sets: a bare action that only awaits
     # the client, with no schema, validation, records, event or entities.
     async def _floor_handler(call: ServiceCall) -> ServiceResponse:
-        result = await client.issue_call(
-            CallRequest(
-                phone=PHONE,
-                rule_group="Aviso",
-                max_wait=5,
-                retries=0,
-                variables=(("N", str(call.data["n"])),),
-            )
-        )
+        result = await client.issue_call(request(call.data["n"]))
         return {"result": result.result}
 
     hass.services.async_register(

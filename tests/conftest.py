@@ -90,6 +90,37 @@ def states_json(hass: HomeAssistant, entity_ids: list[str]) -> dict[str, Any]:
     )
 
 
+async def check_line_entities(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    freezer: Any,
+    snapshot: Any,
+    entities: dict[str, str],
+) -> None:
+    """Each line entity: translation key, unique id, name; states before/after.
+
+    The states are snapshotted before any call and after an accepted call
+    followed by a refused one.
+    """
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for entity_id, key in entities.items():
+        registered = registry.async_get(entity_id)
+        assert registered is not None, entity_id
+        assert registered.translation_key == key
+        assert registered.unique_id == f"{LINE}_{key}"
+        assert registered.has_entity_name
+    assert states_json(hass, list(entities)) == snapshot(name="before")
+    await place_two_calls(hass, mock_infocaller, freezer)
+    assert states_json(hass, list(entities)) == snapshot(name="after")
+
+
 async def place_two_calls(
     hass: HomeAssistant, mock_infocaller: MagicMock, freezer: Any
 ) -> None:

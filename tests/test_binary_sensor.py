@@ -6,11 +6,10 @@ from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import LINE, place_two_calls, states_json
+from .conftest import check_line_entities
 
 ENTITIES = {
     "binary_sensor.infocaller_34910000000_line_problem": "line_problem",
@@ -21,21 +20,10 @@ async def test_binary_sensor_entities(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     mock_infocaller: MagicMock,
-    entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Each entity with its translation key and unique id; states before and after."""
-    freezer.move_to("2030-03-01 12:00:00+00:00")
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    for entity_id, key in ENTITIES.items():
-        entry = entity_registry.async_get(entity_id)
-        assert entry is not None, entity_id
-        assert entry.translation_key == key
-        assert entry.unique_id == f"{LINE}_{key}"
-        assert entry.has_entity_name
-    assert states_json(hass, list(ENTITIES)) == snapshot(name="before")
-    await place_two_calls(hass, mock_infocaller, freezer)
-    assert states_json(hass, list(ENTITIES)) == snapshot(name="after")
+    await check_line_entities(
+        hass, mock_config_entry, mock_infocaller, freezer, snapshot, ENTITIES
+    )
