@@ -1,7 +1,7 @@
 // Takes the README's screenshots from a running demo (scripts/develop).
 // Usage: node take.mjs BASE_URL SIMULATOR_URL OUT_DIR CHROMIUM
 // It onboards the demo, adds the line and a saved call through the UI's
-// REST APIs, puts a button card on the dashboard and photographs four pages.
+// REST APIs, puts a button card on a dashboard and photographs five pages.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
@@ -162,12 +162,19 @@ await shot(
   },
 );
 
-// 2. A saved call's device with its button and result.
+// 2. The line's page: its saved calls, each with its gear (Reconfigure).
+await shot(
+  "/config/integrations/integration/infocaller",
+  "integration-page",
+  "El fontanero",
+);
+
+// 3. A saved call's device with its button and result.
 const devices = await callWS({ type: "config/device_registry/list" });
 const device = devices.find((d) => d.name === "Call El fontanero");
 await shot(`/config/devices/device/${device.id}`, "saved-call-device", "Last result");
 
-// 3. The action form.
+// 4. The action form.
 // The action page remembers the last action in localStorage: preset it.
 await page.evaluate(() =>
   window.localStorage.setItem(
@@ -184,7 +191,7 @@ await page.evaluate(() =>
 );
 await shot("/developer-tools/action", "action-form", "Rule group");
 
-// 4. A dashboard card that presses the button (on a dashboard of its own:
+// 5. A dashboard card that presses the button (on a dashboard of its own:
 // Home Assistant 2026's Overview is generated).
 await callWS({
   type: "lovelace/dashboards/create",
