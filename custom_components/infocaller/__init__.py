@@ -37,14 +37,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     Nothing is sent to Infocaller here: the credentials were checked by the
     config flow and are checked again by every call.
     """
+    calls = saved_calls(entry)
     records = InfocallerRecords(hass, entry.entry_id)
     await records.async_load()
-    records.async_forget_saved_calls_except(set(saved_calls(entry)))
+    records.async_forget_saved_calls_except(set(calls))
     client = await async_build_client(hass, entry)
     entry.runtime_data = InfocallerRuntimeData(
         caller=InfocallerCaller(hass, entry, client, records),
         records=records,
-        saved_calls=saved_calls(entry),
+        saved_calls=calls,
         data=dict(entry.data),
     )
     # One listener for every change of the entry: the reauth and reconfigure

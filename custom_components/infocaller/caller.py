@@ -126,7 +126,7 @@ class InfocallerCaller:
         """Take changed options into use (no reload)."""
         self.client = await async_build_client(self.hass, self.entry)
 
-    def _guard(self, request: CallRequest) -> None:
+    def _guard(self, request: CallRequest, fingerprint: tuple[object, ...]) -> None:
         """Refuse a request identical to one in flight or just sent."""
         # _recently_sent is in the order of sending: forget from the oldest
         # until one is still inside the window (O(expired), not O(all)).
@@ -137,10 +137,7 @@ class InfocallerCaller:
             if now - at < DUPLICATE_WINDOW_SECONDS:
                 break
             del sent[oldest]
-        if (
-            request.fingerprint in self._in_flight
-            or request.fingerprint in self._recently_sent
-        ):
+        if fingerprint in self._in_flight or fingerprint in sent:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="duplicate_call",
@@ -177,9 +174,8 @@ class InfocallerCaller:
             )
         except CallValidationError as err:
             raise err.as_service_error() from err
-        self._guard(request)
-
         fingerprint = request.fingerprint
+        self._guard(request, fingerprint)
         self._in_flight.add(fingerprint)
         try:
             result = await self.client.issue_call(request)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import lru_cache
 import re
 from typing import Any
 
@@ -95,14 +94,12 @@ def line_region(line_id: str) -> str:
     return DEFAULT_REGION if region in (None, "ZZ", "001") else region
 
 
-@lru_cache(maxsize=512)
 def normalize_phone(value: str, line_id: str) -> str | None:
     """Return ``value`` in E.164, or None if it is not a valid number.
 
     A number without a country code is taken as one of the line's country.
     Blocking the first time a region is used (phonenumbers imports its
-    metadata): run it in the executor. Cached, since it is a pure function
-    and the same numbers (saved calls, automations) come back.
+    metadata): run it in the executor (``async_normalize_phone`` does).
     """
     import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
 
@@ -125,22 +122,23 @@ async def async_normalize_phone(
 ) -> str | None:
     """Normalise ``value`` (see ``normalize_phone``) without blocking the loop.
 
-    A number seen before is normalised at once: its region's metadata is
-    loaded already (and the result is usually cached), so nothing blocks.
-    Only a new number takes the hop to the executor.
+    A number seen before comes from the cache at once; only a new one takes
+    the hop to the executor, where phonenumbers may load region metadata.
+    Cached, since the same numbers (saved calls, automations) come back.
     """
-    if (value, line_id) in _seen:
-        return normalize_phone(value, line_id)
+    key = (value, line_id)
+    if key in _normalized:
+        return _normalized[key]
     phone = await hass.async_add_executor_job(normalize_phone, value, line_id)
-    if len(_seen) >= _SEEN_LIMIT:
-        _seen.clear()
-    _seen.add((value, line_id))
+    if len(_normalized) >= _NORMALIZED_LIMIT:
+        _normalized.clear()
+    _normalized[key] = phone
     return phone
 
 
-#: (value, line id) pairs normalised before, in the executor.
-_seen: set[tuple[str, str]] = set()
-_SEEN_LIMIT = 4096
+#: E.164 form (or None) of each (value, line id) normalised before.
+_normalized: dict[tuple[str, str], str | None] = {}
+_NORMALIZED_LIMIT = 4096
 
 
 def _text(data: Mapping[str, Any], field: str) -> str:

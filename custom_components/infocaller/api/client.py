@@ -150,8 +150,6 @@ class InfocallerClient:
                 reason=Reason.ANSWER_TIMEOUT,
                 seconds=self.timeout,
             ) from err
-        except InfocallerResponseError:
-            raise
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
             raise InfocallerTimeoutError(
                 f"The connection to {self.endpoint} broke before the answer "
