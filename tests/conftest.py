@@ -326,3 +326,21 @@ async def init_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+WEBHOOK_ID = "b3f1c2d4e5f60718293a4b5c6d7e8f90" * 2
+
+
+@pytest.fixture
+async def progress_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_infocaller: MagicMock
+) -> MockConfigEntry:
+    """The line with call progress on (its webhook registered)."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={"call_progress": True, "webhook_id": WEBHOOK_ID},
+    )
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

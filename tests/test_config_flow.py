@@ -330,8 +330,13 @@ async def test_options_flow(
     """Defaults, format and time zone are stored as typed values."""
     runtime = setup_integration.runtime_data
     result = await hass.config_entries.options.async_init(setup_integration.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["defaults", "call_progress"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "defaults"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "defaults"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

@@ -16,6 +16,7 @@ from .conftest import check_line_entities
 
 ENTITIES = {
     "event.infocaller_34910000000_call_result": "call_result",
+    "event.infocaller_34910000000_call_progress": "call_progress",
 }
 
 

@@ -18,6 +18,7 @@ from .conftest import LINE, check_line_entities
 ENTITIES = {
     "sensor.infocaller_34910000000_accepted_calls": "accepted_calls",
     "sensor.infocaller_34910000000_last_call": "last_call",
+    "sensor.infocaller_34910000000_last_call_status": "last_call_status",
     "sensor.infocaller_34910000000_last_result": "last_result",
     "sensor.infocaller_34910000000_refused_calls": "refused_calls",
 }

@@ -93,6 +93,13 @@ async def test_issue_call(hass: HomeAssistant, mock_infocaller: MagicMock) -> No
         "rule_group": "Aviso",
         "scheduled_for": None,
         "saved_call": None,
+        # Call progress is off: no status is claimed.
+        "status": None,
+        "window_end": None,
+        "answered_at": None,
+        "ended_at": None,
+        "talk_seconds": None,
+        "digits": None,
     }
     (event,) = events
     entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id

@@ -8,12 +8,19 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .caller import InfocallerCaller, async_build_client
-from .const import DOMAIN
+from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
+from .progress import InfocallerProgress
 from .records import InfocallerRecords, records_store
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
 from .services import async_setup_services
+from .webhook import (
+    async_delete_cloudhook,
+    async_register_webhook,
+    async_unregister_webhook,
+    progress_settings,
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
@@ -42,12 +49,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     await records.async_load()
     records.async_forget_saved_calls_except(set(calls))
     client = await async_build_client(hass, entry)
+    progress = InfocallerProgress(hass, entry, records)
     entry.runtime_data = InfocallerRuntimeData(
-        caller=InfocallerCaller(hass, entry, client, records),
+        caller=InfocallerCaller(hass, entry, client, records, progress),
         records=records,
+        progress=progress,
         saved_calls=calls,
         data=dict(entry.data),
+        progress_settings=progress_settings(entry.options),
     )
+    if progress.enabled:
+        webhook_id = entry.options[CONF_WEBHOOK_ID]
+        async_register_webhook(hass, entry.title, webhook_id, progress)
+        entry.async_on_unload(lambda: async_unregister_webhook(hass, webhook_id))
+    progress.async_start()
+    entry.async_on_unload(progress.async_stop)
     # One listener for every change of the entry: the reauth and reconfigure
     # flows (a reload), options and saved calls (both without a reload).
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -60,7 +76,11 @@ async def _async_entry_updated(
 ) -> None:
     """Reload for new credentials; apply saved calls and options in place."""
     runtime = entry.runtime_data
-    if dict(entry.data) != runtime.data:
+    if (
+        dict(entry.data) != runtime.data
+        or progress_settings(entry.options) != runtime.progress_settings
+    ):
+        # New credentials, or call progress turned on/off or a new webhook.
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     await async_sync_saved_calls(hass, entry)
@@ -74,5 +94,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
-    """Delete the entry's saved call records."""
+    """Delete the entry's saved call records and its cloudhook."""
     await records_store(hass, entry.entry_id).async_remove()
+    await async_delete_cloudhook(hass, entry.options)

@@ -53,8 +53,10 @@ from .const import (
     LOGGER,
     RESULT_CONNECTION_ERROR,
     RESULT_NO_ANSWER,
+    CallStatus,
     Source,
 )
+from .progress import InfocallerProgress, call_window_end
 from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
@@ -112,12 +114,14 @@ class InfocallerCaller:
         entry: ConfigEntry,
         client: InfocallerClient,
         records: InfocallerRecords,
+        progress: InfocallerProgress,
     ) -> None:
-        """Use ``client`` to send and ``records`` to keep the outcomes."""
+        """Send with ``client``, keep outcomes in ``records``, follow calls."""
         self.hass = hass
         self.entry = entry
         self.client = client
         self.records = records
+        self.progress = progress
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
         self._in_flight: set[tuple[object, ...]] = set()
         self._recently_sent: dict[tuple[object, ...], float] = {}
@@ -222,7 +226,18 @@ class InfocallerCaller:
         finally:
             self._in_flight.discard(fingerprint)
         self._mark_sent(fingerprint)
-        return self._record(request, source, saved, result)
+        if not (result.accepted and self.progress.enabled):
+            return self._record(request, source, saved, result)
+        record = self._record(
+            request,
+            source,
+            saved,
+            result,
+            status=CallStatus.QUEUED.value,
+            window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
+        )
+        self.progress.async_track(record)
+        return record
 
     def _mark_sent(self, fingerprint: tuple[object, ...]) -> None:
         """Count a request as sent now (kept in the order of sending)."""
@@ -236,6 +251,9 @@ class InfocallerCaller:
         saved: SavedCall | None,
         result: CallResult | None,
         no_result_key: str = RESULT_NO_ANSWER,
+        *,
+        status: str | None = None,
+        window_end: str | None = None,
     ) -> CallRecord:
         """Hand one outcome to the records, then fire the event."""
         record = CallRecord(
@@ -251,6 +269,8 @@ class InfocallerCaller:
             result_text="" if result is None else result.result_text,
             call_id=None if result is None else result.call_id,
             saved_call=None if saved is None else saved.name,
+            status=status,
+            window_end=window_end,
         )
         self.records.async_add(record, None if saved is None else saved.subentry_id)
         self.hass.bus.async_fire(

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 import zoneinfo
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
@@ -20,8 +21,10 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -39,7 +42,9 @@ from .api import (
     InfocallerClient,
     InfocallerConnectionError,
     InfocallerOutcomeUnknownError,
+    ProgressUrl,
     RequestFormat,
+    progress_urls,
 )
 from .const import (
     ATTR_MAX_WAIT,
@@ -48,12 +53,15 @@ from .const import (
     ATTR_RETRIES,
     ATTR_RULE_GROUP,
     ATTR_VARIABLES,
+    CONF_CALL_PROGRESS,
+    CONF_CLOUDHOOK_URL,
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     CONF_MAX_WAIT,
     CONF_REQUEST_FORMAT,
     CONF_RETRIES,
     CONF_TIME_ZONE,
+    CONF_WEBHOOK_ID,
     DEFAULT_MAX_WAIT,
     DEFAULT_REQUEST_FORMAT,
     DEFAULT_RETRIES,
@@ -71,11 +79,18 @@ from .validation import (
     normalize_line_id,
     validate_variable_name,
 )
+from .webhook import (
+    async_cloudhook_url,
+    async_delete_cloudhook,
+    cloud_available,
+    webhook_url,
+)
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 SECTION_ADVANCED = "advanced"
+CONF_NEW_URLS = "new_urls"
 MAX_WAIT_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=0,
@@ -287,19 +302,93 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class InfocallerOptionsFlow(OptionsFlow):
-    """Defaults for calls, the wire format and the account's time zone.
+    """Call defaults (wire format, time zone) and call progress (webhook).
 
-    The entry's update listener takes new options into use without a reload.
+    The entry's update listener takes new defaults into use without a
+    reload; turning call progress on or off, or new URLs, reload the line.
     """
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._new_options: dict[str, Any] = {}
+        self._urls: dict[ProgressUrl, str] = {}
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the options."""
+        """Choose what to change."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["defaults", "call_progress"]
+        )
+
+    async def async_step_call_progress(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Turn call progress on or off, or make new URLs."""
+        options = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if not user_input[CONF_CALL_PROGRESS]:
+                return self.async_create_entry(
+                    data={**options, CONF_CALL_PROGRESS: False}
+                )
+            new = {**options, CONF_CALL_PROGRESS: True}
+            if not options.get(CONF_WEBHOOK_ID) or user_input.get(CONF_NEW_URLS):
+                new[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+                new.pop(CONF_CLOUDHOOK_URL, None)
+            if not new.get(CONF_CLOUDHOOK_URL) and cloud_available(self.hass):
+                try:
+                    new[CONF_CLOUDHOOK_URL] = await async_cloudhook_url(
+                        self.hass, new[CONF_WEBHOOK_ID]
+                    )
+                except HomeAssistantError:
+                    LOGGER.warning(
+                        "Home Assistant Cloud could not make a cloudhook; "
+                        "using the external URL"
+                    )
+            if (url := webhook_url(self.hass, new)) is None:
+                errors["base"] = "no_public_url"
+            else:
+                self._new_options = new
+                self._urls = progress_urls(url)
+                return await self.async_step_call_progress_urls()
+        fields: dict[Any, Any] = {
+            vol.Required(
+                CONF_CALL_PROGRESS, default=bool(options.get(CONF_CALL_PROGRESS))
+            ): BooleanSelector()
+        }
+        if options.get(CONF_WEBHOOK_ID):
+            fields[vol.Required(CONF_NEW_URLS, default=False)] = BooleanSelector()
+        return self.async_show_form(
+            step_id="call_progress", data_schema=vol.Schema(fields), errors=errors
+        )
+
+    async def async_step_call_progress_urls(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the URLs to paste into Infocaller; save on submit."""
+        if user_input is not None:
+            old = self.config_entry.options
+            if old.get(CONF_WEBHOOK_ID) != self._new_options[CONF_WEBHOOK_ID]:
+                await async_delete_cloudhook(self.hass, old)
+            return self.async_create_entry(data=self._new_options)
+        return self.async_show_form(
+            step_id="call_progress_urls",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                f"{name.value}_url": url for name, url in self._urls.items()
+            },
+        )
+
+    async def async_step_defaults(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the call defaults."""
         if user_input is not None:
             # The selectors already hold each value to its range and list.
             return self.async_create_entry(
                 data={
+                    **self.config_entry.options,
                     CONF_MAX_WAIT: int(user_input[CONF_MAX_WAIT]),
                     CONF_RETRIES: int(user_input[CONF_RETRIES]),
                     CONF_REQUEST_FORMAT: user_input[CONF_REQUEST_FORMAT],
@@ -336,7 +425,7 @@ class InfocallerOptionsFlow(OptionsFlow):
                 ),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        return self.async_show_form(step_id="defaults", data_schema=schema)
 
 
 CONF_NAME = "name"

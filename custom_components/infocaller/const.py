@@ -17,6 +17,9 @@ CONF_MAX_WAIT: Final = "max_wait"
 CONF_RETRIES: Final = "retries"
 CONF_REQUEST_FORMAT: Final = "request_format"
 CONF_TIME_ZONE: Final = "time_zone"
+CONF_CALL_PROGRESS: Final = "call_progress"
+CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
 
 DEFAULT_MAX_WAIT: Final = 5
 DEFAULT_RETRIES: Final = 0
@@ -36,7 +39,9 @@ ATTR_VARIABLES: Final = "variables"
 ATTR_MESSAGE_VARIABLE: Final = "message_variable"
 
 SERVICE_ISSUE_CALL: Final = "issue_call"
+SERVICE_CALL_UNTIL_ANSWERED: Final = "call_until_answered"
 EVENT_CALL_RESULT: Final = "infocaller_call_result"
+EVENT_CALL_PROGRESS: Final = "infocaller_call_progress"
 
 
 RESULT_NO_ANSWER: Final = "no_answer"
@@ -58,6 +63,28 @@ MAX_VARIABLE_VALUE_LENGTH: Final = 1000
 MAX_RULE_GROUP_LENGTH: Final = 100
 
 
+#: Call progress: an accepted call counts as not answered when nothing says
+#: it was answered by its start (scheduled time or acceptance) plus its
+#: maximum wait, plus this much ringing per attempt, plus RETRY_INTERVAL
+#: before each retry (Infocaller retries at least 5 minutes apart).
+RING_SECONDS: Final = 90
+RETRY_INTERVAL_SECONDS: Final = 300
+#: An "ended" without "answered" waits this long for a late "answered"
+#: (requests may arrive out of order) before the call counts as not answered.
+ORDER_GRACE_SECONDS: Final = 3
+#: An answered call is followed until it ends, or for at most this long.
+MAX_TALK_SECONDS: Final = 4 * 3600
+#: Finished calls kept for late events that name their call id.
+FINISHED_CALLS_KEPT: Final = 100
+#: ``wait_for`` and a chain's wait per person: bounds and defaults (seconds).
+WAIT_TIMEOUT_MIN: Final = 5
+WAIT_TIMEOUT_MAX: Final = 3600
+DEFAULT_WAIT_TIMEOUT: Final = 120
+DEFAULT_CHAIN_WAIT: Final = 60
+MAX_CHAIN_ROUNDS: Final = 5
+MAX_CHAIN_TARGETS: Final = 20
+
+
 class Source(StrEnum):
     """What asked for a call."""
 
@@ -65,3 +92,16 @@ class Source(StrEnum):
     BUTTON = "button"
     NOTIFY = "notify"
     INTENT = "intent"
+    CHAIN = "chain"
+
+
+class CallStatus(StrEnum):
+    """Where an accepted call is, as far as call progress knows."""
+
+    QUEUED = "queued"
+    ANSWERED = "answered"
+    FORWARD_ANSWERED = "forward_answered"
+    FORWARD_FAILED = "forward_failed"
+    ACKNOWLEDGED = "acknowledged"
+    DIGITS = "digits"
+    NOT_ANSWERED = "not_answered"

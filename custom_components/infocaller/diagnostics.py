@@ -8,7 +8,13 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
-from .const import ATTR_PHONE, ATTR_VARIABLES, CONF_IDINFOCALLER
+from .const import (
+    ATTR_PHONE,
+    ATTR_VARIABLES,
+    CONF_CLOUDHOOK_URL,
+    CONF_IDINFOCALLER,
+    CONF_WEBHOOK_ID,
+)
 from .runtime import InfocallerConfigEntry
 
 TO_REDACT = {
@@ -16,6 +22,8 @@ TO_REDACT = {
     CONF_IDINFOCALLER,
     ATTR_PHONE,
     "firma",
+    CONF_WEBHOOK_ID,
+    CONF_CLOUDHOOK_URL,
     "title",
     "unique_id",
 }
@@ -43,6 +51,12 @@ async def async_get_config_entry_diagnostics(
             "time_zone": str(client.time_zone),
         },
         "line_problem": runtime.records.line_problem,
+        "call_progress": {
+            "enabled": runtime.progress.enabled,
+            "followed_calls": len(runtime.records.tracked),
+            "invalid_requests": runtime.progress.invalid_reports,
+            "unmatched_reports": runtime.progress.unmatched_reports,
+        },
         "saved_calls": [
             _redact_saved_call({"name": saved.name, **saved.data})
             for saved in runtime.saved_calls.values()

@@ -32,6 +32,7 @@ class InfocallerLineEntity(InfocallerEntity):
         """Attach the entity to the line's device; it reads the records."""
         runtime = entry.runtime_data
         self.records = runtime.records
+        self.progress = runtime.progress
         self.entity_description = description
         self._attr_unique_id = f"{runtime.line_id}_{description.key}"
         self._attr_device_info = DeviceInfo(

@@ -12,7 +12,7 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_CALL_RESULT
+from .const import DOMAIN, EVENT_CALL_PROGRESS, EVENT_CALL_RESULT
 from .language import text_language
 
 # The logbook takes plain text, not translation keys: the words follow the
@@ -31,6 +31,60 @@ TEXTS = {
         "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se pudo conectar con Infocaller",
     },
 }
+
+
+#: Call progress, by stage; an unmatched report says so.
+PROGRESS_TEXTS = {
+    "en": {
+        "answered": "call to {phone} answered",
+        "forward_answered": "call to {phone}: forwarded call answered ({forward})",
+        "forward_failed": "call to {phone}: forwarding failed ({forward})",
+        "ended": "call to {phone} ended",
+        "ended_talk": "call to {phone} ended after {talk_seconds} s",
+        "acknowledged": "call to {phone} acknowledged",
+        "digits": "call to {phone}: keys pressed {digits}",
+        "not_answered": "call to {phone} not answered",
+        "unmatched": "call progress ({stage}) for a call this line did not place",
+    },
+    "es": {
+        "answered": "llamada a {phone} contestada",
+        "forward_answered": "llamada a {phone}: desvío contestado ({forward})",
+        "forward_failed": "llamada a {phone}: desvío fallido ({forward})",
+        "ended": "llamada a {phone} terminada",
+        "ended_talk": "llamada a {phone} terminada tras {talk_seconds} s",
+        "acknowledged": "llamada a {phone} confirmada",
+        "digits": "llamada a {phone}: teclas pulsadas {digits}",
+        "not_answered": "llamada a {phone} no contestada",
+        "unmatched": "progreso de llamada ({stage}) de una llamada que esta línea no hizo",
+    },
+}
+PROGRESS_ICONS = {
+    "answered": "mdi:phone-in-talk",
+    "forward_answered": "mdi:phone-forward",
+    "forward_failed": "mdi:phone-cancel",
+    "ended": "mdi:phone-hangup",
+    "acknowledged": "mdi:phone-check",
+    "digits": "mdi:dialpad",
+    "not_answered": "mdi:phone-missed",
+}
+
+
+def describe_progress(data: dict[str, Any], language: str) -> str:
+    """Return one readable line for an ``infocaller_call_progress`` event."""
+    texts = PROGRESS_TEXTS[text_language(language)]
+    stage = str(data.get("stage"))
+    if data.get("match") == "none":
+        key = "unmatched"
+    elif stage == "ended" and data.get("talk_seconds") is not None:
+        key = "ended_talk"
+    else:
+        key = stage if stage in texts else "unmatched"
+    return texts[key].format_map(
+        {
+            name: data.get(name)
+            for name in ("phone", "forward", "talk_seconds", "digits", "stage")
+        }
+    )
 
 
 #: The logbook line's icon, by outcome (the same as the last-result sensor's).
@@ -79,4 +133,16 @@ def async_describe_events(
             LOGBOOK_ENTRY_ICON: ICONS[_outcome(data)],
         }
 
+    @callback
+    def async_describe_progress(event: Event) -> dict[str, str]:
+        data = dict(event.data)
+        return {
+            LOGBOOK_ENTRY_NAME: "Infocaller",
+            LOGBOOK_ENTRY_MESSAGE: describe_progress(data, hass.config.language),
+            LOGBOOK_ENTRY_ICON: PROGRESS_ICONS.get(
+                str(data.get("stage")), "mdi:phone-log"
+            ),
+        }
+
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)
+    async_describe_event(DOMAIN, EVENT_CALL_PROGRESS, async_describe_progress)

@@ -48,6 +48,15 @@ class CallRecord:
     #: The saved call's name when a saved call placed it (button, notify,
     #: intent), else None.
     saved_call: str | None = None
+    #: Call progress (``progress.py``), only for accepted calls while call
+    #: progress is on: ``queued`` until Infocaller reports more.
+    status: str | None = None
+    #: When an accepted call counts as not answered if nothing came.
+    window_end: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    talk_seconds: float | None = None
+    digits: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -72,6 +81,12 @@ class CallRecord:
             "result_text": self.result_text,
             "call_id": self.call_id,
             "saved_call": self.saved_call,
+            "status": self.status,
+            "window_end": self.window_end,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at,
+            "talk_seconds": self.talk_seconds,
+            "digits": self.digits,
         }
 
     @classmethod
@@ -80,6 +95,11 @@ class CallRecord:
         values = dict(data)
         values["time"] = dt_util.parse_datetime(values["time"]) or dt_util.utcnow()
         return cls(**values)
+
+    @property
+    def key(self) -> str:
+        """What identifies the call while its progress is followed."""
+        return self.call_id or f"{self.time.isoformat()} {self.phone}"
 
 
 type RecordListener = Callable[[CallRecord, str | None], None]
@@ -97,6 +117,11 @@ class InfocallerRecords:
         self.recent: deque[CallRecord] = deque(maxlen=RECENT_RESULTS)
         #: The last record of each saved call, by subentry id.
         self.by_saved_call: dict[str, CallRecord] = {}
+        #: Accepted calls whose progress is still followed, by ``key``
+        #: (``progress.py`` keeps them; saved so a restart keeps windows).
+        self.tracked: dict[str, CallRecord] = {}
+        #: The newest call whose progress was followed (its last version).
+        self.last_progress: CallRecord | None = None
         self._listeners: list[RecordListener] = []
         self._unsaved = False
 
@@ -125,6 +150,11 @@ class InfocallerRecords:
             subentry_id: CallRecord.from_dict(item)
             for subentry_id, item in data.get("by_saved_call", {}).items()
         }
+        for item in data.get("tracked", []):
+            record = CallRecord.from_dict(item)
+            self.tracked[record.key] = record
+        if data.get("last_progress"):
+            self.last_progress = CallRecord.from_dict(data["last_progress"])
 
     def as_dict(self) -> dict[str, Any]:
         """Return the records, JSON-safe (what is saved, and diagnostics)."""
@@ -137,6 +167,10 @@ class InfocallerRecords:
                 subentry_id: record.as_dict()
                 for subentry_id, record in self.by_saved_call.items()
             },
+            "tracked": [record.as_dict() for record in self.tracked.values()],
+            "last_progress": (
+                self.last_progress.as_dict() if self.last_progress else None
+            ),
         }
 
     @callback
@@ -157,10 +191,33 @@ class InfocallerRecords:
                 self.accepted_calls += 1
             else:
                 self.refused_calls += 1
-        self._unsaved = True
-        self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
+        self._async_schedule_save()
         for listener in list(self._listeners):
             listener(record, saved_call_id)
+
+    @callback
+    def async_replace(self, old: CallRecord, new: CallRecord) -> None:
+        """Put a newer version of a record (its progress) where the old one is.
+
+        Record listeners are not told: a progress change is not a new call
+        (``progress.py`` tells its own listeners).
+        """
+        for index, record in enumerate(self.recent):
+            if record is old:
+                self.recent[index] = new
+        for subentry_id, record in self.by_saved_call.items():
+            if record is old:
+                self.by_saved_call[subentry_id] = new
+        if self.last_answer is old:
+            self.last_answer = new
+        if self.last_progress is not None and self.last_progress.key == new.key:
+            self.last_progress = new
+        self._async_schedule_save()
+
+    @callback
+    def _async_schedule_save(self) -> None:
+        self._unsaved = True
+        self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from homeassistant.helpers.entity import Entity
 
 from .caller import InfocallerCaller
 from .const import CONF_IDINFOCALLER, DOMAIN
+from .progress import InfocallerProgress
 from .records import InfocallerRecords
 from .saved_call import SavedCall
 
@@ -24,15 +25,20 @@ class InfocallerRuntimeData:
 
     caller: InfocallerCaller
     records: InfocallerRecords
+    progress: InfocallerProgress
     #: The saved calls by subentry id, kept in step with the subentries
     #: without a reload (``entity.async_sync_saved_calls``).
     saved_calls: dict[str, SavedCall]
     #: The entry data the runtime was built from; a change means a reload.
     data: Mapping[str, Any]
+    #: Call progress on/off and the webhook id; a change means a reload.
+    progress_settings: tuple[bool, str | None]
     #: What each platform does to add its entities for one saved call.
     saved_call_adders: list[SavedCallAdder] = field(default_factory=list)
     #: The entities of each saved call, by subentry id.
     saved_call_entities: dict[str, list[Entity]] = field(default_factory=dict)
+    #: The call lists of the chains running now (a second one is refused).
+    running_chains: set[tuple[str, ...]] = field(default_factory=set)
 
     @property
     def line_id(self) -> str:

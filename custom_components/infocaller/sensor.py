@@ -17,7 +17,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import ALL_RESULT_KEYS
+from .const import ALL_RESULT_KEYS, CallStatus
 from .entity import (
     InfocallerLineEntity,
     InfocallerSavedCallEntity,
@@ -40,6 +40,8 @@ class InfocallerSensorEntityDescription(SensorEntityDescription):
     )
     #: Whether a new record can change this sensor (else no state write).
     changed_fn: Callable[[CallRecord], bool] = lambda _record: True
+    #: Whether call progress changes this sensor (state written on each).
+    follows_progress: bool = False
 
 
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
@@ -50,6 +52,21 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         options=list(ALL_RESULT_KEYS),
         value_fn=lambda records: records.last.result_key if records.last else None,
         attributes_fn=lambda records: records.last.as_dict() if records.last else None,
+        follows_progress=True,
+    ),
+    InfocallerSensorEntityDescription(
+        key="last_call_status",
+        translation_key="last_call_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in CallStatus],
+        value_fn=lambda records: (
+            records.last_progress.status if records.last_progress else None
+        ),
+        attributes_fn=lambda records: (
+            records.last_progress.as_dict() if records.last_progress else None
+        ),
+        changed_fn=lambda record: record.status is not None,
+        follows_progress=True,
     ),
     InfocallerSensorEntityDescription(
         key="last_call",
@@ -95,9 +112,22 @@ class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
 
     entity_description: InfocallerSensorEntityDescription
 
+    async def async_added_to_hass(self) -> None:
+        """Follow the records, and call progress when the sensor shows it."""
+        await super().async_added_to_hass()
+        if self.entity_description.follows_progress:
+            self.async_on_remove(
+                self.progress.async_add_listener(self._handle_progress)
+            )
+
     def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Write the state only when this record can have changed it."""
         if self.entity_description.changed_fn(record):
+            self.async_write_ha_state()
+
+    def _handle_progress(self, data: dict[str, Any]) -> None:
+        """Show a followed call's change (unmatched reports change nothing)."""
+        if data["status"] is not None:
             self.async_write_ha_state()
 
     @property

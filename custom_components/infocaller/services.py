@@ -14,6 +14,8 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
+from .api import Stage
+from .chain import async_call_until_answered, resolve_targets
 from .const import (
     ATTR_MAX_WAIT,
     ATTR_PHONE,
@@ -21,16 +23,32 @@ from .const import (
     ATTR_RULE_GROUP,
     ATTR_SCHEDULE,
     ATTR_VARIABLES,
+    DEFAULT_CHAIN_WAIT,
+    DEFAULT_WAIT_TIMEOUT,
     DOMAIN,
+    MAX_CHAIN_ROUNDS,
+    MAX_CHAIN_TARGETS,
     MAX_WAIT_LIMIT,
     RETRIES_LIMIT,
+    SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_ISSUE_CALL,
+    WAIT_TIMEOUT_MAX,
+    WAIT_TIMEOUT_MIN,
     Source,
 )
+from .progress import reached
 from .runtime import InfocallerConfigEntry, async_loaded_entries
 from .schema import vol
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_WAIT_FOR = "wait_for"
+ATTR_TIMEOUT = "timeout"
+ATTR_TARGETS = "targets"
+ATTR_WAIT = "wait"
+ATTR_ROUNDS = "rounds"
+ATTR_STOP_ON = "stop_on"
+#: What a wait can be for: someone picked up, or the script acknowledged.
+WAIT_STAGES = [Stage.ANSWERED.value, Stage.ACKNOWLEDGED.value]
 
 
 def _whole_number(value: Any) -> int:
@@ -46,8 +64,8 @@ def _whole_number(value: Any) -> int:
     raise vol.Invalid("expected a whole number")
 
 
-def _ranged(maximum: int) -> Any:
-    return vol.All(_whole_number, vol.Range(min=0, max=maximum))
+def _ranged(maximum: int, minimum: int = 0) -> Any:
+    return vol.All(_whole_number, vol.Range(min=minimum, max=maximum))
 
 
 #: Types and ranges; what needs meaning (E.164, the schedule's window,
@@ -63,8 +81,40 @@ ISSUE_CALL_SCHEMA = vol.Schema(
         vol.Optional(ATTR_VARIABLES): vol.Schema(
             {cv.string: vol.Any(str, int, float, bool)}
         ),
+        vol.Optional(ATTR_WAIT_FOR): vol.In(WAIT_STAGES),
+        vol.Optional(ATTR_TIMEOUT, default=DEFAULT_WAIT_TIMEOUT): _ranged(
+            WAIT_TIMEOUT_MAX, WAIT_TIMEOUT_MIN
+        ),
     }
 )
+
+CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_TARGETS): vol.All(
+            cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_CHAIN_TARGETS)
+        ),
+        vol.Optional(ATTR_RULE_GROUP): cv.string,
+        vol.Optional(ATTR_VARIABLES, default=dict): vol.Schema(
+            {cv.string: vol.Any(str, int, float, bool)}
+        ),
+        vol.Optional(ATTR_WAIT, default=DEFAULT_CHAIN_WAIT): _ranged(
+            WAIT_TIMEOUT_MAX, WAIT_TIMEOUT_MIN
+        ),
+        vol.Optional(ATTR_ROUNDS, default=1): _ranged(MAX_CHAIN_ROUNDS, 1),
+        vol.Optional(ATTR_STOP_ON, default=Stage.ANSWERED.value): vol.In(WAIT_STAGES),
+    }
+)
+
+
+def _require_progress(entry: InfocallerConfigEntry, field: str) -> None:
+    """Refuse to wait for progress on a line that does not follow it."""
+    if not entry.runtime_data.progress.enabled:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="call_progress_off",
+            translation_placeholders={"field": field, "title": entry.title},
+        )
 
 
 @callback
@@ -102,13 +152,54 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def _issue_call(call: ServiceCall) -> ServiceResponse:
         entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-        record = await entry.runtime_data.caller.async_call(call.data, Source.ACTION)
-        return record.as_dict() if call.return_response else None
+        runtime = entry.runtime_data
+        if (wait_for := call.data.get(ATTR_WAIT_FOR)) is None:
+            record = await runtime.caller.async_call(call.data, Source.ACTION)
+            return record.as_dict() if call.return_response else None
+        _require_progress(entry, ATTR_WAIT_FOR)
+        until = Stage(wait_for)
+        record = await runtime.caller.async_call(call.data, Source.ACTION)
+        record = await runtime.progress.async_wait(
+            record, until, call.data[ATTR_TIMEOUT]
+        )
+        if not call.return_response:
+            return None
+        return {
+            **record.as_dict(),
+            "answered": reached(record, Stage.ANSWERED),
+            "acknowledged": reached(record, Stage.ACKNOWLEDGED),
+        }
+
+    async def _call_until_answered(call: ServiceCall) -> ServiceResponse:
+        entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        _require_progress(entry, ATTR_STOP_ON)
+        runtime = entry.runtime_data
+        targets = resolve_targets(
+            runtime,
+            call.data[ATTR_TARGETS],
+            call.data.get(ATTR_RULE_GROUP),
+            call.data[ATTR_VARIABLES],
+        )
+        result = await async_call_until_answered(
+            runtime,
+            targets,
+            until=Stage(call.data[ATTR_STOP_ON]),
+            wait=call.data[ATTR_WAIT],
+            rounds=call.data[ATTR_ROUNDS],
+        )
+        return result if call.return_response else None
 
     hass.services.async_register(
         DOMAIN,
         SERVICE_ISSUE_CALL,
         _issue_call,
         schema=ISSUE_CALL_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CALL_UNTIL_ANSWERED,
+        _call_until_answered,
+        schema=CALL_UNTIL_ANSWERED_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

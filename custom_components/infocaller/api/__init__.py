@@ -35,6 +35,15 @@ from .models import (
     ResultCode,
     fault_of,
 )
+from .progress import (
+    MAX_REPORT_BYTES,
+    InvalidReportError,
+    ProgressReport,
+    ProgressUrl,
+    Stage,
+    parse_report,
+    progress_urls,
+)
 from .protocol import signature
 
 __all__ = [
@@ -42,6 +51,7 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_ENDPOINT",
     "DEFAULT_TIMEOUT",
+    "MAX_REPORT_BYTES",
     "RESULT_CODES",
     "RESULT_KEYS",
     "UNKNOWN_CODE_KEY",
@@ -58,9 +68,15 @@ __all__ = [
     "InfocallerRequestError",
     "InfocallerResponseError",
     "InfocallerTimeoutError",
+    "InvalidReportError",
+    "ProgressReport",
+    "ProgressUrl",
     "Reason",
     "RequestFormat",
     "ResultCode",
+    "Stage",
     "fault_of",
+    "parse_report",
+    "progress_urls",
     "signature",
 ]

@@ -1,0 +1,147 @@
+"""Call people one at a time until one answers (``call_until_answered``).
+
+Each attempt goes through the line's pipeline (``InfocallerCaller``) like
+every other call, so the duplicate guard, the records and the events all
+apply; between attempts the chain waits on call progress
+(``InfocallerProgress.async_wait``). Every number is checked before the
+first call, so a typo changes nothing. A refused attempt is recorded and the
+chain goes on with the next person. Cancelling the calling script cancels
+the chain at once: a call already accepted is not undone (Infocaller cannot
+cancel a queued call), and no further call is placed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .api import Stage
+from .const import (
+    ATTR_PHONE,
+    ATTR_RULE_GROUP,
+    ATTR_VARIABLES,
+    DOMAIN,
+    LOGGER,
+    Source,
+)
+from .progress import reached
+from .runtime import InfocallerRuntimeData
+from .saved_call import SavedCall, fold_name
+from .validation import CallValidationError, async_validate_call
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainTarget:
+    """One person to call: a number, or a saved call."""
+
+    data: Mapping[str, Any]
+    saved: SavedCall | None
+    label: str
+
+
+def resolve_targets(
+    runtime: InfocallerRuntimeData,
+    targets: Sequence[str],
+    rule_group: str | None,
+    variables: Mapping[str, Any],
+) -> list[ChainTarget]:
+    """Turn the action's list into calls: a saved call's name, else a number.
+
+    A saved call keeps its own rule group and variables (the chain's
+    variables are added); a number needs the chain's ``rule_group``.
+    """
+    by_name = {fold_name(saved.name): saved for saved in runtime.saved_calls.values()}
+    resolved = []
+    for target in targets:
+        if (saved := by_name.get(fold_name(target))) is not None:
+            data = dict(saved.data)
+            data[ATTR_VARIABLES] = {
+                **(saved.data.get(ATTR_VARIABLES) or {}),
+                **variables,
+            }
+            resolved.append(ChainTarget(data=data, saved=saved, label=saved.name))
+            continue
+        if not rule_group:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="chain_rule_group_required",
+                translation_placeholders={"target": target},
+            )
+        resolved.append(
+            ChainTarget(
+                data={
+                    ATTR_PHONE: target,
+                    ATTR_RULE_GROUP: rule_group,
+                    ATTR_VARIABLES: dict(variables),
+                },
+                saved=None,
+                label=target,
+            )
+        )
+    return resolved
+
+
+async def async_call_until_answered(
+    runtime: InfocallerRuntimeData,
+    targets: list[ChainTarget],
+    *,
+    until: Stage,
+    wait: float,
+    rounds: int,
+) -> dict[str, Any]:
+    """Call each target in order, ``rounds`` times, until one reaches ``until``.
+
+    Returns who answered (or None) and every attempt, JSON-safe.
+    """
+    caller = runtime.caller
+    phones: list[str] = []
+    for target in targets:  # refuse a bad number before anything is sent
+        try:
+            request = await async_validate_call(
+                caller.hass,
+                target.data,
+                line_id=caller.line_id,
+                default_max_wait=0,
+                default_retries=0,
+            )
+        except CallValidationError as err:
+            raise err.as_service_error() from err
+        phones.append(request.phone)
+    chain_key = tuple(phones)
+    if chain_key in runtime.running_chains:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="chain_running"
+        )
+    runtime.running_chains.add(chain_key)
+    attempts: list[dict[str, Any]] = []
+    try:
+        for round_number in range(1, rounds + 1):
+            for target, phone in zip(targets, phones, strict=True):
+                attempt: dict[str, Any] = {
+                    "round": round_number,
+                    "phone": phone,
+                    "saved_call": target.saved.name if target.saved else None,
+                }
+                attempts.append(attempt)
+                try:
+                    record = await caller.async_call(
+                        target.data, Source.CHAIN, saved=target.saved
+                    )
+                except HomeAssistantError as err:
+                    LOGGER.info(
+                        "Chain: the call to %s was not placed (%s); next person",
+                        phone,
+                        err.translation_key,
+                    )
+                    attempt.update(call_id=None, status=None, error=err.translation_key)
+                    continue
+                record = await runtime.progress.async_wait(record, until, wait)
+                attempt.update(call_id=record.call_id, status=record.status, error=None)
+                if reached(record, until):
+                    return {"answered_by": attempt, "attempts": attempts}
+        return {"answered_by": None, "attempts": attempts}
+    finally:
+        runtime.running_chains.discard(chain_key)

@@ -1,0 +1,161 @@
+"""The line's webhook: where Infocaller's call-progress requests arrive.
+
+One webhook per line, registered while call progress is on (GET and POST,
+reachable from the internet: Infocaller calls it). With Home Assistant
+Cloud, a cloudhook forwards to it, so no port needs opening; otherwise the
+external URL is used, and when neither exists the flow says so. Every byte
+is untrusted: the body is size-capped and read with a deadline, parsing is
+``api.parse_report``'s, and nothing raises. The webhook id is a secret
+(anyone who has it can send reports): it is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import hdrs, web
+from homeassistant.components import webhook
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.network import NoURLAvailableError
+
+from .api import MAX_REPORT_BYTES, InvalidReportError, parse_report
+from .const import (
+    CONF_CALL_PROGRESS,
+    CONF_CLOUDHOOK_URL,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+    LOGGER,
+)
+from .progress import InfocallerProgress
+
+#: A progress request's body must arrive within this many seconds.
+READ_TIMEOUT = 10
+
+
+@callback
+def async_register_webhook(
+    hass: HomeAssistant, title: str, webhook_id: str, progress: InfocallerProgress
+) -> None:
+    """Receive the line's progress requests (until ``async_unregister``)."""
+
+    async def handle(
+        hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        return await async_handle_request(progress, request)
+
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        title,
+        webhook_id,
+        handle,
+        local_only=False,
+        allowed_methods=(hdrs.METH_GET, hdrs.METH_POST),
+    )
+
+
+@callback
+def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
+    """Stop receiving the line's progress requests."""
+    webhook.async_unregister(hass, webhook_id)
+
+
+async def _read_body(request: web.Request) -> bytes | None:
+    """Return the body, or None when it is larger than the cap."""
+    length = request.headers.get(hdrs.CONTENT_LENGTH, "")
+    if length.isdigit() and int(length) > MAX_REPORT_BYTES:
+        return None
+    body = bytearray()
+    async with asyncio.timeout(READ_TIMEOUT):
+        while chunk := await request.content.read(MAX_REPORT_BYTES + 1 - len(body)):
+            body += chunk
+            if len(body) > MAX_REPORT_BYTES:
+                return None
+    return bytes(body)
+
+
+async def async_handle_request(
+    progress: InfocallerProgress, request: web.Request
+) -> web.Response:
+    """Answer one request: 200 when it is a report, 4xx when it is not."""
+    try:
+        body = await _read_body(request)
+    except TimeoutError:
+        progress.invalid_reports += 1
+        return web.Response(status=HTTPStatus.REQUEST_TIMEOUT)
+    if body is None:
+        progress.invalid_reports += 1
+        return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    query: Mapping[str, str] = request.query
+    try:
+        report = parse_report(query, body, request.headers.get(hdrs.CONTENT_TYPE, ""))
+    except InvalidReportError as err:
+        if progress.invalid_reports == 0:
+            LOGGER.debug(
+                "Ignored a request to the call-progress webhook: %s "
+                "(further ones are only counted, in diagnostics)",
+                err.reason,
+            )
+        progress.invalid_reports += 1
+        return web.Response(status=HTTPStatus.BAD_REQUEST)
+    progress.async_report(report)
+    return web.Response(status=HTTPStatus.OK)
+
+
+def webhook_url(hass: HomeAssistant, options: Mapping[str, Any]) -> str | None:
+    """Return the URL Infocaller must call, or None if it cannot reach us.
+
+    The cloudhook when there is one, else the external URL (an internal
+    address is useless to a server on the internet).
+    """
+    if url := options.get(CONF_CLOUDHOOK_URL):
+        return str(url)
+    if not (webhook_id := options.get(CONF_WEBHOOK_ID)):
+        return None
+    try:
+        return webhook.async_generate_url(
+            hass, webhook_id, allow_internal=False, prefer_external=True
+        )
+    except NoURLAvailableError:
+        return None
+
+
+def cloud_available(hass: HomeAssistant) -> bool:
+    """Whether Home Assistant Cloud can make a cloudhook now."""
+    if "cloud" not in hass.config.components:
+        return False
+    from homeassistant.components import cloud  # noqa: PLC0415 - optional
+
+    return cloud.async_active_subscription(hass) and cloud.async_is_connected(hass)
+
+
+async def async_cloudhook_url(hass: HomeAssistant, webhook_id: str) -> str:
+    """Create (or get) the cloudhook of a webhook id; return its URL."""
+    from homeassistant.components import cloud  # noqa: PLC0415 - optional
+
+    return await cloud.async_get_or_create_cloudhook(hass, webhook_id)
+
+
+async def async_delete_cloudhook(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> None:
+    """Delete the cloudhook an entry's options name, if any."""
+    if not options.get(CONF_CLOUDHOOK_URL) or "cloud" not in hass.config.components:
+        return
+    from homeassistant.components import cloud  # noqa: PLC0415 - optional
+
+    try:
+        await cloud.async_delete_cloudhook(hass, options[CONF_WEBHOOK_ID])
+    except cloud.CloudNotAvailable:
+        LOGGER.warning(
+            "Home Assistant Cloud is not available: the line's old cloudhook "
+            "could not be deleted (remove it in the Cloud settings)"
+        )
+
+
+def progress_settings(options: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Return what, in the options, needs the line reloaded when changed."""
+    return bool(options.get(CONF_CALL_PROGRESS)), options.get(CONF_WEBHOOK_ID)

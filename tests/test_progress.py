@@ -1,0 +1,397 @@
+"""Call progress: the webhook, matching, inferring "not answered", restore."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import MagicMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.infocaller.api import CallResult
+from custom_components.infocaller.const import (
+    DOMAIN,
+    EVENT_CALL_PROGRESS,
+    ORDER_GRACE_SECONDS,
+)
+from custom_components.infocaller.records import records_store
+
+from .conftest import WEBHOOK_ID
+
+URL = f"/api/webhook/{WEBHOOK_ID}"
+PHONE = "+34611222333"
+STATUS = "sensor.infocaller_34910000000_last_call_status"
+PROGRESS = "event.infocaller_34910000000_call_progress"
+NOW = "2030-03-01 12:00:00+00:00"
+# Accepted at NOW with the default maximum wait (5 min), no retries: the
+# window is 5 min + 90 s of ringing.
+WINDOW = timedelta(minutes=5, seconds=90)
+
+pytestmark = pytest.mark.usefixtures("progress_integration")
+
+
+async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": phone, "rule_group": "Aviso", **data},
+        blocking=True,
+        return_response=True,
+    )
+
+
+async def _report(
+    client: Any, *, method: str = "GET", body: Any = None, headers: Any = None, **query: str
+) -> int:
+    response = await client.request(method, URL, params=query, data=body, headers=headers)
+    return int(response.status)
+
+
+@pytest.fixture
+async def client(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> Any:
+    """An HTTP client for the line's webhook (no auth: Infocaller has none)."""
+    return await hass_client_no_auth()
+
+
+async def test_accepted_call_is_followed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """An accepted call is queued, with its window, in the record and sensor."""
+    freezer.move_to(NOW)
+    response = await _call(hass)
+    assert response["status"] == "queued"
+    assert response["window_end"] == "2030-03-01T12:06:30+00:00"
+    state = hass.states.get(STATUS)
+    assert state.state == "queued"
+    assert state.attributes["call_id"] == "4711"
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert list(entry.runtime_data.records.tracked) == ["4711"]
+
+
+async def test_answered_matched_by_call_id(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """A report naming our call id is attached to that call."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    freezer.tick(20)
+    assert await _report(client, event="answered", call_id="4711", called="1") == 200
+    await hass.async_block_till_done()
+    (event,) = events
+    assert event.data["stage"] == "answered"
+    assert event.data["match"] == "call_id"
+    assert event.data["phone"] == PHONE
+    assert event.data["source"] == "action"
+    assert event.data["inferred"] is False
+    assert hass.states.get(STATUS).state == "answered"
+    assert hass.states.get(STATUS).attributes["answered_at"] == (
+        "2030-03-01T12:00:20+00:00"
+    )
+    progress = hass.states.get(PROGRESS)
+    assert progress.attributes["event_type"] == "answered"
+    # The line's last-result sensor shows the same record, updated.
+    last = hass.states.get("sensor.infocaller_34910000000_last_result")
+    assert last.attributes["status"] == "answered"
+    # Ended 42 s later: the talk time, and the call is no longer followed.
+    freezer.tick(42)
+    assert await _report(client, event="ended", call_id="4711") == 200
+    assert events[-1].data["stage"] == "ended"
+    assert events[-1].data["talk_seconds"] == 42.0
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.records.tracked == {}
+
+
+@pytest.mark.parametrize(
+    "number", ["611222333", "34611222333", "+34611222333", "0034611222333"]
+)
+async def test_matched_by_number(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory, number: str
+) -> None:
+    """Another call id: the number within the call's window decides."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    # Either of the vendor's two numbers may hold ours.
+    assert await _report(client, event="answered", call_id="99", caller=number) == 200
+    assert events[0].data["match"] == "phone"
+    assert events[0].data["call_id"] == "4711"
+
+
+async def test_number_after_the_window_matches_nothing(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """A number match only counts while the call can still ring."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    freezer.tick(WINDOW + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in events] == ["not_answered"]
+    assert await _report(client, event="answered", called="611222333") == 200
+    assert events[-1].data["match"] == "none"
+    assert hass.states.get(STATUS).state == "not_answered"
+
+
+async def test_unmatched_report_is_announced_not_attached(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """A report for a call we did not place: an event, no record changes."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    assert await _report(client, event="answered", call_id="555", called="699000111") == 200
+    (event,) = events
+    assert event.data["match"] == "none"
+    assert event.data["phone"] == "699000111"
+    assert event.data["status"] is None
+    assert hass.states.get(STATUS).state == "queued"
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.progress.unmatched_reports == 1
+
+
+async def test_repeated_report_is_applied_once(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Infocaller (or a proxy) may send the same request twice."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    for _ in range(3):
+        assert await _report(client, event="answered", call_id="4711") == 200
+    assert len(events) == 1
+
+
+async def test_no_answer_by_the_end_of_the_window(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Nothing came: not answered at the window's end, not a second before."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    freezer.tick(WINDOW - timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert events == []
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    (event,) = events
+    assert event.data["stage"] == "not_answered"
+    assert event.data["inferred"] is True
+    assert event.data["match"] == "call_id"
+    assert hass.states.get(STATUS).state == "not_answered"
+
+
+async def test_window_counts_schedule_wait_and_retries(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Scheduled start + maximum wait + ringing per attempt + retry pauses."""
+    freezer.move_to(NOW)
+    response = await _call(
+        hass, schedule="2030-03-01 14:00:00+00:00", max_wait=10, retries=2
+    )
+    # 14:00 + 10 min + 3 x 90 s ringing + 2 x 300 s between retries.
+    assert response["window_end"] == "2030-03-01T14:24:30+00:00"
+
+
+async def test_ended_without_answered_is_not_answered_after_grace(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """An "ended" alone means not answered, once a late "answered" cannot come."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    assert await _report(client, event="ended", call_id="4711") == 200
+    assert [e.data["stage"] for e in events] == ["ended"]
+    assert events[0].data["talk_seconds"] is None
+    freezer.tick(ORDER_GRACE_SECONDS + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in events] == ["ended", "not_answered"]
+
+
+async def test_answered_arriving_after_ended(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Out of order: "ended" then "answered" within the grace: answered."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    assert await _report(client, event="ended", call_id="4711") == 200
+    assert await _report(client, event="answered", call_id="4711") == 200
+    freezer.tick(ORDER_GRACE_SECONDS + 60)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in events] == ["ended", "answered"]
+    assert hass.states.get(STATUS).state == "answered"
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.records.tracked == {}
+
+
+async def test_late_answered_by_call_id_wins_over_inference(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """The window was an estimate: an exact report after it still counts."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    freezer.tick(WINDOW + timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(STATUS).state == "not_answered"
+    assert await _report(client, event="answered", call_id="4711") == 200
+    assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_forward_acknowledged_and_digits(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Every stage shows in the status; digits are kept; each fires once."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    await _report(client, event="answered", call_id="4711")
+    await _report(client, event="forward_failed", call_id="4711", forward="622333444")
+    assert hass.states.get(STATUS).state == "forward_failed"
+    assert events[-1].data["forward"] == "622333444"
+    await _report(client, event="query", call_id="4711", digits="[PULSACION]")
+    assert hass.states.get(STATUS).state == "acknowledged"
+    await _report(client, event="query", call_id="4711", digits="2")
+    state = hass.states.get(STATUS)
+    assert (state.state, state.attributes["digits"]) == ("digits", "2")
+    assert [e.data["stage"] for e in events] == [
+        "answered",
+        "forward_failed",
+        "acknowledged",
+        "digits",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{"evento": "INICIO", "_IdLlamada": "4711"}', "application/json"),
+        ("<r><eve>inicio</eve><IdLlamada>4711</IdLlamada></r>", "text/xml"),
+        ("eve=inicio&idllamada=4711", "application/x-www-form-urlencoded"),
+    ],
+    ids=["json", "xml", "form"],
+)
+async def test_post_bodies(
+    hass: HomeAssistant, client: Any, body: str, content_type: str
+) -> None:
+    """POST with a JSON, XML or form body works like a GET."""
+    await _call(hass)
+    status = await _report(
+        client, method="POST", body=body, headers={"Content-Type": content_type}
+    )
+    assert status == 200
+    assert hass.states.get(STATUS).state == "answered"
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "status"),
+    [
+        ({}, None, 400),
+        ({"event": "explode"}, None, 400),
+        ({"event": "answered"}, "{broken", 400),
+        ({}, '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', 400),
+        ({"event": "answered"}, "x" * 20000, 413),
+    ],
+    ids=["nothing", "unknown-event", "broken-json", "xml-entities", "oversize"],
+)
+async def test_junk_is_refused_and_changes_nothing(
+    hass: HomeAssistant,
+    client: Any,
+    caplog: pytest.LogCaptureFixture,
+    query: dict[str, str],
+    body: str | None,
+    status: int,
+) -> None:
+    """Junk gets a 4xx, no event, no exception, and the line still works."""
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    method = "POST" if body is not None else "GET"
+    assert await _report(client, method=method, body=body, **query) == status
+    assert events == []
+    assert "Traceback" not in caplog.text
+    assert "Error processing webhook" not in caplog.text
+    # Our own log lines never show the webhook id (a secret).
+    ours = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.infocaller")
+    ]
+    assert not [line for line in ours if WEBHOOK_ID in line]
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.progress.invalid_reports == 1
+    # Still working: a real report is applied.
+    assert await _report(client, event="answered", call_id="4711") == 200
+    assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_wrong_webhook_id_does_nothing(
+    hass: HomeAssistant, client: Any
+) -> None:
+    """Another id is not ours: Home Assistant answers 200 and nothing happens."""
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    response = await client.get(
+        "/api/webhook/" + "0" * 64, params={"event": "answered", "call_id": "4711"}
+    )
+    assert response.status == 200
+    assert events == []
+    assert hass.states.get(STATUS).state == "queued"
+
+
+async def test_followed_call_survives_a_restart(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A call in flight across a reload keeps its window (and its state)."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    assert await hass.config_entries.async_reload(progress_integration.entry_id)
+    await hass.async_block_till_done()
+    saved = hass_storage[records_store(hass, progress_integration.entry_id).key]
+    assert [item["call_id"] for item in saved["data"]["tracked"]] == ["4711"]
+    assert hass.states.get(STATUS).state == "queued"
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    freezer.tick(WINDOW - timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert events == []
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in events] == ["not_answered"]
+
+
+async def test_refused_call_is_not_followed(
+    hass: HomeAssistant, mock_infocaller: MagicMock
+) -> None:
+    """Only accepted calls have progress."""
+    from homeassistant.exceptions import HomeAssistantError
+
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=11, result_text="Saldo insuficiente")
+    )
+    with pytest.raises(HomeAssistantError):
+        await _call(hass)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.records.tracked == {}
+    assert entry.runtime_data.records.last.status is None
