@@ -85,3 +85,71 @@ async def test_logbook_platform(hass: HomeAssistant) -> None:
         ({"result": None, "result_key": "connection_error"}, "mdi:phone-off"),
     ):
         assert describer(Event(EVENT_CALL_RESULT, {**BASE, **data}))["icon"] == icon
+
+
+PROGRESS = {"phone": "+34611222333", "match": "call_id"}
+
+
+@pytest.mark.parametrize(
+    ("data", "language", "expected"),
+    [
+        ({"stage": "answered"}, "en", "call to +34611222333 answered"),
+        ({"stage": "answered"}, "es", "llamada a +34611222333 contestada"),
+        (
+            {"stage": "ended", "talk_seconds": 42.0},
+            "en",
+            "call to +34611222333 ended after 42.0 s",
+        ),
+        (
+            {"stage": "ended", "talk_seconds": None},
+            "es",
+            "llamada a +34611222333 terminada",
+        ),
+        (
+            {"stage": "forward_failed", "forward": "622333444"},
+            "es",
+            "llamada a +34611222333: desvío fallido (622333444)",
+        ),
+        (
+            {"stage": "digits", "digits": "1#"},
+            "en",
+            "call to +34611222333: keys pressed 1#",
+        ),
+        ({"stage": "not_answered"}, "es", "llamada a +34611222333 no contestada"),
+        (
+            {"stage": "answered", "match": "none"},
+            "en",
+            "call progress (answered) for a call this line did not place",
+        ),
+    ],
+)
+def test_describe_progress(
+    data: dict[str, object], language: str, expected: str
+) -> None:
+    """One line per progress event; an unmatched report says so."""
+    from custom_components.infocaller.logbook import describe_progress
+
+    assert describe_progress({**PROGRESS, **data}, language) == expected
+
+
+async def test_logbook_describes_progress(hass: HomeAssistant) -> None:
+    """The progress event is described too, with an icon per stage."""
+    from custom_components.infocaller import logbook
+    from custom_components.infocaller.const import EVENT_CALL_PROGRESS
+
+    described: dict[str, Any] = {}
+    logbook.async_describe_events(
+        hass,
+        lambda domain, event_type, describer: described.update(
+            {event_type: (domain, describer)}
+        ),
+    )
+    domain, describer = described[EVENT_CALL_PROGRESS]
+    assert domain == DOMAIN
+    assert describer(
+        Event(EVENT_CALL_PROGRESS, {**PROGRESS, "stage": "not_answered"})
+    ) == {
+        "name": "Infocaller",
+        "message": "call to +34611222333 not answered",
+        "icon": "mdi:phone-missed",
+    }

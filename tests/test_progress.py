@@ -49,9 +49,16 @@ async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
 
 
 async def _report(
-    client: Any, *, method: str = "GET", body: Any = None, headers: Any = None, **query: str
+    client: Any,
+    *,
+    method: str = "GET",
+    body: Any = None,
+    headers: Any = None,
+    **query: str,
 ) -> int:
-    response = await client.request(method, URL, params=query, data=body, headers=headers)
+    response = await client.request(
+        method, URL, params=query, data=body, headers=headers
+    )
     return int(response.status)
 
 
@@ -151,7 +158,10 @@ async def test_unmatched_report_is_announced_not_attached(
     freezer.move_to(NOW)
     await _call(hass)
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
-    assert await _report(client, event="answered", call_id="555", called="699000111") == 200
+    assert (
+        await _report(client, event="answered", call_id="555", called="699000111")
+        == 200
+    )
     (event,) = events
     assert event.data["match"] == "none"
     assert event.data["phone"] == "699000111"
@@ -340,9 +350,7 @@ async def test_junk_is_refused_and_changes_nothing(
     assert hass.states.get(STATUS).state == "answered"
 
 
-async def test_wrong_webhook_id_does_nothing(
-    hass: HomeAssistant, client: Any
-) -> None:
+async def test_wrong_webhook_id_does_nothing(hass: HomeAssistant, client: Any) -> None:
     """Another id is not ours: Home Assistant answers 200 and nothing happens."""
     await _call(hass)
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)

@@ -110,7 +110,9 @@ def test_no_known_event_is_refused(query: dict[str, str]) -> None:
 def test_query_wins_over_body() -> None:
     """The query string is ours; a body only fills in what it lacks."""
     body = json.dumps({"_IdLlamada": "999", "NumLlamado": "622333444"}).encode()
-    report = parse_report({"event": "answered", "call_id": "1"}, body, "application/json")
+    report = parse_report(
+        {"event": "answered", "call_id": "1"}, body, "application/json"
+    )
     assert (report.call_id, report.called) == ("1", "622333444")
 
 
@@ -135,9 +137,15 @@ def test_query_wins_over_body() -> None:
             b'<llamada eve="inicio" idllamada="77" numllamado="611222333"/>',
             "application/xml",
         ),
-        (b"eve=inicio&_IdLlamada=77&_NumLlamado=611222333", "application/x-www-form-urlencoded"),
+        (
+            b"eve=inicio&_IdLlamada=77&_NumLlamado=611222333",
+            "application/x-www-form-urlencoded",
+        ),
         # No content type: recognised by its first character.
-        (b'\xef\xbb\xbf{"eve": "inicio", "idllamada": "77", "numllamado": "611222333"}', ""),
+        (
+            b'\xef\xbb\xbf{"eve": "inicio", "idllamada": "77", "numllamado": "611222333"}',
+            "",
+        ),
     ],
 )
 def test_body_formats(body: bytes, content_type: str) -> None:
