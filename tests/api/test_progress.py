@@ -222,7 +222,8 @@ def test_urls_carry_the_vendor_variables_and_parse_back() -> None:
         # The user did not replace [PULSACION]: an acknowledgement.
         ProgressUrl.QUERY: Stage.ACKNOWLEDGED,
     }
-    for name, url in urls.items():
+    for name, template in urls.items():
+        url = template
         for variable, value in substitutions.items():
             url = url.replace(variable, value)
         report = parse_report(dict(parse_qsl(urlsplit(url).query)))
