@@ -23,6 +23,24 @@ Control endpoints (JSON), for tests and for poking at it by hand:
 - ``POST /_simulator/configure`` ``{"misbehave": "http_500", "force_result":
   11, "line_state": "suspended", "delay": 2.5}`` (any subset; null clears);
 - ``POST /_simulator/reset``     forget requests and misbehaviour.
+
+Call progress (Infocaller's informative API and a script's API QUERY): after
+accepting a call, the simulator plays the call and requests the event URLs
+it was given, with the vendor's bracket variables replaced, like the
+"API" section of a line in Infocaller's web app. Give them on the page
+``GET /_simulator/`` (paste the URLs Home Assistant shows), or with
+``configure``: ``{"event_urls": {"INICIO": url, "DESVIO_CORRECTO": url,
+"DESVIO_FALLIDO": url, "FIN": url, "API_QUERY": url}, "event_method":
+"GET" | "POST", "event_body": null | "json" | "xml", "call_id_matches":
+true, "unanswered_fin": true, "time_scale": 1.0, "scripts": {"611222333":
+{"answer_after": 2, "talk": 5}}}``. A script (by the number's last nine
+digits) says what the person does: ``answer_after`` seconds (null: never
+answers), ``talk`` seconds, ``busy``, ``forward`` ("ok" / "failed"),
+``digits`` (keys pressed, sent by API QUERY) or ``ack``. Numbers without a
+script follow their last digit: 0 never answers, 1 is busy, 2 answers and
+presses 1, 3 answers and is forwarded, 4 answers and the forward fails;
+any other answers after 2 s and hangs up 5 s later.
+``GET /_simulator/events`` lists the progress requests sent.
 """
 
 from __future__ import annotations
@@ -30,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import html
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 import hashlib
@@ -37,10 +56,12 @@ import itertools
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
+import uuid
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
 LOOPBACK = "127.0.0.1"
@@ -91,6 +112,9 @@ LINE_STATES = {
     "quota_exceeded": 14,
 }
 MISBEHAVIOURS = ("slow", "http_500", "html", "empty", "truncated", "reset", "redirect")
+#: The events a line's "API" section has a URL for, plus a script's API QUERY.
+EVENTS = ("INICIO", "DESVIO_CORRECTO", "DESVIO_FALLIDO", "FIN", "API_QUERY")
+FORWARD_TARGET = "34911888920"
 
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
@@ -105,6 +129,41 @@ class Line:
     state: str = "active"
     rule_groups: dict[str, str] = field(default_factory=lambda: dict(DEMO_RULE_GROUPS))
     time_zone: str = "Europe/Madrid"
+
+
+@dataclass
+class CallScript:
+    """What the called person does (times in seconds)."""
+
+    answer_after: float | None = 2.0
+    talk: float = 5.0
+    busy: bool = False
+    forward: str | None = None
+    digits: str | None = None
+    ack: bool = False
+    #: How long an unanswered call rings before Infocaller gives up.
+    ring: float = 3.0
+
+
+#: What a number without a script does, by its last digit.
+DEMO_SCRIPTS = {
+    "0": CallScript(answer_after=None),
+    "1": CallScript(busy=True),
+    "2": CallScript(digits="1"),
+    "3": CallScript(forward="ok"),
+    "4": CallScript(forward="failed"),
+}
+
+
+@dataclass
+class SentEvent:
+    """A progress request the simulator sent to a configured URL."""
+
+    event: str
+    method: str
+    url: str
+    status: int | None
+    error: str | None = None
 
 
 @dataclass
@@ -173,6 +232,17 @@ class Simulator:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Call progress: the line's "API" section, and what was sent.
+        self.event_urls: dict[str, str] = {}
+        self.event_method = "GET"
+        self.event_body: str | None = None
+        self.call_id_matches = True
+        self.unanswered_fin = True
+        self.time_scale = 1.0
+        self.scripts: dict[str, CallScript] = {}
+        self.events: list[SentEvent] = []
+        self._calls: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
 
     # -- configuration -------------------------------------------------
 
@@ -193,6 +263,29 @@ class Simulator:
                 line.state = settings["line_state"]
         if "delay" in settings:
             self.delay = float(settings["delay"] or 0)
+        if "event_urls" in settings:
+            urls = settings["event_urls"] or {}
+            if unknown := set(urls) - set(EVENTS):
+                raise ValueError(f"event_urls: unknown events {sorted(unknown)}")
+            self.event_urls = {k: str(v) for k, v in urls.items() if v}
+        if "event_method" in settings:
+            if settings["event_method"] not in ("GET", "POST"):
+                raise ValueError("event_method must be GET or POST")
+            self.event_method = settings["event_method"]
+        if "event_body" in settings:
+            if settings["event_body"] not in (None, "json", "xml"):
+                raise ValueError("event_body must be null, json or xml")
+            self.event_body = settings["event_body"]
+        for flag in ("call_id_matches", "unanswered_fin"):
+            if flag in settings:
+                setattr(self, flag, bool(settings[flag]))
+        if "time_scale" in settings:
+            self.time_scale = float(settings["time_scale"] or 1.0)
+        if "scripts" in settings:
+            self.scripts = {
+                _last_nine(phone): CallScript(**script)
+                for phone, script in (settings["scripts"] or {}).items()
+            }
 
     def reset(self) -> None:
         """Forget requests, connections and misbehaviour; lines back to active."""
@@ -204,6 +297,14 @@ class Simulator:
         self.delay = 0.0
         for line in self.lines.values():
             line.state = "active"
+        self.events.clear()
+        self.event_urls = {}
+        self.event_method = "GET"
+        self.event_body = None
+        self.call_id_matches = True
+        self.unanswered_fin = True
+        self.time_scale = 1.0
+        self.scripts = {}
 
     # -- the API ---------------------------------------------------------
 
@@ -296,8 +397,23 @@ class Simulator:
                 code = -3
         if self.force_result is not None:
             code = self.force_result
-        idcall = f"SIM{next(self._ids):08d}" if code == 0 else None
+        number = next(self._ids)
+        idcall = f"SIM{number:08d}" if code == 0 else None
         self.requests.append(ReceivedRequest(form_field, raw, fields, code, idcall))
+        if idcall is not None and self.event_urls:
+            data = fields["callRequest"]["callData"]
+            line = str(fields["callRequest"]["UserID"]["idinfocaller"]).strip()
+            task = asyncio.create_task(
+                self._play(
+                    # Whether Infocaller's [_IdLlamada] is the idcall it
+                    # answered is not documented: both can be simulated.
+                    idcall if self.call_id_matches else str(900000 + number),
+                    line,
+                    str(data["numtelefono"]),
+                )
+            )
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
 
         if self.delay or self.misbehave == "slow":
             await asyncio.sleep(self.delay or 60)
@@ -324,6 +440,83 @@ class Simulator:
             content_type="application/json" if fmt == "json" else "text/xml",
         )
 
+    # -- call progress ----------------------------------------------------
+
+    def script_for(self, phone: str) -> CallScript:
+        """Return what the person at ``phone`` does."""
+        digits = _last_nine(phone)
+        return self.scripts.get(digits) or DEMO_SCRIPTS.get(digits[-1:], CallScript())
+
+    async def _play(self, call_id: str, line: str, phone: str) -> None:
+        """Play one accepted call: request the event URLs as it goes."""
+        script = self.script_for(phone)
+        variables = {
+            "_IdLlamada": call_id,
+            "_UUID": str(uuid.uuid4()),
+            "_NumLlamante": line,
+            "_NumInfocaller": line,
+            # The called number as Infocaller may write it: no "+".
+            "_NumLlamado": phone.lstrip("+"),
+        }
+
+        async def pause(seconds: float) -> None:
+            await asyncio.sleep(seconds * self.time_scale)
+
+        if script.busy or script.answer_after is None:
+            await pause(0.2 if script.busy else script.ring)
+            if self.unanswered_fin:
+                await self._send("FIN", variables)
+            return
+        await pause(script.answer_after)
+        await self._send("INICIO", variables)
+        if script.forward is not None:
+            await pause(0.5)
+            event = "DESVIO_CORRECTO" if script.forward == "ok" else "DESVIO_FALLIDO"
+            await self._send(event, {**variables, "_NumDesvio": FORWARD_TARGET})
+        if script.digits is not None or script.ack:
+            await pause(0.5)
+            await self._send("API_QUERY", variables, digits=script.digits)
+        await pause(script.talk)
+        await self._send("FIN", variables)
+
+    async def _send(
+        self, event: str, variables: dict[str, str], *, digits: str | None = None
+    ) -> None:
+        """Request one event URL, as Infocaller would."""
+        template = self.event_urls.get(event)
+        if not template:
+            return
+        url = template
+        for name, value in variables.items():
+            url = url.replace(f"[{name}]", quote(value))
+        if digits is not None:
+            # The user's own variable (any [NAME] left) gets the keys.
+            url = re.sub(r"\[[A-Za-z][A-Za-z0-9_]*\]", quote(digits), url)
+        body_fields = {"Evento": event, **variables}
+        kwargs: dict[str, Any] = {}
+        if self.event_method == "POST" and self.event_body == "json":
+            kwargs["json"] = body_fields
+        elif self.event_method == "POST" and self.event_body == "xml":
+            root = ET.Element("Llamada")
+            for name, value in body_fields.items():
+                ET.SubElement(root, name.lstrip("_")).text = value
+            kwargs["data"] = ET.tostring(root, encoding="unicode")
+            kwargs["headers"] = {"Content-Type": "text/xml"}
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        sent = SentEvent(event=event, method=self.event_method, url=url, status=None)
+        self.events.append(sent)
+        try:
+            async with self._session.request(
+                self.event_method,
+                url,
+                timeout=aiohttp.ClientTimeout(total=10),
+                **kwargs,
+            ) as response:
+                sent.status = response.status
+        except (aiohttp.ClientError, TimeoutError) as err:
+            sent.error = type(err).__name__
+
     # -- control ------------------------------------------------------------
 
     async def _requests(self, _request: web.Request) -> web.Response:
@@ -345,6 +538,36 @@ class Simulator:
         self.reset()
         return web.json_response({"ok": True})
 
+    async def _events(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(item) for item in self.events])
+
+    async def _settings_page(self, request: web.Request) -> web.Response:
+        """The "API" section of the line, as Infocaller's web app has it."""
+        saved = ""
+        if request.method == "POST":
+            form = await request.post()
+            self.configure(
+                {"event_urls": {event: str(form.get(event, "")) for event in EVENTS}}
+            )
+            saved = "<p><strong>Saved.</strong></p>"
+        rows = "".join(
+            f'<p><label>{event}<br><input name="{event}" size="120" '
+            f'value="{html.escape(self.event_urls.get(event, ""))}"></label></p>'
+            for event in EVENTS
+        )
+        return web.Response(
+            content_type="text/html",
+            text=(
+                "<!doctype html><title>Infocaller simulator: API</title>"
+                "<h1>Infocaller simulator: line API settings</h1>"
+                "<p>Paste here the URLs Home Assistant shows in the line's "
+                "options (Call progress). Numbers ending in 0 never answer, "
+                "1 are busy, 2 answer and press 1, 3 are forwarded, 4 fail "
+                "to forward; the rest answer after 2 s and talk 5 s.</p>"
+                f'{saved}<form method="post">{rows}<button>Save</button></form>'
+            ),
+        )
+
     def app(self) -> web.Application:
         """Return the aiohttp application."""
         app = web.Application()
@@ -352,6 +575,9 @@ class Simulator:
         app.router.add_get("/_simulator/requests", self._requests)
         app.router.add_post("/_simulator/configure", self._configure)
         app.router.add_post("/_simulator/reset", self._reset)
+        app.router.add_get("/_simulator/events", self._events)
+        app.router.add_get("/_simulator/", self._settings_page)
+        app.router.add_post("/_simulator/", self._settings_page)
         app.router.add_route("*", "/_simulator/elsewhere", self._elsewhere)
         return app
 
@@ -368,10 +594,22 @@ class Simulator:
         return self.url
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening, and stop playing calls."""
+        for task in list(self._calls):
+            task.cancel()
+        if self._calls:
+            await asyncio.gather(*self._calls, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def _last_nine(phone: str) -> str:
+    """The last nine digits of a number: how scripts are keyed."""
+    return "".join(c for c in phone if c.isdigit())[-9:]
 
 
 def _in_range(value: Any, maximum: int) -> bool:
@@ -412,6 +650,7 @@ async def _main(port: int) -> None:
     print(f"  line (idinfocaller): {line.idinfocaller}", flush=True)
     print(f"  line password:       {line.password}", flush=True)
     print(f"  rule groups:         {', '.join(line.rule_groups)}", flush=True)
+    print(f"  call progress URLs:  {url}/_simulator/", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

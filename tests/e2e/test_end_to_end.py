@@ -33,6 +33,8 @@ PREFIX = f"infocaller_{DEMO_LINE}"
 CONFIGURATION = """\
 homeassistant:
   name: Infocaller end to end
+  # What Infocaller would call (call progress); here, this machine.
+  external_url: http://127.0.0.1:{port}
   time_zone: Europe/Madrid
   country: ES
   unit_system: metric
@@ -52,6 +54,12 @@ logger:
   logs:
     custom_components.infocaller: debug
 """
+
+
+#: A call record's call-progress fields while call progress is off.
+NO_PROGRESS = dict.fromkeys(
+    ("status", "window_end", "answered_at", "ended_at", "talk_seconds", "digits")
+)
 
 
 def _free_port() -> int:
@@ -305,6 +313,7 @@ async def test_end_to_end(
                 "scheduled_for": None,
                 "source": "action",
                 "saved_call": None,
+                **NO_PROGRESS,
             }
             assert received.form_field == "apiCALLjson"
             request = received.fields["callRequest"]
@@ -335,6 +344,7 @@ async def test_end_to_end(
                 "scheduled_for": None,
                 "source": "action",
                 "saved_call": None,
+                **NO_PROGRESS,
             }
         assert await hass.state(session, f"sensor.{PREFIX}_last_result") == "accepted"
 
@@ -372,6 +382,14 @@ async def test_end_to_end(
             json={"handler": entry_id},
         )
         assert status == 200, flow
+        assert flow["type"] == "menu", flow
+        status, flow = await hass.request(
+            session,
+            "POST",
+            f"/api/config/config_entries/options/flow/{flow['flow_id']}",
+            json={"next_step_id": "defaults"},
+        )
+        assert flow["step_id"] == "defaults", flow
         status, result = await hass.request(
             session,
             "POST",
