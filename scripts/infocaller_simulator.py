@@ -48,10 +48,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import html
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 import hashlib
+import html
 import itertools
 import json
 import re
@@ -546,9 +546,10 @@ class Simulator:
         saved = ""
         if request.method == "POST":
             form = await request.post()
-            self.configure(
-                {"event_urls": {event: str(form.get(event, "")) for event in EVENTS}}
-            )
+            urls = {event: str(form.get(event, "")).strip() for event in EVENTS}
+            # Or everything Home Assistant shows, pasted at once.
+            urls.update(urls_by_event(str(form.get("all", ""))))
+            self.configure({"event_urls": urls})
             saved = "<p><strong>Saved.</strong></p>"
         rows = "".join(
             f'<p><label>{event}<br><input name="{event}" size="120" '
@@ -564,7 +565,10 @@ class Simulator:
                 "options (Call progress). Numbers ending in 0 never answer, "
                 "1 are busy, 2 answer and press 1, 3 are forwarded, 4 fail "
                 "to forward; the rest answer after 2 s and talk 5 s.</p>"
-                f'{saved}<form method="post">{rows}<button>Save</button></form>'
+                f'{saved}<form method="post"><p><label>Paste everything Home '
+                "Assistant shows (each URL goes to its event)<br>"
+                '<textarea name="all" rows="6" cols="120"></textarea></label></p>'
+                f"{rows}<button>Save</button></form>"
             ),
         )
 
@@ -605,6 +609,26 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+#: Home Assistant's event names (the URLs' ``event=``) and the vendor's.
+HA_EVENTS = {
+    "answered": "INICIO",
+    "forward_answered": "DESVIO_CORRECTO",
+    "forward_failed": "DESVIO_FALLIDO",
+    "ended": "FIN",
+    "query": "API_QUERY",
+}
+
+
+def urls_by_event(text: str) -> dict[str, str]:
+    """Find the URLs in pasted text and file each under its vendor event."""
+    found = {}
+    for url in re.findall(r"https?://[^\s`'\"<>]+", text):
+        match = re.search(r"[?&]event=([a-z_]+)", url)
+        if match and match.group(1) in HA_EVENTS:
+            found[HA_EVENTS[match.group(1)]] = url
+    return found
 
 
 def _last_nine(phone: str) -> str:

@@ -72,7 +72,9 @@ async def _turn_on_call_progress(
         session, hass, f"{base}/{flow['flow_id']}", {"next_step_id": "call_progress"}
     )
     assert flow["step_id"] == "call_progress", flow
-    flow = await _flow(session, hass, f"{base}/{flow['flow_id']}", {"call_progress": True})
+    flow = await _flow(
+        session, hass, f"{base}/{flow['flow_id']}", {"call_progress": True}
+    )
     assert flow["step_id"] == "call_progress_urls", flow
     urls = dict(flow["description_placeholders"])
     result = await _flow(session, hass, f"{base}/{flow['flow_id']}", {})

@@ -22,6 +22,7 @@ MINIMAL = """\
 homeassistant:
   name: develop test
   time_zone: Europe/Madrid
+  external_url: !env_var DEVELOP_EXTERNAL_URL http://127.0.0.1:8123
 http:
   server_host: 127.0.0.1
   server_port: !env_var DEVELOP_PORT 8123
@@ -110,6 +111,50 @@ async def _assist_calls_a_saved_call(
             item["fields"]["callRequest"]["callData"]["numtelefono"]
             for item in received
         ] == ["0", "+34611222333"]
+
+        # Call progress, as the banner says: turn it on, paste what Home
+        # Assistant shows into the simulator's page, and wait for an answer.
+        base = "/api/config/config_entries/options/flow"
+        _, flow = await hass.request(session, "POST", base, json={"handler": entry_id})
+        _, flow = await hass.request(
+            session,
+            "POST",
+            f"{base}/{flow['flow_id']}",
+            json={"next_step_id": "call_progress"},
+        )
+        _, flow = await hass.request(
+            session, "POST", f"{base}/{flow['flow_id']}", json={"call_progress": True}
+        )
+        assert flow["step_id"] == "call_progress_urls", flow
+        shown = "\n".join(flow["description_placeholders"].values())
+        _, result = await hass.request(
+            session, "POST", f"{base}/{flow['flow_id']}", json={}
+        )
+        assert result["type"] == "create_entry", result
+        async with session.post(
+            f"{simulator}/_simulator/", data={"all": shown}
+        ) as response:
+            assert "Saved." in await response.text()
+        webhook = shown.split("?")[0]
+        async with asyncio.timeout(30):  # the line reloads with its webhook
+            while True:
+                async with session.get(webhook) as answer:
+                    if answer.status == 400:
+                        break
+                await asyncio.sleep(0.2)
+        status, body = await hass.request(
+            session,
+            "POST",
+            "/api/services/infocaller/issue_call?return_response",
+            json={
+                "phone": "611222335",
+                "rule_group": "Aviso",
+                "wait_for": "answered",
+                "timeout": 30,
+            },
+        )
+        assert status == 200, body
+        assert body["service_response"]["answered"] is True, body
 
 
 def _ignore_sigint() -> None:
