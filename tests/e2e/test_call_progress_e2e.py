@@ -14,12 +14,7 @@ import aiohttp
 from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
 import pytest
 
-from .test_end_to_end import (  # noqa: F401 - fixtures
-    HomeAssistantProcess,
-    _onboard,
-    home_assistant,
-    simulator,
-)
+from .test_end_to_end import HomeAssistantProcess, _onboard
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300)]
 

@@ -185,32 +185,6 @@ class HomeAssistantProcess:
         )
 
 
-@pytest.fixture
-async def simulator() -> AsyncIterator[Simulator]:
-    """The local Infocaller."""
-    sim = Simulator()
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-async def home_assistant(tmp_path: Path) -> AsyncIterator[HomeAssistantProcess]:
-    """A configuration folder with the integration; the process is stopped at the end."""
-    config = tmp_path / "config"
-    (config / "custom_components").mkdir(parents=True)
-    (config / "custom_components" / "infocaller").symlink_to(
-        ROOT / "custom_components" / "infocaller"
-    )
-    port = _free_port()
-    (config / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
-    hass = HomeAssistantProcess(config=config, port=port, log=tmp_path / "hass.log")
-    try:
-        yield hass
-    finally:
-        await hass.stop()
-
-
 async def _onboard(session: aiohttp.ClientSession, hass: HomeAssistantProcess) -> None:
     client_id = f"{hass.url}/"
     status, body = await hass.request(
