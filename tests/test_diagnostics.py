@@ -63,3 +63,36 @@ async def test_diagnostics(
         "llave bajo maceta",
     ):
         assert secret not in text
+
+
+async def test_diagnostics_with_call_progress(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The webhook id, cloudhook and followed calls' numbers are hidden."""
+    from .conftest import WEBHOOK_ID
+
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    hass.config_entries.async_update_entry(
+        progress_integration,
+        options={
+            **progress_integration.options,
+            "cloudhook_url": f"https://hooks.nabu.casa/{WEBHOOK_ID}",
+        },
+    )
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_get_entry(progress_integration.entry_id)
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "Aviso"},
+        blocking=True,
+    )
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics == snapshot
+    text = json.dumps(diagnostics)
+    assert WEBHOOK_ID not in text
+    assert "611222333" not in text
+    assert diagnostics["call_progress"]["followed_calls"] == 1

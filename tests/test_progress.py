@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import MagicMock
@@ -403,3 +404,69 @@ async def test_refused_call_is_not_followed(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.runtime_data.records.tracked == {}
     assert entry.runtime_data.records.last.status is None
+
+
+async def test_answered_call_that_never_ends_is_let_go(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """No "ended" ever: the call is followed for MAX_TALK_SECONDS, then dropped."""
+    from custom_components.infocaller.const import MAX_TALK_SECONDS
+
+    freezer.move_to(NOW)
+    await _call(hass)
+    assert await _report(client, event="answered", call_id="4711") == 200
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    freezer.tick(timedelta(seconds=MAX_TALK_SECONDS - 5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert list(entry.runtime_data.records.tracked) == ["4711"]
+    freezer.tick(timedelta(seconds=10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.records.tracked == {}
+    assert hass.states.get(STATUS).state == "answered"  # nothing inferred
+
+
+async def test_declared_oversize_body_is_refused_unread(
+    hass: HomeAssistant, client: Any
+) -> None:
+    """A Content-Length over the cap is refused before reading the body."""
+    response = await client.post(
+        URL,
+        params={"event": "answered"},
+        data=b"x" * 100_000,
+        headers={"Content-Length": "100000"},
+    )
+    assert response.status == 413
+
+
+async def test_body_that_never_completes_times_out(hass: HomeAssistant) -> None:
+    """A slow-drip body gets 408 after READ_TIMEOUT, and is counted."""
+    from unittest.mock import patch
+
+    from custom_components.infocaller import webhook
+
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    progress = entry.runtime_data.progress
+
+    class Stalled:
+        async def read(self, size: int) -> bytes:
+            await asyncio.sleep(3600)
+            return b""
+
+    request = MagicMock(headers={}, content=Stalled(), query={})
+    with patch.object(webhook, "READ_TIMEOUT", 0.05):
+        response = await webhook.async_handle_request(progress, request)
+    assert response.status == 408
+    assert progress.invalid_reports == 1
+
+
+async def test_url_needs_a_webhook_id(hass: HomeAssistant) -> None:
+    """No webhook id yet: no URL to show."""
+    from custom_components.infocaller.webhook import webhook_url
+
+    await hass.config.async_update(external_url="https://home.example.org")
+    assert webhook_url(hass, {}) is None
+    assert webhook_url(hass, {"webhook_id": "abc"}) == (
+        "https://home.example.org/api/webhook/abc"
+    )
