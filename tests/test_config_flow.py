@@ -352,6 +352,10 @@ async def test_options_flow(
         CONF_RETRIES: 2,
         CONF_REQUEST_FORMAT: "xml",
         CONF_TIME_ZONE: "Atlantic/Canary",
+        # Loop protection keeps its defaults when not changed.
+        "repeat_window": 60,
+        "max_calls_per_number": 10,
+        "max_calls_per_day": 0,
     }
     await hass.async_block_till_done()
     # Takes effect at once, without a reload: a client for the new options.

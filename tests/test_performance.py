@@ -156,7 +156,12 @@ async def test_the_guard_forgets_what_left_its_window(
 ) -> None:
     """The duplicate guard's memory holds only the window's calls."""
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    caller = entry.runtime_data.caller
+    # 30 calls to one number: without the hourly limit of 10.
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "max_calls_per_number": 0}
+    )
+    await hass.async_block_till_done()
+    guard = entry.runtime_data.caller.guard
     for index in range(30):
         await hass.services.async_call(
             DOMAIN,
@@ -164,12 +169,12 @@ async def test_the_guard_forgets_what_left_its_window(
             {"phone": "+34611222333", "rule_group": "A", "variables": {"N": index}},
             blocking=True,
         )
-    assert len(caller._recently_sent) == 30
-    freezer.tick(timedelta(seconds=11))
+    assert len(guard._sent) == 30
+    freezer.tick(timedelta(seconds=61))
     await hass.services.async_call(
         DOMAIN,
         "issue_call",
         {"phone": "+34611222333", "rule_group": "B"},
         blocking=True,
     )
-    assert len(caller._recently_sent) == 1
+    assert len(guard._sent) == 1

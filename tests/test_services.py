@@ -287,8 +287,12 @@ async def test_every_refusal(
     assert hass.states.get(LINE_PROBLEM).state == (
         "on" if fault_of(code) is Fault.ACCOUNT else "off"
     )
-    # Recovery: the next call goes through and clears the line problem.
+    # Recovery: the next call goes through and clears the line problem
+    # (after refused credentials, once they are fixed: the line reloads).
     mock_infocaller.issue_call.side_effect = None
+    if code in CREDENTIAL_CODES:
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        assert await hass.config_entries.async_reload(entry.entry_id)
     await _call(hass, phone="+34611222399")
     assert hass.states.get(LAST_RESULT).state == "accepted"
     assert hass.states.get(LINE_PROBLEM).state == "off"
@@ -467,6 +471,15 @@ async def test_duplicate_guard(
     await _call(hass, rule_group="Alarma")
     await _call(hass, variables={"X": 1})
     assert mock_infocaller.issue_call.await_count == 3
+    # The repeat window (option, default 60 s) names the time left.
+    freezer.tick(timedelta(seconds=50))
+    with pytest.raises(ServiceValidationError) as caught:
+        await _call(hass, variables={"Y": 2, "X": 1})
+    assert caught.value.translation_placeholders == {
+        "phone": PHONE,
+        "seconds": "60",
+        "remaining": "10",
+    }
     freezer.tick(timedelta(seconds=11))
     await _call(hass, variables={"Y": 2, "X": 1})
     assert mock_infocaller.issue_call.await_count == 4

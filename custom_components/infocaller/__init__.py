@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .caller import InfocallerCaller, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
+from .guard import CallGuard, guard_store
 from .progress import InfocallerProgress
 from .records import InfocallerRecords, records_store
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
@@ -48,10 +49,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     records = InfocallerRecords(hass, entry.entry_id)
     await records.async_load()
     records.async_forget_saved_calls_except(set(calls))
+    guard = CallGuard(hass, entry.entry_id)
+    await guard.async_load()
     client = await async_build_client(hass, entry)
     progress = InfocallerProgress(hass, entry, records)
     entry.runtime_data = InfocallerRuntimeData(
-        caller=InfocallerCaller(hass, entry, client, records, progress),
+        caller=InfocallerCaller(
+            hass, entry, client, records, progress=progress, guard=guard
+        ),
         records=records,
         progress=progress,
         saved_calls=calls,
@@ -90,10 +95,13 @@ async def _async_entry_updated(
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
     """Unload a config entry; unsaved records are written first."""
     await entry.runtime_data.records.async_flush()
+    await entry.runtime_data.caller.guard.async_flush()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
     """Delete the entry's saved call records and its cloudhook."""
     await records_store(hass, entry.entry_id).async_remove()
+    await guard_store(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, f"account_{entry.entry_id}")
     await async_delete_cloudhook(hass, entry.options)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
@@ -48,14 +48,15 @@ from .const import (
     DEFAULT_RETRIES,
     DEFAULT_TIME_ZONE,
     DOMAIN,
-    DUPLICATE_WINDOW_SECONDS,
     EVENT_CALL_RESULT,
     LOGGER,
     RESULT_CONNECTION_ERROR,
     RESULT_NO_ANSWER,
+    RESULT_RATE_LIMITED,
     CallStatus,
     Source,
 )
+from .guard import CallGuard, RateLimitedError
 from .progress import InfocallerProgress, call_window_end
 from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
@@ -114,7 +115,9 @@ class InfocallerCaller:
         entry: ConfigEntry,
         client: InfocallerClient,
         records: InfocallerRecords,
+        *,
         progress: InfocallerProgress,
+        guard: CallGuard,
     ) -> None:
         """Send with ``client``, keep outcomes in ``records``, follow calls."""
         self.hass = hass
@@ -122,34 +125,22 @@ class InfocallerCaller:
         self.client = client
         self.records = records
         self.progress = progress
+        self.guard = guard
+        guard.apply_options(entry.options)
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
-        self._in_flight: set[tuple[object, ...]] = set()
-        self._recently_sent: dict[tuple[object, ...], float] = {}
+        #: Infocaller refused the line's credentials: nothing more is sent
+        #: until they are fixed (reauthentication reloads the line).
+        self.credentials_refused = False
 
     async def async_apply_options(self) -> None:
         """Take changed options into use (no reload)."""
         self.client = await async_build_client(self.hass, self.entry)
+        self.guard.apply_options(self.entry.options)
 
-    def _guard(self, request: CallRequest, fingerprint: tuple[object, ...]) -> None:
-        """Refuse a request identical to one in flight or just sent."""
-        # _recently_sent is in the order of sending: forget from the oldest
-        # until one is still inside the window (O(expired), not O(all)).
-        now = time.monotonic()
-        sent = self._recently_sent
-        while sent:
-            oldest, at = next(iter(sent.items()))
-            if now - at < DUPLICATE_WINDOW_SECONDS:
-                break
-            del sent[oldest]
-        if fingerprint in self._in_flight or fingerprint in sent:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="duplicate_call",
-                translation_placeholders={
-                    "phone": request.phone,
-                    "seconds": str(DUPLICATE_WINDOW_SECONDS),
-                },
-            )
+    @property
+    def account_issue_id(self) -> str:
+        """The id of the line's account repair issue."""
+        return f"account_{self.entry.entry_id}"
 
     async def async_call(
         self,
@@ -178,17 +169,31 @@ class InfocallerCaller:
             )
         except CallValidationError as err:
             raise err.as_service_error() from err
-        fingerprint = request.fingerprint
-        self._guard(request, fingerprint)
-        self._in_flight.add(fingerprint)
+        if self.credentials_refused:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="credentials_refused",
+                translation_placeholders={"title": self.entry.title},
+            )
+        try:
+            ticket = self.guard.async_check(request)
+        except RateLimitedError:
+            self._record(request, source, saved, None, RESULT_RATE_LIMITED)
+            raise
+        # Until proven otherwise, a request may have been placed.
+        placed = True
         try:
             result = await self.client.issue_call(request)
         except InfocallerRejectedError as err:
+            placed = False
             self._record(request, source, saved, err.result)
             if isinstance(err, InfocallerAuthenticationError):
-                self.entry.async_start_reauth(self.hass)
+                self._credentials_refused()
+            elif err.result.fault is Fault.ACCOUNT:
+                self._account_problem(err.result)
             raise _refusal(err.result) from err
         except InfocallerConnectionError as err:
+            placed = False
             LOGGER.warning("Could not reach Infocaller: %s", err)
             self._record(request, source, saved, None, RESULT_CONNECTION_ERROR)
             raise HomeAssistantError(
@@ -197,6 +202,7 @@ class InfocallerCaller:
                 translation_placeholders=_details(err),
             ) from err
         except InfocallerRequestError as err:
+            placed = False
             # Validation refuses what cannot be sent, so this is a bug.
             LOGGER.error("The request could not be encoded: %s", err)
             raise HomeAssistantError(
@@ -206,7 +212,6 @@ class InfocallerCaller:
             ) from err
         except InfocallerError as err:
             LOGGER.warning("No usable answer from Infocaller: %s", err)
-            self._mark_sent(fingerprint)
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -220,12 +225,15 @@ class InfocallerCaller:
                 "it may have been placed",
                 request.phone,
             )
-            self._mark_sent(fingerprint)
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
-            self._in_flight.discard(fingerprint)
-        self._mark_sent(fingerprint)
+            if placed:
+                self.guard.async_sent(ticket)
+            else:
+                self.guard.async_not_placed(ticket)
+        if result.accepted:
+            ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
         if not (result.accepted and self.progress.enabled):
             return self._record(request, source, saved, result)
         record = self._record(
@@ -239,10 +247,29 @@ class InfocallerCaller:
         self.progress.async_track(record)
         return record
 
-    def _mark_sent(self, fingerprint: tuple[object, ...]) -> None:
-        """Count a request as sent now (kept in the order of sending)."""
-        self._recently_sent.pop(fingerprint, None)
-        self._recently_sent[fingerprint] = time.monotonic()
+    def _credentials_refused(self) -> None:
+        """Stop sending for this line, and ask for the password once."""
+        if not self.credentials_refused:
+            self.credentials_refused = True
+            self.entry.async_start_reauth(self.hass)
+
+    def _account_problem(self, result: CallResult) -> None:
+        """Raise a repair issue saying what to do about the account."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.account_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            learn_more_url="https://www.infocaller.com",
+            translation_key=f"account_{result.result_key}",
+            translation_placeholders={
+                "title": self.entry.title,
+                "code": str(result.result),
+                "text": result.result_text or "-",
+            },
+        )
 
     def _record(
         self,

@@ -57,18 +57,27 @@ from .const import (
     CONF_CLOUDHOOK_URL,
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
+    CONF_MAX_CALLS_PER_DAY,
+    CONF_MAX_CALLS_PER_NUMBER,
     CONF_MAX_WAIT,
+    CONF_REPEAT_WINDOW,
     CONF_REQUEST_FORMAT,
     CONF_RETRIES,
     CONF_TIME_ZONE,
     CONF_WEBHOOK_ID,
+    DEFAULT_MAX_CALLS_PER_DAY,
+    DEFAULT_MAX_CALLS_PER_NUMBER,
     DEFAULT_MAX_WAIT,
+    DEFAULT_REPEAT_WINDOW,
     DEFAULT_REQUEST_FORMAT,
     DEFAULT_RETRIES,
     DEFAULT_TIME_ZONE,
     DOMAIN,
     LOGGER,
+    MAX_CALLS_PER_DAY_LIMIT,
+    MAX_CALLS_PER_NUMBER_LIMIT,
     MAX_WAIT_LIMIT,
+    REPEAT_WINDOW_LIMIT,
     RETRIES_LIMIT,
 )
 from .saved_call import SUBENTRY_SAVED_CALL, fold_name, title_variable
@@ -103,6 +112,16 @@ MAX_WAIT_SELECTOR = NumberSelector(
 RETRIES_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=0, max=RETRIES_LIMIT, step=1, mode=NumberSelectorMode.BOX)
 )
+
+
+def _box(maximum: int, unit: str | None = None) -> NumberSelector:
+    """Return a whole-number box from 0 (off) to ``maximum``."""
+    config = NumberSelectorConfig(
+        min=0, max=maximum, step=1, mode=NumberSelectorMode.BOX
+    )
+    if unit:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
 
 
 def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -393,6 +412,11 @@ class InfocallerOptionsFlow(OptionsFlow):
                     CONF_RETRIES: int(user_input[CONF_RETRIES]),
                     CONF_REQUEST_FORMAT: user_input[CONF_REQUEST_FORMAT],
                     CONF_TIME_ZONE: user_input[CONF_TIME_ZONE],
+                    CONF_REPEAT_WINDOW: int(user_input[CONF_REPEAT_WINDOW]),
+                    CONF_MAX_CALLS_PER_NUMBER: int(
+                        user_input[CONF_MAX_CALLS_PER_NUMBER]
+                    ),
+                    CONF_MAX_CALLS_PER_DAY: int(user_input[CONF_MAX_CALLS_PER_DAY]),
                 }
             )
         zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
@@ -423,6 +447,22 @@ class InfocallerOptionsFlow(OptionsFlow):
                         options=sorted(zones), mode=SelectSelectorMode.DROPDOWN
                     )
                 ),
+                vol.Required(
+                    CONF_REPEAT_WINDOW,
+                    default=current.get(CONF_REPEAT_WINDOW, DEFAULT_REPEAT_WINDOW),
+                ): _box(REPEAT_WINDOW_LIMIT, "s"),
+                vol.Required(
+                    CONF_MAX_CALLS_PER_NUMBER,
+                    default=current.get(
+                        CONF_MAX_CALLS_PER_NUMBER, DEFAULT_MAX_CALLS_PER_NUMBER
+                    ),
+                ): _box(MAX_CALLS_PER_NUMBER_LIMIT),
+                vol.Required(
+                    CONF_MAX_CALLS_PER_DAY,
+                    default=current.get(
+                        CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY
+                    ),
+                ): _box(MAX_CALLS_PER_DAY_LIMIT),
             }
         )
         return self.async_show_form(step_id="defaults", data_schema=schema)

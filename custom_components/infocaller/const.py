@@ -20,11 +20,23 @@ CONF_TIME_ZONE: Final = "time_zone"
 CONF_CALL_PROGRESS: Final = "call_progress"
 CONF_WEBHOOK_ID: Final = "webhook_id"
 CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
+CONF_REPEAT_WINDOW: Final = "repeat_window"
+CONF_MAX_CALLS_PER_NUMBER: Final = "max_calls_per_number"
+CONF_MAX_CALLS_PER_DAY: Final = "max_calls_per_day"
 
 DEFAULT_MAX_WAIT: Final = 5
 DEFAULT_RETRIES: Final = 0
 DEFAULT_TIME_ZONE: Final = "Europe/Madrid"
 DEFAULT_REQUEST_FORMAT: Final = "json"
+#: Loop protection (options): an identical request within this many
+#: seconds is a duplicate; at most so many calls per number per hour, and
+#: per line per day (0 = no limit).
+DEFAULT_REPEAT_WINDOW: Final = 60
+DEFAULT_MAX_CALLS_PER_NUMBER: Final = 10
+DEFAULT_MAX_CALLS_PER_DAY: Final = 0
+REPEAT_WINDOW_LIMIT: Final = 3600
+MAX_CALLS_PER_NUMBER_LIMIT: Final = 1000
+MAX_CALLS_PER_DAY_LIMIT: Final = 100000
 
 MAX_WAIT_LIMIT: Final = 300
 RETRIES_LIMIT: Final = 4
@@ -46,12 +58,14 @@ EVENT_CALL_PROGRESS: Final = "infocaller_call_progress"
 
 RESULT_NO_ANSWER: Final = "no_answer"
 RESULT_CONNECTION_ERROR: Final = "connection_error"
+RESULT_RATE_LIMITED: Final = "rate_limited"
 #: Every result key an entity or event can show.
-ALL_RESULT_KEYS: Final = (*RESULT_KEYS, RESULT_NO_ANSWER, RESULT_CONNECTION_ERROR)
-
-#: An identical request within this many seconds of one that was accepted
-#: (or may have been placed) is refused as a duplicate.
-DUPLICATE_WINDOW_SECONDS: Final = 10
+ALL_RESULT_KEYS: Final = (
+    *RESULT_KEYS,
+    RESULT_NO_ANSWER,
+    RESULT_CONNECTION_ERROR,
+    RESULT_RATE_LIMITED,
+)
 #: Call records are written to disk this many seconds after a change (and
 #: when Home Assistant stops or the entry unloads), not on every call.
 RECORDS_SAVE_DELAY: Final = 10

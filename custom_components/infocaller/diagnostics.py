@@ -51,6 +51,7 @@ async def async_get_config_entry_diagnostics(
             "time_zone": str(client.time_zone),
         },
         "line_problem": runtime.records.line_problem,
+        "guard": runtime.caller.guard.as_dict(),
         "call_progress": {
             "enabled": runtime.progress.enabled,
             "followed_calls": len(runtime.records.tracked),

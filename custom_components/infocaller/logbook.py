@@ -23,12 +23,14 @@ TEXTS = {
         "refused": "call to {phone} ({rule_group}) refused: {result_text} (code {result})",
         "no_answer": "call to {phone} ({rule_group}): no answer from Infocaller, the call may have been placed",
         "connection_error": "call to {phone} ({rule_group}) not sent: Infocaller could not be reached",
+        "rate_limited": "call to {phone} ({rule_group}) not sent: a call limit of the line was reached",
     },
     "es": {
         "accepted": "llamada a {phone} ({rule_group}) aceptada, id {call_id}",
         "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
         "no_answer": "llamada a {phone} ({rule_group}): Infocaller no respondió, puede que la llamada se haya realizado",
         "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se pudo conectar con Infocaller",
+        "rate_limited": "llamada a {phone} ({rule_group}) no enviada: se alcanzó un límite de llamadas de la línea",
     },
 }
 
@@ -93,6 +95,7 @@ ICONS = {
     "refused": "mdi:phone-remove",
     "no_answer": "mdi:phone-alert",
     "connection_error": "mdi:phone-off",
+    "rate_limited": "mdi:phone-lock",
 }
 
 
@@ -101,8 +104,8 @@ def _outcome(data: dict[str, Any]) -> str:
         return "accepted"
     if data.get("result") is not None:
         return "refused"
-    if data.get("result_key") == "connection_error":
-        return "connection_error"
+    if data.get("result_key") in ("connection_error", "rate_limited"):
+        return str(data["result_key"])
     return "no_answer"
 
 

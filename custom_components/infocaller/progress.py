@@ -174,7 +174,8 @@ class InfocallerProgress:
         self._finished[key] = record
         self._finished.move_to_end(key)
         while len(self._finished) > FINISHED_CALLS_KEPT:
-            self._finished.popitem(last=False)
+            evicted, _record = self._finished.popitem(last=False)
+            self._seen.pop(evicted, None)
 
     def _not_answered(self, record: CallRecord) -> None:
         """Infer that nobody answered the call."""
