@@ -38,6 +38,7 @@ from .const import (
     RING_SECONDS,
     CallStatus,
 )
+from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords
 
 MATCH_CALL_ID: Final = "call_id"
@@ -112,6 +113,8 @@ class InfocallerProgress:
         #: Requests that were not progress reports, or matched nothing.
         self.invalid_reports = 0
         self.unmatched_reports = 0
+        #: The webhook's flood protection (``webhook.py``): counts drops.
+        self.limiter = RateLimiter()
 
     # -- following calls ----------------------------------------------------
 

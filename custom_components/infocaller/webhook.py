@@ -81,6 +81,8 @@ async def async_handle_request(
     progress: InfocallerProgress, request: web.Request
 ) -> web.Response:
     """Answer one request: 200 when it is a report, 4xx when it is not."""
+    if not progress.limiter.allow():
+        return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
     try:
         body = await _read_body(request)
     except TimeoutError:

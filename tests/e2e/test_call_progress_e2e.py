@@ -8,6 +8,7 @@ real HTTP, as Infocaller's informative API and a script's API QUERY would.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -161,3 +162,82 @@ async def test_call_progress_end_to_end(
             event.status == 200 for event in simulator.events if event.method == "POST"
         )
         assert await hass.state(session, f"event.{PREFIX}_call_progress") != "unknown"
+
+        # A stranger who has the URL floods it from loopback for 3 seconds:
+        # forged reports and junk. Home Assistant keeps answering its API,
+        # the line drops what is over its limit, and calls still work.
+        flood = await _flood(session, hass, webhook, seconds=3.0)
+        print(f"webhook flood (real Home Assistant): {flood}")
+        assert set(flood["statuses"]) <= {200, 400, 429}, flood
+        assert flood["statuses"].get(429, 0) > 0, flood
+        assert flood["api_worst_seconds"] < 2.0, flood
+        simulator.configure(
+            {"event_method": "GET", "event_body": None, "call_id_matches": True}
+        )
+        await asyncio.sleep(5)  # the bucket refills
+        response = await _action(
+            session,
+            hass,
+            "issue_call",
+            {
+                "phone": "+34611222337",
+                "rule_group": "Aviso",
+                "wait_for": "answered",
+                "timeout": 30,
+            },
+        )
+        assert response["answered"] is True, response
+
+
+async def _flood(
+    session: aiohttp.ClientSession,
+    hass: HomeAssistantProcess,
+    webhook: str,
+    *,
+    seconds: float,
+) -> dict[str, Any]:
+    """Send forged reports and junk as fast as 50 connections can."""
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+    stop = asyncio.Event()
+    sent = 0
+
+    async def worker(number: int) -> None:
+        nonlocal sent
+        index = 0
+        while not stop.is_set():
+            index += 1
+            params = (
+                {
+                    "event": "answered",
+                    "call_id": f"X{number}-{index}",
+                    "called": "699000000",
+                }
+                if index % 2
+                else {"junk": "<!DOCTYPE x>" * 3}
+            )
+            async with session.get(webhook, params=params) as response:
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+            sent += 1
+
+    async def watch() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            status, _ = await hass.request(session, "GET", "/api/")
+            assert status == 200
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(0.1)
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(worker(n)) for n in range(50)]
+    tasks.append(asyncio.create_task(watch()))
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    return {
+        "requests": sent,
+        "per_second": round(sent / elapsed),
+        "statuses": statuses,
+        "api_worst_seconds": round(max(latencies), 3),
+    }
