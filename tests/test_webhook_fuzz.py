@@ -89,7 +89,7 @@ async def test_random_requests_never_fire_events_or_raise(
     hass: HomeAssistant, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Hundreds of random requests: only 2xx/4xx, no event, no traceback."""
-    rng = random.Random(20261128)
+    rng = random.Random(20261128)  # noqa: S311 - a repeatable fuzz, not crypto
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     statuses = set()
     for _ in range(300):
@@ -210,7 +210,7 @@ async def test_flood_is_limited_and_home_assistant_keeps_answering(
         stop.set()
         await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
-    print(f"flood: {sent} requests in {elapsed:.1f} s: {statuses}")
+    print(f"flood: {sent} requests in {elapsed:.1f} s: {statuses}")  # noqa: T201
     assert sent > 3 * 40
     assert statuses.get(429, 0) > 0
     assert set(statuses) <= {200, 400, 429}
