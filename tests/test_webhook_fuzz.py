@@ -148,8 +148,9 @@ async def test_flood_is_limited_and_home_assistant_keeps_answering(
     hass_client_no_auth: ClientSessionGenerator,
     hass_client: ClientSessionGenerator,
 ) -> None:
-    """A flood: dropped beyond the limit, counted; Home Assistant's own API
-    keeps answering; internal state stays bounded.
+    """A flood is dropped beyond the limit and counted; the API keeps answering.
+
+    Internal state stays bounded: forged reports attach to nothing.
     """
     from homeassistant.setup import async_setup_component
 
