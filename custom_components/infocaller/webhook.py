@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from http import HTTPStatus
+import logging
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -35,6 +36,53 @@ from .progress import InfocallerProgress
 READ_TIMEOUT = 10
 
 
+#: Loggers that write a webhook's path or id (Home Assistant's webhook
+#: component and HTTP views, aiohttp's access log): while a line's webhook
+#: is registered, its id is hidden from their records.
+LOGGERS_WITH_WEBHOOK_IDS = (
+    "homeassistant.components.webhook",
+    "homeassistant.helpers.http",
+    "aiohttp.access",
+)
+REDACTED = "**REDACTED**"
+
+
+class HideWebhookIds(logging.Filter):
+    """Replace the registered webhook ids in log records (they are secrets)."""
+
+    def __init__(self) -> None:
+        """Hide nothing until an id is added."""
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a record that holds an id; never drop a record."""
+        if self.ids:
+            message = record.getMessage()
+            if any(webhook_id in message for webhook_id in self.ids):
+                for webhook_id in self.ids:
+                    message = message.replace(webhook_id, REDACTED)
+                record.msg, record.args = message, None
+        return True
+
+
+_HIDE = HideWebhookIds()
+
+
+def _hide(webhook_id: str) -> None:
+    if not _HIDE.ids:
+        for name in LOGGERS_WITH_WEBHOOK_IDS:
+            logging.getLogger(name).addFilter(_HIDE)
+    _HIDE.ids.add(webhook_id)
+
+
+def _unhide(webhook_id: str) -> None:
+    _HIDE.ids.discard(webhook_id)
+    if not _HIDE.ids:
+        for name in LOGGERS_WITH_WEBHOOK_IDS:
+            logging.getLogger(name).removeFilter(_HIDE)
+
+
 @callback
 def async_register_webhook(
     hass: HomeAssistant, title: str, webhook_id: str, progress: InfocallerProgress
@@ -46,6 +94,7 @@ def async_register_webhook(
     ) -> web.Response:
         return await async_handle_request(progress, request)
 
+    _hide(webhook_id)
     webhook.async_register(
         hass,
         DOMAIN,
@@ -61,6 +110,7 @@ def async_register_webhook(
 def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
     """Stop receiving the line's progress requests."""
     webhook.async_unregister(hass, webhook_id)
+    _unhide(webhook_id)
 
 
 async def _read_body(request: web.Request) -> bytes | None:
