@@ -140,8 +140,11 @@ class InfocallerClient:
                 seconds=self.connect_timeout,
             ) from err
         except aiohttp.ClientConnectorError as err:
+            # Older aiohttp (3.11, in Home Assistant 2025.4): a certificate
+            # error has no os_error (reading it raises AttributeError).
+            detail = getattr(err, "os_error", None) or err
             raise InfocallerConnectionError(
-                f"Could not connect to {self.endpoint}: {err.os_error or err}",
+                f"Could not connect to {self.endpoint}: {detail}",
                 reason=_connect_reason(err),
             ) from err
         except TimeoutError as err:
@@ -222,7 +225,7 @@ def _connect_reason(err: aiohttp.ClientConnectorError) -> Reason:
         err, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)
     ):
         return Reason.TLS
-    if isinstance(err.os_error, socket.gaierror):
+    if isinstance(getattr(err, "os_error", None), socket.gaierror):
         return Reason.DNS
     return Reason.UNREACHABLE
 
