@@ -15,6 +15,9 @@ One run on one machine, against the simulator on loopback:
 2. burst: 200 and 1,000 concurrent actions with distinct phones.
 3. set-up: config-entry set-up and reload time (import time is measured by
    scripts/bench itself, in fresh interpreters).
+4. call progress: webhook requests to infocaller_call_progress events,
+   latency and events per second, through Home Assistant's webhook
+   component directly and through its HTTP server.
 
 Results go to stdout (a table) and, with BENCH_JSON set, to that file.
 """
@@ -62,6 +65,7 @@ from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     DOMAIN,
+    EVENT_CALL_PROGRESS,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
@@ -123,7 +127,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def test_benchmark(hass: HomeAssistant, tmp_path: Path) -> None:
+async def test_benchmark(
+    hass: HomeAssistant, tmp_path: Path, hass_client_no_auth: Any
+) -> None:
     """Measure, print and (optionally) save the figures."""
     # The test harness runs the loop in asyncio debug mode, which slows every
     # callback; Home Assistant does not run like that.
@@ -140,7 +146,7 @@ async def test_benchmark(hass: HomeAssistant, tmp_path: Path) -> None:
         simulator = Simulator()
         await simulator.start()
         try:
-            results = await _run(hass, simulator, tmp_path)
+            results = await _run(hass, simulator, tmp_path, hass_client_no_auth)
         finally:
             await simulator.stop()
     results["machine"] = machine()
@@ -150,7 +156,10 @@ async def test_benchmark(hass: HomeAssistant, tmp_path: Path) -> None:
 
 
 async def _run(
-    hass: HomeAssistant, simulator: Simulator, tmp_path: Path
+    hass: HomeAssistant,
+    simulator: Simulator,
+    tmp_path: Path,
+    hass_client_no_auth: Any,
 ) -> dict[str, Any]:
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -161,6 +170,9 @@ async def _run(
             CONF_PASSWORD: DEMO_PASSWORD,
             CONF_ENDPOINT: simulator.url,
         },
+        # 1,000s of calls to one number: the hourly loop limit would
+        # (rightly) refuse them after 10.
+        options={"max_calls_per_number": 0},
     )
     entry.add_to_hass(hass)
     started = time.perf_counter()
@@ -317,6 +329,7 @@ async def _run(
             }
         )
     await hass.async_block_till_done()
+    webhook_figures = await _webhook(hass, entry, hass_client_no_auth)
     # Unloading writes the records that are still waiting for their delay.
     assert await hass.config_entries.async_unload(entry.entry_id)
     records = tmp_path / ".storage" / f"{DOMAIN}.{entry.entry_id}"
@@ -331,7 +344,105 @@ async def _run(
             "entry_reload_p50_ms": statistics.median(reloads) * 1000,
         },
         "records_file_written": records.exists(),
+        "webhook": webhook_figures,
     }
+
+
+WEBHOOK_ID = "b" * 64
+
+
+async def _webhook(
+    hass: HomeAssistant, entry: MockConfigEntry, hass_client_no_auth: Any
+) -> dict[str, Any]:
+    """Call progress: webhook requests to ``infocaller_call_progress`` events.
+
+    Each request reports keys pressed on one followed call (a new value each
+    time, so each is applied and fires its event). Latency is from sending
+    the request to the event's listener running. "handler" enters Home
+    Assistant's webhook component directly (as a cloudhook does); "http"
+    goes through its HTTP server (in this process, test server). The
+    webhook's flood limit is lifted for the measurement.
+    """
+    from homeassistant.components import webhook as ha_webhook
+    from homeassistant.util.aiohttp import MockRequest
+
+    from custom_components.infocaller import ratelimit
+
+    hass.config_entries.async_update_entry(
+        entry,
+        options={**entry.options, "call_progress": True, "webhook_id": WEBHOOK_ID},
+    )
+    await hass.async_block_till_done()  # the line reloads with its webhook
+    response = await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34699000001", "rule_group": "Aviso"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    call_id = response["call_id"]
+    fired: list[float] = []
+    wanted = [0]
+    reached = asyncio.Event()
+
+    def on_event(_event: Any) -> None:
+        fired.append(time.perf_counter())
+        if len(fired) >= wanted[0]:
+            reached.set()
+
+    hass.bus.async_listen(EVENT_CALL_PROGRESS, on_event)
+
+    async def until(count: int) -> None:
+        wanted[0] = count
+        if len(fired) < count:
+            reached.clear()
+            await reached.wait()
+
+    client = await hass_client_no_auth()
+    counter = iter(range(10**9))
+
+    def query() -> str:
+        return f"event=query&call_id={call_id}&digits={next(counter)}"
+
+    async def via_handler() -> None:
+        request = MockRequest(b"", "bench", query_string=query())
+        await ha_webhook.async_handle_webhook(hass, WEBHOOK_ID, request)
+
+    async def via_http() -> None:
+        answer = await client.get(f"/api/webhook/{WEBHOOK_ID}?{query()}")
+        assert answer.status == 200
+
+    figures: dict[str, Any] = {}
+    with (
+        patch.object(ratelimit, "RATE", 1e9),
+        patch.object(ratelimit, "BURST", 1e9),
+    ):
+        entry.runtime_data.progress.limiter = ratelimit.RateLimiter()
+        for name, send in (("handler", via_handler), ("http", via_http)):
+            for _ in range(50):  # warm up
+                await send()
+            await hass.async_block_till_done()
+            latencies = []
+            for _ in range(N):
+                await asyncio.sleep(GAP)
+                before = len(fired)
+                started = time.perf_counter()
+                await send()
+                await until(before + 1)
+                latencies.append(fired[-1] - started)
+            count = max(N, 1000)
+            before = len(fired)
+            started = time.perf_counter()
+            for chunk in range(0, count, 50):
+                await asyncio.gather(*(send() for _ in range(min(50, count - chunk))))
+            await until(before + count)
+            wall = time.perf_counter() - started
+            figures[name] = {
+                "latency": _percentiles(latencies),
+                "events_per_s": count / wall,
+            }
+    return figures
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -368,5 +479,13 @@ def format_table(results: dict[str, Any]) -> str:
         f"entry set-up: {setup['entry_setup_ms']:.1f} ms, "
         f"reload p50: {setup['entry_reload_p50_ms']:.2f} ms",
         f"records written to the real storage folder: {results['records_file_written']}",
+        "",
+        "call progress: webhook request -> infocaller_call_progress event",
     ]
+    for name, figures in results["webhook"].items():
+        lines.append(
+            f"  {name:<8} p50 {figures['latency']['p50_ms']:.3f} ms, "
+            f"p95 {figures['latency']['p95_ms']:.3f} ms, "
+            f"{figures['events_per_s']:.0f} events/s (50 at a time)"
+        )
     return "\n".join(lines)
