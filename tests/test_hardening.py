@@ -251,3 +251,36 @@ async def test_refused_credentials_stop_sending_until_fixed(
     await hass.async_block_till_done()
     await _call(hass, phone="+34600000004")
     assert mock_infocaller.issue_call.await_count == 2
+
+
+async def test_a_chains_attempts_count_for_the_loop_limit(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A chain calls through the pipeline: its attempts meet the same limits."""
+    await _options(hass, progress_integration, max_calls_per_number=1, repeat_window=0)
+    task = asyncio.create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "call_until_answered",
+            {"targets": [PHONE], "rule_group": "A", "wait": 5, "rounds": 2},
+            blocking=True,
+            return_response=True,
+        )
+    )
+    # Nobody answers the first round's call within its wait.
+    progress = progress_integration.runtime_data.progress
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if progress._changed:
+            break
+    from homeassistant.util import dt as dt_util
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    assert progress._changed, "the chain never waited"
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    async with asyncio.timeout(5):
+        response = await task
+    assert [a["error"] for a in response["attempts"]] == [None, "rate_limited_number"]
+    assert mock_infocaller.issue_call.await_count == 1
