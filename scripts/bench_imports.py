@@ -26,6 +26,9 @@ import homeassistant.components.sensor, homeassistant.components.binary_sensor
 import homeassistant.components.button, homeassistant.components.event
 import homeassistant.components.notify, homeassistant.components.diagnostics
 import homeassistant.components.logbook.const
+# Set up before this integration: its dependency (webhook) and core helpers.
+import homeassistant.components.webhook, homeassistant.helpers.issue_registry
+import homeassistant.helpers.network, homeassistant.helpers.event
 """
 TARGETS = {
     "package": ["custom_components.infocaller"],
