@@ -15,6 +15,8 @@ import aiohttp
 from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
 import pytest
 
+from custom_components.infocaller.ratelimit import BURST, RATE
+
 from .test_end_to_end import HomeAssistantProcess, _onboard
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300)]
@@ -169,7 +171,13 @@ async def test_call_progress_end_to_end(
         flood = await _flood(session, hass, webhook, seconds=3.0)
         print(f"webhook flood (real Home Assistant): {flood}")  # noqa: T201 - measured
         assert set(flood["statuses"]) <= {200, 400, 429}, flood
-        assert flood["statuses"].get(429, 0) > 0, flood
+        # The line's limit (100/s, bursts of 500) holds at any speed, and
+        # drops only what is over it (this machine may be too slow to
+        # exceed it).
+        served = flood["requests"] - flood["statuses"].get(429, 0)
+        assert served <= BURST + RATE * flood["seconds"] + 1, flood
+        if flood["requests"] > 1.2 * (BURST + RATE * flood["seconds"]):
+            assert flood["statuses"].get(429, 0) > 0, flood
         assert flood["api_worst_seconds"] < 2.0, flood
         simulator.configure(
             {"event_method": "GET", "event_body": None, "call_id_matches": True}
@@ -237,6 +245,7 @@ async def _flood(
     elapsed = time.perf_counter() - started
     return {
         "requests": sent,
+        "seconds": round(elapsed, 2),
         "per_second": round(sent / elapsed),
         "statuses": statuses,
         "api_worst_seconds": round(max(latencies), 3),
