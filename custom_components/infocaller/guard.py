@@ -78,6 +78,9 @@ class CallGuard:
         #: When each number was called (last hour) and the line (last day).
         self._by_number: dict[str, deque[float]] = {}
         self._line: deque[float] = deque()
+        #: (time, number) of each call in the last hour, oldest first: what
+        #: to forget from ``_by_number`` without scanning every number.
+        self._number_log: deque[tuple[float, str]] = deque()
         self._unsaved = False
 
     def apply_options(self, options: Mapping[str, Any]) -> None:
@@ -102,20 +105,28 @@ class CallGuard:
             for phone, times in data.get("by_number", {}).items()
         }
         self._line = deque(sorted(float(t) for t in data.get("line", [])))
+        self._number_log = deque(
+            sorted(
+                (t, phone) for phone, times in self._by_number.items() for t in times
+            )
+        )
         self._forget(time.time())
 
     def _forget(self, now: float) -> None:
-        """Drop what is too old to matter (O(expired))."""
+        """Drop what is too old to matter: O(expired), never O(everything)."""
         while self._sent:
             oldest, at = next(iter(self._sent.items()))
             if now - at < self.repeat_window:
                 break
             del self._sent[oldest]
-        for phone in list(self._by_number):
-            times = self._by_number[phone]
-            while times and now - times[0] >= HOUR:
+        log = self._number_log
+        while log and now - log[0][0] >= HOUR:
+            at, phone = log.popleft()
+            times = self._by_number.get(phone)
+            # (A call that was not placed has already left its number's times.)
+            if times and times[0] <= at:
                 times.popleft()
-            if not times:
+            if times is not None and not times:
                 del self._by_number[phone]
         while self._line and now - self._line[0] >= DAY:
             self._line.popleft()
@@ -161,6 +172,7 @@ class CallGuard:
             )
         self._in_flight.add(key)
         self._by_number.setdefault(request.phone, deque()).append(now)
+        self._number_log.append((now, request.phone))
         self._line.append(now)
         self._changed()
         return Ticket(key=key, phone=request.phone, at=now)
