@@ -284,3 +284,21 @@ async def test_a_chains_attempts_count_for_the_loop_limit(
         response = await task
     assert [a["error"] for a in response["attempts"]] == [None, "rate_limited_number"]
     assert mock_infocaller.issue_call.await_count == 1
+
+
+def test_every_account_repair_is_translated() -> None:
+    """Each account answer's repair has a title and text in English and Spanish."""
+    import json
+    from pathlib import Path
+
+    from custom_components.infocaller.api import RESULT_CODES, Fault
+
+    keys = {code.key for code in RESULT_CODES.values() if code.fault is Fault.ACCOUNT}
+    assert len(keys) == 5
+    folder = Path(__file__).parents[1] / "custom_components/infocaller/translations"
+    for language in ("en", "es"):
+        issues = json.loads((folder / f"{language}.json").read_text())["issues"]
+        for key in keys:
+            issue = issues[f"account_{key}"]
+            assert "{title}" in issue["title"]
+            assert "{code}" in issue["description"]

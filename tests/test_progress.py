@@ -470,3 +470,24 @@ async def test_url_needs_a_webhook_id(hass: HomeAssistant) -> None:
     assert webhook_url(hass, {"webhook_id": "abc"}) == (
         "https://home.example.org/api/webhook/abc"
     )
+
+
+async def test_turning_progress_off_lets_followed_calls_go(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Without call progress nothing is inferred, not even for older calls."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    hass.config_entries.async_update_entry(
+        progress_integration,
+        options={**progress_integration.options, "call_progress": False},
+    )
+    await hass.async_block_till_done()  # the line reloads
+    assert progress_integration.runtime_data.records.tracked == {}
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    freezer.tick(WINDOW + timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert events == []

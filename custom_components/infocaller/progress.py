@@ -120,7 +120,14 @@ class InfocallerProgress:
 
     @callback
     def async_start(self) -> None:
-        """Arm the timers of calls followed before a restart."""
+        """Arm the timers of calls followed before a restart.
+
+        With call progress off nothing is inferred: calls followed before
+        it was turned off are let go.
+        """
+        if not self.enabled:
+            self.records.tracked.clear()
+            return
         for record in list(self.records.tracked.values()):
             self._arm(record)
 
