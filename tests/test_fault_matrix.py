@@ -29,6 +29,7 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -462,6 +463,10 @@ async def test_fault(
         response = await _call(hass, phone="+34622333444")
         assert response["result_key"] == "accepted"
         assert server.requests == before + 1
+        # No connection is left held by the fault (idle keep-alive is fine).
+        connector = async_get_clientsession(hass).connector
+        assert connector is not None
+        assert not connector._acquired
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
