@@ -39,7 +39,6 @@ class ChainTarget:
 
     data: Mapping[str, Any]
     saved: SavedCall | None
-    label: str
 
 
 def resolve_targets(
@@ -62,7 +61,7 @@ def resolve_targets(
                 **(saved.data.get(ATTR_VARIABLES) or {}),
                 **variables,
             }
-            resolved.append(ChainTarget(data=data, saved=saved, label=saved.name))
+            resolved.append(ChainTarget(data=data, saved=saved))
             continue
         if not rule_group:
             raise ServiceValidationError(
@@ -78,7 +77,6 @@ def resolve_targets(
                     ATTR_VARIABLES: dict(variables),
                 },
                 saved=None,
-                label=target,
             )
         )
     return resolved
