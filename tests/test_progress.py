@@ -491,3 +491,28 @@ async def test_turning_progress_off_lets_followed_calls_go(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert events == []
+
+
+async def test_an_accepted_call_writes_each_sensor_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Following a call adds no state write: the record carries its status."""
+    from unittest.mock import patch
+
+    from homeassistant.helpers.entity import Entity
+
+    freezer.move_to(NOW)
+    writes: list[str] = []
+    original = Entity.async_write_ha_state
+
+    def counting(entity: Entity) -> None:
+        writes.append(entity.entity_id)
+        original(entity)
+
+    with patch.object(Entity, "async_write_ha_state", counting):
+        await _call(hass)
+        await hass.async_block_till_done()
+    assert writes.count(STATUS) == 1
+    assert writes.count("sensor.infocaller_34910000000_last_result") == 1
+    assert PROGRESS not in writes  # no stage yet: the call is only queued
+    assert hass.states.get(STATUS).state == "queued"

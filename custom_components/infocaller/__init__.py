@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .caller import InfocallerCaller, async_build_client
+from .caller import InfocallerCaller, account_issue_id, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
 from .guard import CallGuard, guard_store
@@ -103,5 +103,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
     """Delete the entry's saved call records and its cloudhook."""
     await records_store(hass, entry.entry_id).async_remove()
     await guard_store(hass, entry.entry_id).async_remove()
-    ir.async_delete_issue(hass, DOMAIN, f"account_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

@@ -87,6 +87,11 @@ def _details(err: InfocallerError, **placeholders: str) -> dict[str, str]:
     return placeholders
 
 
+def account_issue_id(entry_id: str) -> str:
+    """Return the id of a line's account repair issue."""
+    return f"account_{entry_id}"
+
+
 async def async_build_client(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> InfocallerClient:
@@ -140,7 +145,7 @@ class InfocallerCaller:
     @property
     def account_issue_id(self) -> str:
         """The id of the line's account repair issue."""
-        return f"account_{self.entry.entry_id}"
+        return account_issue_id(self.entry.entry_id)
 
     async def async_call(
         self,
@@ -232,9 +237,9 @@ class InfocallerCaller:
                 self.guard.async_sent(ticket)
             else:
                 self.guard.async_not_placed(ticket)
-        if result.accepted:
-            ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
-        if not (result.accepted and self.progress.enabled):
+        # issue_call returns only accepted calls (it raises for the rest).
+        ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
+        if not self.progress.enabled:
             return self._record(request, source, saved, result)
         record = self._record(
             request,

@@ -64,8 +64,7 @@ class InfocallerCallProgressEvent(InfocallerLineEntity, EventEntity):
         """Ignore a new call: it is not progress."""
 
     def _handle_progress(self, data: dict[str, Any]) -> None:
-        """Trigger the event for a stage (not for a call starting to be followed)."""
-        if data["stage"] is not None:
-            attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
-            self._trigger_event(data["stage"], attributes)
-            self.async_write_ha_state()
+        """Trigger the event with the stage."""
+        attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
+        self._trigger_event(data["stage"], attributes)
+        self.async_write_ha_state()

@@ -174,7 +174,7 @@ class CallGuard:
         self._by_number.setdefault(request.phone, deque()).append(now)
         self._number_log.append((now, request.phone))
         self._line.append(now)
-        self._changed()
+        # No save here: async_sent or async_not_placed always follows.
         return Ticket(key=key, phone=request.phone, at=now)
 
     @callback

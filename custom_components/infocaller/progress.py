@@ -46,16 +46,6 @@ MATCH_PHONE: Final = "phone"
 MATCH_NONE: Final = "none"
 #: A report may come this long before the call's recorded start (clocks).
 _EARLY_SLACK = timedelta(seconds=60)
-#: The statuses that say someone picked up.
-ANSWERED_STATUSES: Final = frozenset(
-    {
-        CallStatus.ANSWERED,
-        CallStatus.FORWARD_ANSWERED,
-        CallStatus.FORWARD_FAILED,
-        CallStatus.ACKNOWLEDGED,
-        CallStatus.DIGITS,
-    }
-)
 
 type ProgressListener = Callable[[dict[str, Any]], None]
 
@@ -145,11 +135,13 @@ class InfocallerProgress:
 
     @callback
     def async_track(self, record: CallRecord) -> None:
-        """Follow an accepted call (its record says ``queued`` and its window)."""
+        """Follow an accepted call (its record says ``queued`` and its window).
+
+        The record itself reached the entities through the records (a new
+        call); only its timer is set here.
+        """
         self.records.tracked[record.key] = record
-        self.records.last_progress = record
         self._arm(record)
-        self._tell(self._event_data(record, None, MATCH_NONE))
 
     def _arm(self, record: CallRecord) -> None:
         """Set the timer that ends following the call (or infers no answer)."""
@@ -194,7 +186,9 @@ class InfocallerProgress:
         updated = self._update(record, status=CallStatus.NOT_ANSWERED.value)
         self._finish(updated)
         # Inferred for this very call, so the match is exact.
-        self._announce(updated, Stage.NOT_ANSWERED, MATCH_CALL_ID, inferred=True)
+        self._tell(
+            self._event_data(updated, Stage.NOT_ANSWERED, MATCH_CALL_ID, inferred=True)
+        )
 
     # -- reports ------------------------------------------------------------
 
@@ -235,7 +229,7 @@ class InfocallerProgress:
         record, match = self._match(report)
         if record is None:
             self.unmatched_reports += 1
-            self._tell(self._unmatched_data(report))
+            self._tell(self._event_data(None, report.stage, match, report))
             return match
         seen = self._seen.setdefault(record.key, set())
         mark = (report.stage.value, report.digits)
@@ -260,7 +254,7 @@ class InfocallerProgress:
             if report.digits is not None:
                 changes["digits"] = report.digits
         updated = self._update(record, **changes)
-        self._announce(updated, report.stage, match, report=report)
+        self._tell(self._event_data(updated, report.stage, match, report))
         if updated.key in self.records.tracked:
             if updated.ended_at is not None and updated.answered_at is not None:
                 self._finish(updated)
@@ -306,65 +300,47 @@ class InfocallerProgress:
 
     def _event_data(
         self,
-        record: CallRecord,
-        stage: Stage | None,
-        match: str,
-        report: ProgressReport | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "config_entry_id": self.entry.entry_id,
-            "stage": None if stage is None else stage.value,
-            "status": record.status,
-            "match": match,
-            "call_id": record.call_id,
-            "phone": record.phone,
-            "rule_group": record.rule_group,
-            "source": record.source,
-            "saved_call": record.saved_call,
-            "digits": report.digits if report else None,
-            "talk_seconds": record.talk_seconds if stage is Stage.ENDED else None,
-            "forward": report.forward if report else None,
-            "uuid": report.uuid if report else None,
-            "inferred": False,
-            "time": dt_util.utcnow().isoformat(),
-        }
-
-    def _unmatched_data(self, report: ProgressReport) -> dict[str, Any]:
-        return {
-            "config_entry_id": self.entry.entry_id,
-            "stage": report.stage.value,
-            "status": None,
-            "match": MATCH_NONE,
-            "call_id": report.call_id,
-            "phone": report.called or report.caller,
-            "rule_group": None,
-            "source": None,
-            "saved_call": None,
-            "digits": report.digits,
-            "talk_seconds": None,
-            "forward": report.forward,
-            "uuid": report.uuid,
-            "inferred": False,
-            "time": dt_util.utcnow().isoformat(),
-        }
-
-    def _announce(
-        self,
-        record: CallRecord,
+        record: CallRecord | None,
         stage: Stage,
         match: str,
-        *,
         report: ProgressReport | None = None,
+        *,
         inferred: bool = False,
-    ) -> None:
-        data = self._event_data(record, stage, match, report)
-        data["inferred"] = inferred
-        self._tell(data)
+    ) -> dict[str, Any]:
+        """Return the event's data.
+
+        ``record`` is the call the report is about; None when it matched no
+        call, and then the call id and number are the report's own.
+        """
+        call_id: str | None = None
+        phone: str | None = None
+        if record is not None:
+            call_id, phone = record.call_id, record.phone
+        elif report is not None:
+            call_id, phone = report.call_id, report.called or report.caller
+        return {
+            "config_entry_id": self.entry.entry_id,
+            "stage": stage.value,
+            "status": record.status if record else None,
+            "match": match,
+            "call_id": call_id,
+            "phone": phone,
+            "rule_group": record.rule_group if record else None,
+            "source": record.source if record else None,
+            "saved_call": record.saved_call if record else None,
+            "digits": report.digits if report else None,
+            "talk_seconds": (
+                record.talk_seconds if record and stage is Stage.ENDED else None
+            ),
+            "forward": report.forward if report else None,
+            "uuid": report.uuid if report else None,
+            "inferred": inferred,
+            "time": dt_util.utcnow().isoformat(),
+        }
 
     def _tell(self, data: dict[str, Any]) -> None:
-        """Fire the event (for a stage) and tell the entities."""
-        if data["stage"] is not None:
-            self.hass.bus.async_fire(EVENT_CALL_PROGRESS, data)
+        """Fire the event and tell the entities."""
+        self.hass.bus.async_fire(EVENT_CALL_PROGRESS, data)
         for listener in list(self._listeners):
             listener(data)
 

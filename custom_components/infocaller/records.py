@@ -191,6 +191,9 @@ class InfocallerRecords:
                 self.accepted_calls += 1
             else:
                 self.refused_calls += 1
+        if record.status is not None:
+            # A followed call (call progress): the newest one is shown.
+            self.last_progress = record
         self._async_schedule_save()
         for listener in list(self._listeners):
             listener(record, saved_call_id)
