@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 import json
 import logging
 from typing import Any
@@ -10,6 +10,7 @@ from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -191,12 +192,23 @@ def mock_config_entry() -> MockConfigEntry:
 
 
 @pytest.fixture
-def mock_setup_entry() -> Generator[AsyncMock]:
-    """Keep flows from setting up the entry they create."""
-    with patch(
-        "custom_components.infocaller.async_setup_entry", return_value=True
-    ) as setup_entry:
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
+    """Keep flows from setting up the entry they create.
+
+    Such an entry has no runtime data: it is unloaded here, with unloading
+    patched too, before Home Assistant stops (which would unload it with the
+    real code).
+    """
+    with (
+        patch(
+            "custom_components.infocaller.async_setup_entry", return_value=True
+        ) as setup_entry,
+        patch("custom_components.infocaller.async_unload_entry", return_value=True),
+    ):
         yield setup_entry
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture
