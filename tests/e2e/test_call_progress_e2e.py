@@ -133,6 +133,11 @@ async def test_call_progress_end_to_end(
         assert response["answered"] is True, response
         assert response["status"] == "answered"
         assert response["call_id"] == simulator.requests[-1].idcall
+        # Home Assistant answers the action as soon as it has handled the
+        # report; the simulator notes the status when its request returns.
+        async with asyncio.timeout(10):
+            while simulator.events[0].status is None:
+                await asyncio.sleep(0.05)
         sent = [(event.event, event.status) for event in simulator.events]
         assert sent[0] == ("INICIO", 200)
         assert await hass.state(session, f"sensor.{PREFIX}_last_call_status") in (
