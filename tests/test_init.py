@@ -145,3 +145,39 @@ async def test_records_are_saved_with_a_delay(
     hass_storage.pop(key)
     assert await hass.config_entries.async_unload(setup_integration.entry_id)
     assert key not in hass_storage
+
+
+async def test_steady_calls_do_not_postpone_the_save(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call every 4 s: records and guard are still written within the delay.
+
+    (Pushing the delayed save back on every change would never write them
+    while the calls go on, and a crash would lose all of them.)
+    """
+    keys = [
+        f"{DOMAIN}.{setup_integration.entry_id}",
+        f"{DOMAIN}.{setup_integration.entry_id}.guard",
+    ]
+    for index in range(4):
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": f"+3461122233{index}", "rule_group": "A"},
+            blocking=True,
+        )
+        if index < 3:
+            freezer.tick(timedelta(seconds=4))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+    # 12 s after the first call, 0 s after the last: written at 10 s.
+    assert all(key in hass_storage for key in keys)
+    assert hass_storage[keys[0]]["data"]["accepted_calls"] == 3
+    # The fourth call is written within the delay after it.
+    freezer.tick(timedelta(seconds=RECORDS_SAVE_DELAY + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[keys[0]]["data"]["accepted_calls"] == 4

@@ -195,8 +195,10 @@ class CallGuard:
         self._changed()
 
     def _changed(self) -> None:
-        self._unsaved = True
-        self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
+        # Once per delay (as the records): a stream of calls never postpones it.
+        if not self._unsaved:
+            self._unsaved = True
+            self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:

@@ -219,8 +219,11 @@ class InfocallerRecords:
 
     @callback
     def _async_schedule_save(self) -> None:
-        self._unsaved = True
-        self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
+        # Scheduled once, not pushed back by each change: under a steady
+        # stream of calls the records are still written within the delay.
+        if not self._unsaved:
+            self._unsaved = True
+            self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:
