@@ -14,6 +14,7 @@ from collections.abc import Callable
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 from xml.etree import ElementTree as ET
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -26,6 +27,7 @@ from custom_components.infocaller.api import (
 )
 from custom_components.infocaller.api.protocol import (
     call_data,
+    encode_body,
     encode_request,
     request_document,
 )
@@ -149,6 +151,13 @@ def test_text_round_trips_or_is_refused_naming_the_field(
     assert sent_vars == expected_vars
     body = encode_request(RequestFormat.XML, document)["apiCALLxml"]
     assert _xml_fields(body) == (request.rule_group, expected_vars)
+    # What the client sends is exactly the standard form encoding of that.
+    for request_format in RequestFormat:
+        form = encode_request(request_format, document)
+        assert encode_body(request_format, document) == urlencode(form).encode()
+        assert parse_qs(encode_body(request_format, document).decode()) == {
+            key: [value] for key, value in form.items()
+        }
     for (name, value), (sent_name, sent_value) in zip(
         variables.items(), sent_vars, strict=True
     ):

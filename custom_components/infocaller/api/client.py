@@ -8,7 +8,6 @@ import logging
 import secrets
 import socket
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
@@ -32,7 +31,7 @@ from .models import (
 from .protocol import (
     call_data,
     decode_body,
-    encode_request,
+    encode_body,
     parse_response,
     request_document,
     signature,
@@ -105,11 +104,10 @@ class InfocallerClient:
         carried raises ``InfocallerRequestError`` with nothing sent.
         """
         try:
-            form = encode_request(
+            body = encode_body(
                 self.request_format,
                 request_document(self.idinfocaller, self._firma, data),
             )
-            body = urlencode(form).encode("ascii")
         except (UnicodeError, ValueError) as err:
             msg = "The request holds a value that cannot be sent"
             raise InfocallerRequestError(msg) from err

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from typing import Any
+from urllib.parse import quote_plus
 from xml.etree import ElementTree as ET
 
 from .exceptions import InfocallerRequestError, InfocallerResponseError
@@ -32,6 +33,8 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 #: ``Resultado``: an optional sign and ASCII digits, nothing else.
 _CODE = re.compile(r"[+-]?[0-9]+")
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: One encoder for every request (``json.dumps`` with options builds one each time).
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def signature(idinfocaller: str, password: str) -> str:
@@ -91,7 +94,7 @@ def request_document(
 
 def encode_json(document: Mapping[str, Any]) -> str:
     """Serialise a request document as JSON text."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = _JSON_ENCODER.encode(document)
     try:
         text.encode()
     except UnicodeEncodeError as err:
@@ -138,6 +141,16 @@ def encode_request(
     else:
         text = encode_json(document)
     return {FORM_FIELDS[request_format]: text}
+
+
+def encode_body(request_format: RequestFormat, document: Mapping[str, Any]) -> bytes:
+    """Return the whole form body as sent (``application/x-www-form-urlencoded``).
+
+    The same bytes as ``urlencode(encode_request(...))``, without its
+    generic machinery: one field, one ``quote_plus``.
+    """
+    ((name, text),) = encode_request(request_format, document).items()
+    return f"{name}={quote_plus(text)}".encode("ascii")
 
 
 def _parse_code(value: Any) -> int:
