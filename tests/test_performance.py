@@ -16,6 +16,7 @@ from unittest.mock import MagicMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.infocaller import validation
 from custom_components.infocaller.const import DOMAIN
@@ -147,8 +148,35 @@ def test_record_dict_has_every_field() -> None:
             "call_id": "1",
         }
     )
-    assert set(record.as_dict()) == {f.name for f in fields(CallRecord)}
+    assert set(record.as_dict()) == {f.name for f in fields(CallRecord) if f.init}
     assert CallRecord.from_dict(record.as_dict()) == record
+    # Each caller gets its own copy of the one dict.
+    mine = record.as_dict()
+    mine["phone"] = "changed"
+    assert record.as_dict()["phone"] == "+34611222333"
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_a_call_builds_its_record_dict_once(hass: HomeAssistant) -> None:
+    """Event, event entity, last-result sensor and response share one dict."""
+    events = async_capture_events(hass, f"{DOMAIN}_call_result")
+    with patch.object(
+        CallRecord, "_make_dict", autospec=True, side_effect=CallRecord._make_dict
+    ) as make:
+        response = await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222333", "rule_group": "A"},
+            blocking=True,
+            return_response=True,
+        )
+    assert make.call_count == 1
+    state = hass.states.get("sensor.infocaller_34910000000_last_result")
+    data = dict(events[0].data)
+    assert data.pop("config_entry_id")
+    assert data == response
+    assert state.attributes["call_id"] == response["call_id"]
+    assert state.attributes["time"] == response["time"]
 
 
 @pytest.mark.usefixtures("setup_integration")
