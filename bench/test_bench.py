@@ -35,7 +35,7 @@ import statistics
 import time
 from typing import Any
 from unittest.mock import patch
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
 from homeassistant.core import (
@@ -46,6 +46,7 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import storage
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -67,6 +68,7 @@ from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
 )
+from custom_components.infocaller.records import CallRecord
 
 pytestmark = pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
 
@@ -246,10 +248,90 @@ async def _run(
         )
         assert response == {"result": 0}
 
+    # The least any client can add to raw: encode this call's document
+    # with one json.dumps and one quote_plus, parse the answer with one
+    # json.loads (no checks, no timeout of its own, no model).
+    firma = signature(DEMO_LINE, DEMO_PASSWORD)
+
+    async def client_floor(index: int) -> None:
+        document = request_document(DEMO_LINE, firma, call_data(request(index)))
+        data = f"apiCALLjson={quote_plus(json.dumps(document))}".encode()
+        async with session.post(
+            simulator.url, data=data, headers=headers, allow_redirects=False
+        ) as response:
+            answer = json.loads(await response.read())
+        assert answer["callRequest"]["Resultado"] == "0"
+
+    # The least Home Assistant itself costs for what issue_call must do
+    # before it returns: the bare action above, plus the four entity states
+    # a call always changes (last result, last call, accepted calls, the
+    # call-result event entity), written straight into the state machine,
+    # and one event on the bus. No schema, validation, guard or records.
+    async def _states_floor_handler(call: ServiceCall) -> ServiceResponse:
+        result = await client.issue_call(request(call.data["n"]))
+        for name in ("last_result", "last_call", "accepted_calls", "call_result"):
+            hass.states.async_set(
+                f"sensor.bench_{name}", str(call.data["n"]), {"call_id": result.call_id}
+            )
+        hass.bus.async_fire("bench_call_result", {"call_id": result.call_id})
+        return {"result": result.result}
+
+    hass.services.async_register(
+        "bench",
+        "states_floor",
+        _states_floor_handler,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+    async def ha_states_floor(index: int) -> None:
+        response = await hass.services.async_call(
+            "bench", "states_floor", {"n": index}, blocking=True, return_response=True
+        )
+        assert response == {"result": 0}
+
+    # The same, but the four states are written the way issue_call writes
+    # them: a record handed to the line's records, whose listeners (the
+    # entities) write through Home Assistant's Entity API. Still no schema,
+    # validation, guard, record building or response dict.
+    records = entry.runtime_data.records
+
+    async def _entities_floor_handler(call: ServiceCall) -> ServiceResponse:
+        result = await client.issue_call(request(call.data["n"]))
+        record = CallRecord(
+            time=dt_util.utcnow(),
+            source="action",
+            phone=PHONE,
+            rule_group="Aviso",
+            scheduled_for=None,
+            result=result.result,
+            result_key=result.result_key,
+            result_text=result.result_text,
+            call_id=result.call_id,
+        )
+        records.async_add(record)
+        hass.bus.async_fire("bench_call_result", {"call_id": result.call_id})
+        return {"result": result.result}
+
+    hass.services.async_register(
+        "bench",
+        "entities_floor",
+        _entities_floor_handler,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+    async def ha_entities_floor(index: int) -> None:
+        response = await hass.services.async_call(
+            "bench", "entities_floor", {"n": index}, blocking=True, return_response=True
+        )
+        assert response == {"result": 0}
+
     kinds: dict[str, Callable[[int], Awaitable[None]]] = {
         "raw": raw,
+        "client_floor": client_floor,
         "client": via_client,
         "ha_action_floor": ha_action_floor,
+        "ha_states_floor": ha_states_floor,
+        "ha_entities_floor": ha_entities_floor,
         "action": action,
         "action_new_number": action_new_number,
     }
@@ -286,7 +368,14 @@ async def _run(
         for index in range(N):
             await action(200_000 + index)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        # This integration's functions and Home Assistant's entity writes,
+        # by time including what they call.
+        stats.sort_stats("cumulative").print_stats(
+            r"infocaller/|helpers/entity\.py|core\.py:.*(async_call|async_set|async_fire)",
+            40,
+        )
 
     bursts = []
     for burst, size in enumerate(BURSTS):
