@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -47,11 +49,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     """
     calls = saved_calls(entry)
     records = InfocallerRecords(hass, entry.entry_id)
-    await records.async_load()
-    records.async_forget_saved_calls_except(set(calls))
     guard = CallGuard(hass, entry.entry_id)
-    await guard.async_load()
-    client = await async_build_client(hass, entry)
+    # Both files are read at once (one executor round trip, not two).
+    _, _, client = await asyncio.gather(
+        records.async_load(), guard.async_load(), async_build_client(hass, entry)
+    )
+    records.async_forget_saved_calls_except(set(calls))
     progress = InfocallerProgress(hass, entry, records)
     entry.runtime_data = InfocallerRuntimeData(
         caller=InfocallerCaller(
@@ -94,8 +97,10 @@ async def _async_entry_updated(
 
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
     """Unload a config entry; unsaved records are written first."""
-    await entry.runtime_data.records.async_flush()
-    await entry.runtime_data.caller.guard.async_flush()
+    runtime = entry.runtime_data
+    await asyncio.gather(
+        runtime.records.async_flush(), runtime.caller.guard.async_flush()
+    )
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
