@@ -120,7 +120,17 @@ def machine() -> dict[str, Any]:
             ),
             "",
         )
+    try:
+        import ulid_transform._ulid_impl  # noqa: F401
+    except ImportError:
+        # PyPI's ulid-transform 2.2.9 wheel for Python 3.14 has no compiled
+        # extension; Home Assistant's images have it. Every state write and
+        # event makes a ULID, so they are slower here than in production.
+        ulid_compiled = False
+    else:
+        ulid_compiled = True
     return {
+        "ulid_transform_compiled": ulid_compiled,
         "cpu": cpu or platform.processor(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
@@ -539,6 +549,15 @@ def format_table(results: dict[str, Any]) -> str:
     lines = [
         "Infocaller benchmark",
         f"machine: {json.dumps(results['machine'])}",
+        *(
+            []
+            if results["machine"]["ulid_transform_compiled"]
+            else [
+                "note: ulid_transform has no compiled extension here (PyPI's "
+                "2.2.9 wheel for Python 3.14): state writes and events are "
+                "slower than in Home Assistant's images"
+            ]
+        ),
         f"calls per kind: {results['n']} (interleaved, {results['gap_s'] * 1000:g} ms idle gap)",
         "",
         f"{'kind':<18} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/raw':>8} {'p95/raw':>8}",
