@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 ROOT = Path(__file__).parents[1]
-RUNS = 7
+RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
 PRELOAD = """
 import aiohttp, voluptuous
 import homeassistant.core, homeassistant.config_entries, homeassistant.data_entry_flow
