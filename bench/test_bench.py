@@ -242,21 +242,29 @@ async def _run(
     async def action_new_number(index: int) -> None:
         await action(index, f"+34622{index:06d}")
 
+    def bench_action(
+        name: str, handler: Callable[[ServiceCall], Awaitable[ServiceResponse]]
+    ) -> Callable[[int], Awaitable[None]]:
+        """Register a bare ``bench`` action; return a kind that calls it."""
+        hass.services.async_register(
+            "bench", name, handler, supports_response=SupportsResponse.ONLY
+        )
+
+        async def run(index: int) -> None:
+            response = await hass.services.async_call(
+                "bench", name, {"n": index}, blocking=True, return_response=True
+            )
+            assert response == {"result": 0}
+
+        return run
+
     # The floor Home Assistant itself sets: a bare action that only awaits
     # the client, with no schema, validation, records, event or entities.
     async def _floor_handler(call: ServiceCall) -> ServiceResponse:
         result = await client.issue_call(request(call.data["n"]))
         return {"result": result.result}
 
-    hass.services.async_register(
-        "bench", "floor", _floor_handler, supports_response=SupportsResponse.ONLY
-    )
-
-    async def ha_action_floor(index: int) -> None:
-        response = await hass.services.async_call(
-            "bench", "floor", {"n": index}, blocking=True, return_response=True
-        )
-        assert response == {"result": 0}
+    ha_action_floor = bench_action("floor", _floor_handler)
 
     # The least any client can add to raw: encode this call's document
     # with one json.dumps and one quote_plus, parse the answer with one
@@ -286,18 +294,7 @@ async def _run(
         hass.bus.async_fire("bench_call_result", {"call_id": result.call_id})
         return {"result": result.result}
 
-    hass.services.async_register(
-        "bench",
-        "states_floor",
-        _states_floor_handler,
-        supports_response=SupportsResponse.ONLY,
-    )
-
-    async def ha_states_floor(index: int) -> None:
-        response = await hass.services.async_call(
-            "bench", "states_floor", {"n": index}, blocking=True, return_response=True
-        )
-        assert response == {"result": 0}
+    ha_states_floor = bench_action("states_floor", _states_floor_handler)
 
     # The same, but the four states are written the way issue_call writes
     # them: a record handed to the line's records, whose listeners (the
@@ -322,18 +319,7 @@ async def _run(
         hass.bus.async_fire("bench_call_result", {"call_id": result.call_id})
         return {"result": result.result}
 
-    hass.services.async_register(
-        "bench",
-        "entities_floor",
-        _entities_floor_handler,
-        supports_response=SupportsResponse.ONLY,
-    )
-
-    async def ha_entities_floor(index: int) -> None:
-        response = await hass.services.async_call(
-            "bench", "entities_floor", {"n": index}, blocking=True, return_response=True
-        )
-        assert response == {"result": 0}
+    ha_entities_floor = bench_action("entities_floor", _entities_floor_handler)
 
     kinds: dict[str, Callable[[int], Awaitable[None]]] = {
         "raw": raw,
