@@ -25,7 +25,8 @@ Results go to stdout (a table) and, with BENCH_JSON set, to that file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from typing import Any
 from unittest.mock import patch
 from urllib.parse import quote_plus, urlencode
 
+from homeassistant import block_async_io
 from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
 from homeassistant.core import (
     HomeAssistant,
@@ -373,46 +375,7 @@ async def _run(
             40,
         )
 
-    bursts = []
-    for burst, size in enumerate(BURSTS):
-        simulator.reset()
-        started = time.perf_counter()
-        outcomes = await asyncio.gather(
-            *(
-                hass.services.async_call(
-                    DOMAIN,
-                    "issue_call",
-                    # Numbers unique across bursts: the duplicate guard would
-                    # (rightly) refuse a number called seconds before.
-                    {"phone": f"+3463{burst}{index:06d}", "rule_group": "Aviso"},
-                    blocking=True,
-                    return_response=True,
-                )
-                for index in range(size)
-            ),
-            return_exceptions=True,
-        )
-        wall = time.perf_counter() - started
-        accepted = sum(
-            1 for item in outcomes if isinstance(item, dict) and item["result"] == 0
-        )
-        failures: dict[str, int] = {}
-        for item in outcomes:
-            if isinstance(item, BaseException):
-                key = getattr(item, "translation_key", None)
-                name = f"{type(item).__name__}({key or item})"[:100]
-                failures[name] = failures.get(name, 0) + 1
-        bursts.append(
-            {
-                "size": size,
-                "accepted": accepted,
-                "wall_s": wall,
-                "calls_per_s": size / wall,
-                "connections": len(simulator.peers),
-                "peak_concurrent_requests": simulator.peak_in_flight,
-                "failures": failures,
-            }
-        )
+    bursts = await _bursts(hass, simulator)
     await hass.async_block_till_done()
     webhook_figures = await _webhook(hass, entry, hass_client_no_auth)
     # Unloading writes the records that are still waiting for their delay.
@@ -431,6 +394,83 @@ async def _run(
         "records_file_written": records.exists(),
         "webhook": webhook_figures,
     }
+
+
+@contextmanager
+def loop_protection() -> Iterator[list[str]]:
+    """Turn on Home Assistant's blocking-call detection, as a real start does.
+
+    The test harness leaves it off (and it skips some calls when it sees
+    ``unittest`` loaded, which pytest does); this turns all of it on and
+    yields the reports logged meanwhile.
+    """
+    reports: list[str] = []
+
+    class _Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "Detected blocking call" in (message := record.getMessage()):
+                reports.append(message)
+
+    handler = _Catch(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    calls = block_async_io._BLOCKED_CALLS.calls  # noqa: SLF001
+    try:
+        with patch.object(block_async_io, "_IN_TESTS", False):
+            block_async_io.enable()
+        yield reports
+    finally:
+        logging.getLogger().removeHandler(handler)
+        for call in calls:
+            setattr(call.object, call.function, call.original_func)
+        calls.clear()
+
+
+async def _bursts(hass: HomeAssistant, simulator: Simulator) -> list[dict[str, Any]]:
+    """Concurrent actions with distinct numbers, BURSTS of them."""
+    bursts = []
+    for burst, size in enumerate(BURSTS):
+        simulator.reset()
+        with loop_protection() as blocking_reports:
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(
+                *(
+                    hass.services.async_call(
+                        DOMAIN,
+                        "issue_call",
+                        # Numbers unique across bursts: the duplicate guard
+                        # would (rightly) refuse a number called seconds before.
+                        {"phone": f"+3463{burst}{index:06d}", "rule_group": "Aviso"},
+                        blocking=True,
+                        return_response=True,
+                    )
+                    for index in range(size)
+                ),
+                return_exceptions=True,
+            )
+            wall = time.perf_counter() - started
+        accepted = sum(
+            1 for item in outcomes if isinstance(item, dict) and item["result"] == 0
+        )
+        failures: dict[str, int] = {}
+        for item in outcomes:
+            if isinstance(item, BaseException):
+                key = getattr(item, "translation_key", None)
+                name = f"{type(item).__name__}({key or item})"[:100]
+                failures[name] = failures.get(name, 0) + 1
+        bursts.append(
+            {
+                "size": size,
+                "accepted": accepted,
+                "wall_s": wall,
+                "calls_per_s": size / wall,
+                "connections": len(simulator.peers),
+                "peak_concurrent_requests": simulator.peak_in_flight,
+                "failures": failures,
+                "blocking_call_reports": len(blocking_reports),
+                "first_blocking_call_reports": blocking_reports[:3],
+            }
+        )
+    return bursts
 
 
 WEBHOOK_ID = "b" * 64
@@ -565,6 +605,7 @@ def format_table(results: dict[str, Any]) -> str:
         f"({b['calls_per_s']:.0f}/s), {b['connections']} connections, "
         f"peak {b['peak_concurrent_requests']} requests at once"
         + (f"; failures: {b['failures']}" if b["failures"] else "")
+        + f"; blocking-call reports: {b['blocking_call_reports']}"
         for b in results["bursts"]
     ]
     setup = results["setup"]
