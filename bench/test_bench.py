@@ -25,8 +25,7 @@ Results go to stdout (a table) and, with BENCH_JSON set, to that file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 import json
 import logging
 import os
@@ -38,7 +37,6 @@ from typing import Any
 from unittest.mock import patch
 from urllib.parse import quote_plus, urlencode
 
-from homeassistant import block_async_io
 from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
 from homeassistant.core import (
     HomeAssistant,
@@ -71,6 +69,7 @@ from custom_components.infocaller.const import (
     EVENT_CALL_PROGRESS,
 )
 from custom_components.infocaller.records import CallRecord
+from tests.loop_protection import loop_protection
 
 pytestmark = pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
 
@@ -394,35 +393,6 @@ async def _run(
         "records_file_written": records.exists(),
         "webhook": webhook_figures,
     }
-
-
-@contextmanager
-def loop_protection() -> Iterator[list[str]]:
-    """Turn on Home Assistant's blocking-call detection, as a real start does.
-
-    The test harness leaves it off (and it skips some calls when it sees
-    ``unittest`` loaded, which pytest does); this turns all of it on and
-    yields the reports logged meanwhile.
-    """
-    reports: list[str] = []
-
-    class _Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "Detected blocking call" in (message := record.getMessage()):
-                reports.append(message)
-
-    handler = _Catch(logging.WARNING)
-    logging.getLogger().addHandler(handler)
-    calls = block_async_io._BLOCKED_CALLS.calls  # noqa: SLF001
-    try:
-        with patch.object(block_async_io, "_IN_TESTS", False):
-            block_async_io.enable()
-        yield reports
-    finally:
-        logging.getLogger().removeHandler(handler)
-        for call in calls:
-            setattr(call.object, call.function, call.original_func)
-        calls.clear()
 
 
 async def _bursts(hass: HomeAssistant, simulator: Simulator) -> list[dict[str, Any]]:

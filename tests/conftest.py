@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
+import inspect
 import json
 import logging
 from typing import Any
@@ -26,6 +27,8 @@ from custom_components.infocaller.const import (
     CONF_IDINFOCALLER,
     DOMAIN,
 )
+
+from .loop_protection import loop_protection
 
 ROOT_DIR = __import__("pathlib").Path(__file__).parents[1]
 LINE = "34910000000"
@@ -56,10 +59,26 @@ def frame_reports(records: list[logging.LogRecord]) -> list[str]:
     for record in records:
         message = record.getMessage()
         if any(marker in message for marker in FRAME_REPORT_MARKERS) and (
-            "Detected blocking call" not in message or DOMAIN in message
+            "Detected blocking call" not in message
+            or f"custom integration '{DOMAIN}'" in message
         ):
             reports.append(message)
     return reports
+
+
+@pytest.fixture(autouse=True)
+def blocking_call_detection(request: pytest.FixtureRequest) -> Generator[None]:
+    """Home Assistant's blocking-call detection, on as in a real start.
+
+    For the tests that run in the event loop (the detection only knows the
+    loop's thread, where synchronous tests run too). A blocking call by this
+    integration is then logged, and ``fail_on_frame_reports`` fails the test.
+    """
+    if not inspect.iscoroutinefunction(request.function):
+        yield
+        return
+    with loop_protection():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.infocaller.api import CallResult, CredentialCheck
 from custom_components.infocaller.const import DOMAIN
 
-from .conftest import frame_reports
+from .conftest import ROOT_DIR, frame_reports
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -54,6 +54,29 @@ async def test_the_guard_ignores_other_logs(caplog: pytest.LogCaptureFixture) ->
     )
     assert len(frame_reports(caplog.get_records("call"))) == 1
     caplog.clear()
+
+
+async def test_a_blocking_call_in_this_integration_is_caught(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Blocking-call detection is on in the loop, as at a real start.
+
+    Code whose frame is in this integration's folder lists a directory
+    inside the event loop (``listdir`` is one of the checks Home Assistant
+    skips under pytest unless told otherwise); the report is logged and
+    recognised.
+    """
+    code = compile(
+        "import os\nos.listdir('/')\n",
+        str(ROOT_DIR / "custom_components" / DOMAIN / "blocking_example.py"),
+        "exec",
+    )
+    exec(code, {})  # noqa: S102 - a fixed snippet, to give it that frame
+    reports = frame_reports(caplog.get_records("call"))
+    assert len(reports) == 1
+    assert f"custom integration '{DOMAIN}'" in reports[0]
+    assert "listdir" in reports[0]
+    caplog.clear()  # this test's report is on purpose; the guard would fail it
 
 
 async def test_reauth_and_reconfigure_report_nothing(
