@@ -36,8 +36,8 @@ from .const import (
     DEFAULT_MAX_CALLS_PER_NUMBER,
     DEFAULT_REPEAT_WINDOW,
     DOMAIN,
-    RECORDS_SAVE_DELAY,
 )
+from .saving import DelayedSave
 
 STORAGE_VERSION = 1
 HOUR = 3600.0
@@ -87,7 +87,7 @@ class CallGuard:
         #: (time, number) of each call in the last hour, oldest first: what
         #: to forget from ``_by_number`` without scanning every number.
         self._number_log: deque[tuple[float, str]] = deque()
-        self._unsaved = False
+        self._saving = DelayedSave(self._store, self._data_to_save)
 
     def apply_options(self, options: Mapping[str, Any]) -> None:
         """Take the line's options into use."""
@@ -189,7 +189,7 @@ class CallGuard:
         self._in_flight.discard(ticket.key)
         self._sent.pop(ticket.key, None)
         self._sent[ticket.key] = time.time()
-        self._changed()
+        self._saving.async_schedule()
 
     @callback
     def async_not_placed(self, ticket: Ticket) -> None:
@@ -198,17 +198,9 @@ class CallGuard:
         for times in (self._by_number.get(ticket.phone), self._line):
             if times is not None and ticket.at in times:
                 times.remove(ticket.at)
-        self._changed()
+        self._saving.async_schedule()
 
-    def _changed(self) -> None:
-        # Once per delay (as the records): a stream of calls never postpones it.
-        if not self._unsaved:
-            self._unsaved = True
-            self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
-
-    @callback
     def _data_to_save(self) -> dict[str, Any]:
-        self._unsaved = False
         return {
             "sent": dict(self._sent),
             "by_number": {phone: list(t) for phone, t in self._by_number.items()},
@@ -217,8 +209,7 @@ class CallGuard:
 
     async def async_flush(self) -> None:
         """Write unsaved state now (the entry unloads)."""
-        if self._unsaved:
-            await self._store.async_save(self._data_to_save())
+        await self._saving.async_flush()
 
     def as_dict(self) -> dict[str, Any]:
         """Return counts for diagnostics (no numbers, no request content)."""

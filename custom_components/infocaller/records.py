@@ -2,7 +2,7 @@
 
 The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
 the records keep the last results and counters, tell the entities, and are
-saved with a delay (``Store.async_delay_save``), so a call never waits for
+saved with a delay (``saving.DelayedSave``), so a call never waits for
 the disk. A pending save is written when the entry unloads and when Home
 Assistant stops; a crash loses at most the last ``RECORDS_SAVE_DELAY``
 seconds of records.
@@ -21,7 +21,8 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
-from .const import DOMAIN, RECORDS_SAVE_DELAY
+from .const import DOMAIN
+from .saving import DelayedSave
 
 STORAGE_VERSION = 1
 RECENT_RESULTS = 10
@@ -134,7 +135,7 @@ class InfocallerRecords:
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
         self._listeners: list[RecordListener] = []
-        self._unsaved = False
+        self._saving = DelayedSave(self._store, self.as_dict)
 
     @property
     def last(self) -> CallRecord | None:
@@ -205,7 +206,7 @@ class InfocallerRecords:
         if record.status is not None:
             # A followed call (call progress): the newest one is shown.
             self.last_progress = record
-        self._async_schedule_save()
+        self._saving.async_schedule()
         for listener in list(self._listeners):
             listener(record, saved_call_id)
 
@@ -226,25 +227,11 @@ class InfocallerRecords:
             self.last_answer = new
         if self.last_progress is not None and self.last_progress.key == new.key:
             self.last_progress = new
-        self._async_schedule_save()
-
-    @callback
-    def _async_schedule_save(self) -> None:
-        # Scheduled once, not pushed back by each change: under a steady
-        # stream of calls the records are still written within the delay.
-        if not self._unsaved:
-            self._unsaved = True
-            self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
-
-    @callback
-    def _data_to_save(self) -> dict[str, Any]:
-        self._unsaved = False
-        return self.as_dict()
+        self._saving.async_schedule()
 
     async def async_flush(self) -> None:
         """Write unsaved records now (replacing the pending delayed save)."""
-        if self._unsaved:
-            await self._store.async_save(self._data_to_save())
+        await self._saving.async_flush()
 
     @callback
     def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
