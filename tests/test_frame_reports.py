@@ -40,8 +40,13 @@ async def test_a_frame_report_about_this_integration_is_caught(
     caplog.clear()  # this test's report is on purpose; the guard would fail it
 
 
-async def test_the_guard_ignores_other_logs(caplog: pytest.LogCaptureFixture) -> None:
-    """Ordinary warnings and other integrations' blocking calls do not count."""
+def test_the_guard_ignores_other_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """Ordinary warnings and other integrations' blocking calls do not count.
+
+    (Synchronous: in async tests the reports about other code are not even
+    logged, see ``conftest.blocking_call_detection``; this checks the
+    recognition itself.)
+    """
     logger = logging.getLogger("custom_components.infocaller")
     logger.warning("Could not reach Infocaller: refused")
     logging.getLogger("homeassistant.util.loop").warning(
