@@ -25,7 +25,12 @@ import tempfile
 
 ROOT = Path(__file__).parents[1]
 RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
+# homeassistant first, as in Home Assistant: since 2026 its package
+# registers probatio under the name voluptuous, which must happen before
+# anything imports voluptuous (importing voluptuous first loads the real one
+# and prints a RuntimeWarning).
 PRELOAD = """
+import homeassistant
 import aiohttp, voluptuous
 import homeassistant.core, homeassistant.config_entries, homeassistant.data_entry_flow
 import homeassistant.helpers.config_validation, homeassistant.helpers.entity_platform
@@ -42,6 +47,15 @@ import homeassistant.helpers.network, homeassistant.helpers.event
 """
 TARGETS = {
     "package": ["custom_components.infocaller"],
+    # What Home Assistant imports at start, before set-up: the package and
+    # the platforms it preloads (loader.BASE_PRELOAD_PLATFORMS) that exist.
+    "package_and_preloaded_platforms": [
+        "custom_components.infocaller",
+        "custom_components.infocaller.config_flow",
+        "custom_components.infocaller.diagnostics",
+        "custom_components.infocaller.intent",
+        "custom_components.infocaller.logbook",
+    ],
     "package_and_platforms": [
         "custom_components.infocaller",
         "custom_components.infocaller.config_flow",

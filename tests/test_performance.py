@@ -32,7 +32,9 @@ LINE_PROBLEM = "binary_sensor.infocaller_34910000000_line_problem"
 def test_importing_the_integration_does_not_import_phonenumbers() -> None:
     """Phonenumbers (about 27 ms) and the chain are imported on first use.
 
-    Both in Home Assistant's executors, never at its start.
+    Both in Home Assistant's executors, never at its start. So is the
+    call-progress receiver and its report reader (about 2 ms): only a line
+    with call progress loads them, when it is set up.
     """
     modules = ", ".join(
         f"custom_components.infocaller.{name}"
@@ -50,8 +52,10 @@ def test_importing_the_integration_does_not_import_phonenumbers() -> None:
     )
     code = (
         f"import custom_components.infocaller, {modules}; import sys; "
-        "print('phonenumbers' in sys.modules, "
-        "'custom_components.infocaller.chain' in sys.modules)"
+        "print(*(name in sys.modules for name in ('phonenumbers', "
+        "'custom_components.infocaller.chain', "
+        "'custom_components.infocaller.receiver', "
+        "'custom_components.infocaller.api.progress')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -60,7 +64,7 @@ def test_importing_the_integration_does_not_import_phonenumbers() -> None:
         text=True,
         check=True,
     )
-    assert result.stdout.strip() == "False False", result.stderr
+    assert result.stdout.strip() == "False False False False", result.stderr
 
 
 @pytest.mark.usefixtures("setup_integration")

@@ -444,7 +444,7 @@ async def test_body_that_never_completes_times_out(hass: HomeAssistant) -> None:
     """A slow-drip body gets 408 after READ_TIMEOUT, and is counted."""
     from unittest.mock import patch
 
-    from custom_components.infocaller import webhook
+    from custom_components.infocaller import receiver
 
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     progress = entry.runtime_data.progress
@@ -455,8 +455,8 @@ async def test_body_that_never_completes_times_out(hass: HomeAssistant) -> None:
             return b""
 
     request = MagicMock(headers={}, content=Stalled(), query={})
-    with patch.object(webhook, "READ_TIMEOUT", 0.05):
-        response = await webhook.async_handle_request(progress, request)
+    with patch.object(receiver, "READ_TIMEOUT", 0.05):
+        response = await receiver.async_handle_request(progress, request)
     assert response.status == 408
     assert progress.invalid_reports == 1
 

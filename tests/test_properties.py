@@ -4,7 +4,8 @@ For arbitrary text in the rule group and the variables, validation either
 refuses the request naming the field, or both wire formats parse back to
 exactly the same fields. Arbitrary phone strings become E.164 or are
 refused. Arbitrary requests to the progress parser raise only its own
-error. Nothing crashes.
+error. The character checks find and replace exactly what one whole
+regular-expression class would. Nothing crashes.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from xml.etree import ElementTree as ET
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.infocaller.api import (
-    InvalidReportError,
-    RequestFormat,
-    parse_report,
-)
+from custom_components.infocaller.api import RequestFormat
+from custom_components.infocaller.api.progress import InvalidReportError, parse_report
 from custom_components.infocaller.api.protocol import (
+    UNSENDABLE_NON_ASCII,
+    XML_CONTROL_CHARACTERS,
+    CharacterSet,
     call_data,
     encode_body,
     encode_request,
@@ -207,3 +208,25 @@ def test_examples_of_refused_values(value: str) -> None:
     with pytest.raises(CallValidationError) as err:
         _validate({"phone": "611222333", "rule_group": "A", "variables": {"V": value}})
     assert err.value.field == "variables"
+
+
+@given(text=TEXT)
+@PROFILE
+def test_character_set_is_its_whole_class(text: str) -> None:
+    """ASCII fast path or not, a CharacterSet matches its one whole class."""
+    ascii_ranges = XML_CONTROL_CHARACTERS + "\x7f"
+    whole = re.compile(f"[{ascii_ranges}{UNSENDABLE_NON_ASCII}]")
+    checks = CharacterSet(ascii_ranges, UNSENDABLE_NON_ASCII)
+    assert checks.search(text) is (whole.search(text) is not None)
+    assert checks.replace(text, "\ufffd") == whole.sub("\ufffd", text)
+
+
+def test_character_set_compiles_the_whole_class_for_other_text_only() -> None:
+    """The slow-to-compile class waits for the first text that is not ASCII."""
+    checks = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
+    assert checks.search("rule group\x01") is True
+    assert checks.replace("a\x00b", "?") == "a?b"
+    assert checks._whole is None
+    assert checks.search("Pe\u00f1a\ud800") is True
+    assert checks.search("Pe\u00f1a") is False
+    assert checks._whole is not None

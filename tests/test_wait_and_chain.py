@@ -18,12 +18,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.infocaller.api import (
-    CallResult,
-    InfocallerRejectedError,
-    ProgressReport,
-    Stage,
-)
+from custom_components.infocaller.api import CallResult, InfocallerRejectedError, Stage
+from custom_components.infocaller.api.progress import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,

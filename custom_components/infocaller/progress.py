@@ -2,7 +2,7 @@
 
 The pipeline (``caller.py``) hands each accepted call to ``async_track``
 while call progress is on. Infocaller's requests reach the line's webhook
-(``webhook.py``), which hands each parsed ``ProgressReport`` to
+(``webhook.py``, ``receiver.py``), which hands each parsed ``ProgressReport`` to
 ``async_report``. A report is matched to a followed call by call id (when
 it equals the ``idcall`` we were given), else by the called number while
 that call can still ring; unmatched reports are announced, never attached.
@@ -20,14 +20,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .api import CallRequest, ProgressReport, Stage
+from .api import CallRequest, Stage
 from .const import (
     CONF_CALL_PROGRESS,
     EVENT_CALL_PROGRESS,
@@ -40,6 +40,9 @@ from .const import (
 )
 from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords
+
+if TYPE_CHECKING:
+    from .api.progress import ProgressReport
 
 MATCH_CALL_ID: Final = "call_id"
 MATCH_PHONE: Final = "phone"

@@ -22,6 +22,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .api import CallRequest
+from .api.protocol import UNSENDABLE_NON_ASCII, XML_CONTROL_CHARACTERS, CharacterSet
 from .const import (
     ATTR_MAX_WAIT,
     ATTR_PHONE,
@@ -40,7 +41,7 @@ from .const import (
 #: What no value may hold: control characters (line feed, carriage return
 #: and tab are allowed), lone surrogates (no UTF-8 text can carry them) and
 #: U+FFFE/U+FFFF (no XML text can).
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_FORBIDDEN = CharacterSet(XML_CONTROL_CHARACTERS + "\x7f", UNSENDABLE_NON_ASCII)
 _VARIABLE_NAME = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
 _LINE_ID_SEPARATORS = re.compile(r"[\s\-.()]")
 DEFAULT_REGION = "ES"
@@ -114,7 +115,7 @@ def normalize_phone(value: str, line_id: str) -> str | None:
 
 def _shown(value: str) -> str:
     """Return ``value`` fit to quote in a message (unsendable characters replaced)."""
-    return _FORBIDDEN.sub("\ufffd", value)
+    return _FORBIDDEN.replace(value, "\ufffd")
 
 
 async def async_normalize_phone(

@@ -4,25 +4,24 @@ One webhook per line, registered while call progress is on (GET and POST,
 reachable from the internet: Infocaller calls it). With Home Assistant
 Cloud, a cloudhook forwards to it, so no port needs opening; otherwise the
 external URL is used, and when neither exists the flow says so. Every byte
-is untrusted: the body is size-capped and read with a deadline, parsing is
-``api.parse_report``'s, and nothing raises. The webhook id is a secret
-(anyone who has it can send reports): it is never logged.
+is untrusted: ``receiver.py`` answers each request (loaded when a line with
+call progress is set up, so a line without it never loads the report
+reader). The webhook id is a secret (anyone who has it can send reports):
+it is never logged.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Mapping
 import logging
 from typing import Any
 
 from aiohttp import hdrs, web
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.network import NoURLAvailableError
 
-from .api import MAX_REPORT_BYTES, InvalidReportError, parse_report
 from .const import (
     CONF_CALL_PROGRESS,
     CONF_CLOUDHOOK_URL,
@@ -31,10 +30,6 @@ from .const import (
     LOGGER,
 )
 from .progress import InfocallerProgress
-
-#: A progress request's body must arrive within this many seconds.
-READ_TIMEOUT = 10
-
 
 #: Loggers that write a webhook's path or id (Home Assistant's webhook
 #: component and HTTP views, aiohttp's access log): while a line's webhook
@@ -83,16 +78,23 @@ def _unhide(webhook_id: str) -> None:
             logging.getLogger(name).removeFilter(_HIDE)
 
 
-@callback
-def async_register_webhook(
+async def async_register_webhook(
     hass: HomeAssistant, title: str, webhook_id: str, progress: InfocallerProgress
 ) -> None:
-    """Receive the line's progress requests (until ``async_unregister``)."""
+    """Receive the line's progress requests (until ``async_unregister``).
+
+    The receiver (and the report reader it uses) is imported here, in Home
+    Assistant's import executor, the first time a line needs it.
+    """
+    receiver = await async_import_module(hass, f"{__package__}.receiver")
+    answer: Callable[[InfocallerProgress, web.Request], Awaitable[web.Response]] = (
+        receiver.async_handle_request
+    )
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        return await async_handle_request(progress, request)
+        return await answer(progress, request)
 
     _hide(webhook_id)
     webhook.async_register(
@@ -111,50 +113,6 @@ def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
     """Stop receiving the line's progress requests."""
     webhook.async_unregister(hass, webhook_id)
     _unhide(webhook_id)
-
-
-async def _read_body(request: web.Request) -> bytes | None:
-    """Return the body, or None when it is larger than the cap."""
-    length = request.headers.get(hdrs.CONTENT_LENGTH, "")
-    if length.isdigit() and int(length) > MAX_REPORT_BYTES:
-        return None
-    body = bytearray()
-    async with asyncio.timeout(READ_TIMEOUT):
-        while chunk := await request.content.read(MAX_REPORT_BYTES + 1 - len(body)):
-            body += chunk
-            if len(body) > MAX_REPORT_BYTES:
-                return None
-    return bytes(body)
-
-
-async def async_handle_request(
-    progress: InfocallerProgress, request: web.Request
-) -> web.Response:
-    """Answer one request: 200 when it is a report, 4xx when it is not."""
-    if not progress.limiter.allow():
-        return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
-    try:
-        body = await _read_body(request)
-    except TimeoutError:
-        progress.invalid_reports += 1
-        return web.Response(status=HTTPStatus.REQUEST_TIMEOUT)
-    if body is None:
-        progress.invalid_reports += 1
-        return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-    query: Mapping[str, str] = request.query
-    try:
-        report = parse_report(query, body, request.headers.get(hdrs.CONTENT_TYPE, ""))
-    except InvalidReportError as err:
-        if progress.invalid_reports == 0:
-            LOGGER.debug(
-                "Ignored a request to the call-progress webhook: %s "
-                "(further ones are only counted, in diagnostics)",
-                err.reason,
-            )
-        progress.invalid_reports += 1
-        return web.Response(status=HTTPStatus.BAD_REQUEST)
-    progress.async_report(report)
-    return web.Response(status=HTTPStatus.OK)
 
 
 def webhook_url(hass: HomeAssistant, options: Mapping[str, Any]) -> str | None:

@@ -7,14 +7,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from custom_components.infocaller.api import (
+from custom_components.infocaller.api import ProgressUrl, Stage, progress_urls
+from custom_components.infocaller.api.progress import (
     MAX_REPORT_BYTES,
     InvalidReportError,
     ProgressReport,
-    ProgressUrl,
-    Stage,
     parse_report,
-    progress_urls,
 )
 
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -2,7 +2,9 @@
 
 This package imports nothing from Home Assistant, so it could be published
 on its own: ``InfocallerClient`` takes an ``aiohttp.ClientSession`` from the
-caller, and every error is one of the typed exceptions below.
+caller, and every error is one of the typed exceptions below. The reader
+of call-progress requests, ``progress.parse_report``, is imported from its
+module when needed (it is not loaded with the package).
 """
 
 from .client import (
@@ -33,25 +35,16 @@ from .models import (
     Fault,
     RequestFormat,
     ResultCode,
+    Stage,
     fault_of,
 )
-from .progress import (
-    MAX_REPORT_BYTES,
-    InvalidReportError,
-    ProgressReport,
-    ProgressUrl,
-    Stage,
-    parse_report,
-    progress_urls,
-)
-from .protocol import signature
+from .protocol import ProgressUrl, progress_urls, signature
 
 __all__ = [
     "CREDENTIAL_CODES",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_ENDPOINT",
     "DEFAULT_TIMEOUT",
-    "MAX_REPORT_BYTES",
     "RESULT_CODES",
     "RESULT_KEYS",
     "UNKNOWN_CODE_KEY",
@@ -68,15 +61,12 @@ __all__ = [
     "InfocallerRequestError",
     "InfocallerResponseError",
     "InfocallerTimeoutError",
-    "InvalidReportError",
-    "ProgressReport",
     "ProgressUrl",
     "Reason",
     "RequestFormat",
     "ResultCode",
     "Stage",
     "fault_of",
-    "parse_report",
     "progress_urls",
     "signature",
 ]

@@ -26,6 +26,19 @@ class Fault(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Stage(StrEnum):
+    """What happened to a call."""
+
+    ANSWERED = "answered"
+    FORWARD_ANSWERED = "forward_answered"
+    FORWARD_FAILED = "forward_failed"
+    ENDED = "ended"
+    ACKNOWLEDGED = "acknowledged"
+    DIGITS = "digits"
+    #: Never reported by Infocaller: inferred by whoever tracks the call.
+    NOT_ANSWERED = "not_answered"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResultCode:
     """One documented ``Resultado`` value."""

@@ -1,46 +1,38 @@
-"""Call progress: the requests Infocaller sends to a URL of ours.
+"""Call progress: reading the requests Infocaller sends to a URL of ours.
 
 Infocaller's informative API calls one URL per event (answered, forward
 answered, forward failed, ended) and a script's "API QUERY" action calls a
 URL during the call; each URL may carry the vendor's bracket variables,
 which Infocaller replaces. The vendor documents no field names for the
 body, so everything we need travels in the query string under our own
-names (``progress_urls``); a body (form, JSON or XML) is optional extra
+names (``protocol.progress_urls``); a body (form, JSON or XML) is optional extra
 data read only for the same names. Everything here is untrusted input:
 ``parse_report`` keeps only known fields whose values look right, caps
 sizes, refuses XML with a DTD, and raises ``InvalidReportError`` for
 anything else.
+
+The package does not import this module: only a program that receives call
+progress needs it (``from .api.progress import parse_report``), so one that
+only places calls never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
+from .models import Stage
+
 #: The largest body read from a progress request; a longer one is refused.
 MAX_REPORT_BYTES = 16 * 1024
 #: At most this many fields of a body are looked at (the rest is ignored).
 MAX_BODY_FIELDS = 200
 _MAX_DEPTH = 4
-
-
-class Stage(StrEnum):
-    """What happened to a call."""
-
-    ANSWERED = "answered"
-    FORWARD_ANSWERED = "forward_answered"
-    FORWARD_FAILED = "forward_failed"
-    ENDED = "ended"
-    ACKNOWLEDGED = "acknowledged"
-    DIGITS = "digits"
-    #: Never reported by Infocaller: inferred by whoever tracks the call.
-    NOT_ANSWERED = "not_answered"
 
 
 #: The ``event`` values our URLs carry, plus the vendor's own event names
@@ -232,44 +224,3 @@ def parse_report(
     elif "digits" not in values:
         raise InvalidReportError("digits event without digits")
     return ProgressReport(stage=stage, **values)
-
-
-#: The vendor's bracket variables our URLs ask for, by our parameter name.
-URL_VARIABLES: dict[str, str] = {
-    "call_id": "[_IdLlamada]",
-    "uuid": "[_UUID]",
-    "caller": "[_NumLlamante]",
-    "called": "[_NumLlamado]",
-    "line": "[_NumInfocaller]",
-}
-#: What the "API QUERY" URL passes as digits: the user's own script
-#: variable; a left-over ``[...]`` means a plain acknowledgement.
-DIGITS_PLACEHOLDER = "[PULSACION]"
-
-
-class ProgressUrl(StrEnum):
-    """The URLs to paste into Infocaller: one per event, and API QUERY."""
-
-    ANSWERED = "answered"
-    FORWARD_ANSWERED = "forward_answered"
-    FORWARD_FAILED = "forward_failed"
-    ENDED = "ended"
-    QUERY = "query"
-
-
-def progress_urls(base_url: str) -> dict[ProgressUrl, str]:
-    """Return the URLs to paste into Infocaller, for a webhook's ``base_url``.
-
-    Bracket variables are written as is (not percent-encoded): Infocaller
-    replaces them before it sends the request.
-    """
-    common = "&".join(f"{name}={value}" for name, value in URL_VARIABLES.items())
-    urls: dict[ProgressUrl, str] = {}
-    for url in ProgressUrl:
-        extra = ""
-        if url in (ProgressUrl.FORWARD_ANSWERED, ProgressUrl.FORWARD_FAILED):
-            extra = "&forward=[_NumDesvio]"
-        elif url is ProgressUrl.QUERY:
-            extra = f"&digits={DIGITS_PLACEHOLDER}"
-        urls[url] = f"{base_url}?event={url.value}&{common}{extra}"
-    return urls

@@ -4,12 +4,15 @@ Canonical shape: ``PROTOCOL.md`` (the vendor's "structure" sections, not its
 examples). Requests are built with ``json`` and ``xml.etree.ElementTree``,
 never by string concatenation; answers are parsed leniently (a number or a
 string for ``Resultado``, an optional XML declaration or namespace).
+Also the call-progress URLs to paste into Infocaller (``progress_urls``);
+the requests that come back to them are read by ``progress.parse_report``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
+from enum import StrEnum
 import hashlib
 import json
 import re
@@ -27,14 +30,53 @@ FORM_FIELDS: dict[RequestFormat, str] = {
 }
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
-# Characters XML 1.0 cannot carry at all (not even escaped), and lone
-# surrogates, which no UTF-8 text can carry.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Control characters XML 1.0 cannot carry at all (not even escaped); line
+#: feed, carriage return and tab are allowed.
+XML_CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f"
+#: Lone surrogates (no UTF-8 text can carry them) and U+FFFE/U+FFFF (no XML
+#: text can).
+UNSENDABLE_NON_ASCII = "\ud800-\udfff\ufffe\uffff"
 #: ``Resultado``: an optional sign and ASCII digits, nothing else.
 _CODE = re.compile(r"[+-]?[0-9]+")
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: One encoder for every request (``json.dumps`` with options builds one each time).
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class CharacterSet:
+    """Find the characters of a set in text (a regular-expression class).
+
+    A class with the surrogate range takes about 0.7 ms to compile, longer
+    than the rest of a module: so ASCII text (most of it) is searched with the
+    ASCII part alone, and the whole class is compiled the first time text
+    that is not ASCII comes by.
+    """
+
+    __slots__ = ("_ascii", "_class", "_whole")
+
+    def __init__(self, ascii_ranges: str, other_ranges: str) -> None:
+        """Take the class's ranges: those inside ASCII, and the others."""
+        self._ascii = re.compile(f"[{ascii_ranges}]")
+        self._class = f"[{ascii_ranges}{other_ranges}]"
+        self._whole: re.Pattern[str] | None = None
+
+    def _pattern(self, text: str) -> re.Pattern[str]:
+        if text.isascii():
+            return self._ascii
+        if self._whole is None:
+            self._whole = re.compile(self._class)
+        return self._whole
+
+    def search(self, text: str) -> bool:
+        """Whether ``text`` holds a character of the set."""
+        return self._pattern(text).search(text) is not None
+
+    def replace(self, text: str, replacement: str) -> str:
+        """Return ``text`` with each character of the set replaced."""
+        return self._pattern(text).sub(replacement, text)
+
+
+_XML_ILLEGAL = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
 
 
 def signature(idinfocaller: str, password: str) -> str:
@@ -254,3 +296,44 @@ def parse_response(request_format: RequestFormat, body: str) -> CallResult:
     if request_format is RequestFormat.XML:
         return parse_xml(body)
     return parse_json(body)
+
+
+#: The vendor's bracket variables our URLs ask for, by our parameter name.
+URL_VARIABLES: dict[str, str] = {
+    "call_id": "[_IdLlamada]",
+    "uuid": "[_UUID]",
+    "caller": "[_NumLlamante]",
+    "called": "[_NumLlamado]",
+    "line": "[_NumInfocaller]",
+}
+#: What the "API QUERY" URL passes as digits: the user's own script
+#: variable; a left-over ``[...]`` means a plain acknowledgement.
+DIGITS_PLACEHOLDER = "[PULSACION]"
+
+
+class ProgressUrl(StrEnum):
+    """The URLs to paste into Infocaller: one per event, and API QUERY."""
+
+    ANSWERED = "answered"
+    FORWARD_ANSWERED = "forward_answered"
+    FORWARD_FAILED = "forward_failed"
+    ENDED = "ended"
+    QUERY = "query"
+
+
+def progress_urls(base_url: str) -> dict[ProgressUrl, str]:
+    """Return the URLs to paste into Infocaller, for a webhook's ``base_url``.
+
+    Bracket variables are written as is (not percent-encoded): Infocaller
+    replaces them before it sends the request.
+    """
+    common = "&".join(f"{name}={value}" for name, value in URL_VARIABLES.items())
+    urls: dict[ProgressUrl, str] = {}
+    for url in ProgressUrl:
+        extra = ""
+        if url in (ProgressUrl.FORWARD_ANSWERED, ProgressUrl.FORWARD_FAILED):
+            extra = "&forward=[_NumDesvio]"
+        elif url is ProgressUrl.QUERY:
+            extra = f"&digits={DIGITS_PLACEHOLDER}"
+        urls[url] = f"{base_url}?event={url.value}&{common}{extra}"
+    return urls
