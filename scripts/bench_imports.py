@@ -10,10 +10,21 @@ a temporary folder, imported once there to compile it ("first start", also
 reported), then timed with its bytecode. (The benchmark's Python 3.14 root
 file system sets PYTHONDONTWRITEBYTECODE, which would time compiling the
 source on every run: that is lifted here.)
+
+The "floor" is a package generated from the real one with the same modules
+and, in each, the same dataclasses (same options and fields) and enums, and
+nothing else: what the design (a module per responsibility, dataclass
+models, StrEnums) costs before any of the integration's code runs. The
+targets are timed in turns, round after round, so the machine's drifts
+fall on all of them alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import importlib
+import inspect
 import json
 import os
 from pathlib import Path
@@ -22,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 ROOT = Path(__file__).parents[1]
 RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
@@ -68,6 +80,8 @@ TARGETS = {
     ],
     "phonenumbers (loaded lazily, in the executor)": ["phonenumbers"],
 }
+FLOOR = "floor: the package's modules, dataclasses and enums, nothing else"
+PACKAGE = "custom_components.infocaller"
 
 
 def _once(modules: list[str], folder: Path) -> float:
@@ -90,30 +104,113 @@ def _once(modules: list[str], folder: Path) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def _skeleton_source(module: Any) -> str:
+    """The dataclasses and enums a module defines, as source, nothing else."""
+    lines = [
+        "from __future__ import annotations",
+        "from dataclasses import dataclass, field",
+        "from enum import Enum, StrEnum",
+    ]
+    for name, obj in vars(module).items():
+        if not inspect.isclass(obj) or obj.__module__ != module.__name__:
+            continue
+        if dataclasses.is_dataclass(obj):
+            params = obj.__dataclass_params__  # type: ignore[attr-defined]
+            fields = dataclasses.fields(obj)
+            kw_only = bool(fields) and all(f.kw_only for f in fields)
+            lines.append(
+                f"@dataclass(frozen={params.frozen}, eq={params.eq}, "
+                f"repr={params.repr}, slots={'__slots__' in obj.__dict__}, "
+                f"kw_only={kw_only})"
+            )
+            lines.append(f"class {name}:\n    {'Doc.'!r}")
+            for item in fields:
+                options = []
+                if item.default is not dataclasses.MISSING:
+                    options.append("default=None")
+                elif item.default_factory is not dataclasses.MISSING:
+                    options.append("default_factory=list")
+                options += [
+                    f"{option}=False"
+                    for option in ("init", "repr", "compare")
+                    if not getattr(item, option)
+                ]
+                default = f" = field({', '.join(options)})" if options else ""
+                lines.append(f"    {item.name}: {str(item.type)!r}{default}")
+        elif issubclass(obj, enum.Enum):
+            base = "StrEnum" if issubclass(obj, enum.StrEnum) else "Enum"
+            lines.append(f"class {name}({base}):\n    {'Doc.'!r}")
+            lines.extend(f"    {member.name} = {member.value!r}" for member in obj)
+    return "\n".join(lines) + "\n"
+
+
+def write_skeleton(source: Path, out: Path) -> None:
+    """Write the floor package: run in a fresh interpreter (it imports the real one)."""
+    sys.path.insert(0, str(source))
+    before = set(sys.modules)
+    importlib.import_module(PACKAGE)
+    names = sorted(
+        name
+        for name in set(sys.modules) - before
+        if name == PACKAGE or name.startswith(f"{PACKAGE}.")
+    )
+    for name in names:
+        module = sys.modules[name]
+        text = _skeleton_source(module)
+        path = out.joinpath(*name.split("."))
+        if hasattr(module, "__path__"):
+            path = path / "__init__.py"
+        else:
+            path = path.with_suffix(".py")
+        if name == PACKAGE:
+            text += "".join(f"import {other}\n" for other in names if other != name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (out / "custom_components" / "__init__.py").write_text("")
+
+
 def measure() -> dict[str, dict[str, float]]:
     """Median and spread over RUNS fresh interpreters, per target."""
-    out = {}
-    for name, modules in TARGETS.items():
-        with tempfile.TemporaryDirectory() as folder:
+    targets: dict[str, tuple[list[str], Path]] = {}
+    with tempfile.TemporaryDirectory() as temp:
+        # A copy per target, so that each one's first import compiles it.
+        for number, (name, modules) in enumerate(TARGETS.items()):
+            folder = Path(temp) / str(number)
             shutil.copytree(
                 ROOT / "custom_components",
-                Path(folder) / "custom_components",
+                folder / "custom_components",
                 ignore=shutil.ignore_patterns("__pycache__"),
             )
-            first = _once(modules, Path(folder))
-            samples = [_once(modules, Path(folder)) for _ in range(RUNS)]
-        out[name] = {
-            "median_ms": statistics.median(samples),
-            "min_ms": min(samples),
-            "max_ms": max(samples),
+            targets[name] = (modules, folder)
+        floor = Path(temp) / "floor"
+        subprocess.run(
+            [sys.executable, __file__, "--skeleton", str(ROOT), str(floor)],
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            check=True,
+        )
+        targets[FLOOR] = ([PACKAGE], floor)
+        first = {name: _once(*target) for name, target in targets.items()}
+        samples: dict[str, list[float]] = {name: [] for name in targets}
+        for _ in range(RUNS):
+            for name, target in targets.items():
+                samples[name].append(_once(*target))
+    return {
+        name: {
+            "median_ms": statistics.median(values),
+            "min_ms": min(values),
+            "max_ms": max(values),
             "runs": RUNS,
-            "first_start_ms": first,
+            "first_start_ms": first[name],
         }
-    return out
+        for name, values in samples.items()
+    }
 
 
 def main() -> None:
     """Measure (JSON on stdout), or show a measurement (--show FILE)."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--skeleton":
+        write_skeleton(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--show":
         figures = json.loads(Path(sys.argv[2]).read_text())
         print(
