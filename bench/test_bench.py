@@ -14,7 +14,9 @@ One run on one machine, against the simulator on loopback:
    gap.
 2. burst: 200 and 1,000 concurrent actions with distinct phones.
 3. set-up: config-entry set-up and reload time (import time is measured by
-   scripts/bench itself, in fresh interpreters).
+   scripts/bench itself, in fresh interpreters); reload_floor reloads a bare
+   integration with the same platforms, the same number of entities on
+   each and one service device, and nothing else, in turns with the line.
 4. call progress: webhook requests to infocaller_call_progress events,
    latency and events per second, through Home Assistant's webhook
    component directly and through its HTTP server.
@@ -37,19 +39,35 @@ from typing import Any
 from unittest.mock import patch
 from urllib.parse import quote_plus, urlencode
 
-from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.button import ButtonEntity
+from homeassistant.components.event import EventEntity
+from homeassistant.components.notify import NotifyEntity
+from homeassistant.components.sensor import SensorEntity
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.const import CONF_PASSWORD, Platform, __version__ as HA_VERSION
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.helpers import storage
+from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+)
 
 from custom_components.infocaller.api import (
     CallRequest,
@@ -83,6 +101,8 @@ N = int(os.environ.get("BENCH_N", "1000"))
 GAP = float(os.environ.get("BENCH_GAP", "0.002"))
 BURSTS = tuple(int(x) for x in os.environ.get("BENCH_BURSTS", "200,1000").split(","))
 PHONE = "+34611222333"
+RELOADS = int(os.environ.get("BENCH_RELOADS", "50"))
+FLOOR_DOMAIN = "reload_floor"
 
 
 def request(index: int) -> CallRequest:
@@ -192,11 +212,16 @@ async def _run(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     setup_ms = (time.perf_counter() - started) * 1000
-    reloads = []
-    for _ in range(20):
-        started = time.perf_counter()
-        assert await hass.config_entries.async_reload(entry.entry_id)
-        reloads.append(time.perf_counter() - started)
+    reloads: list[float] = []
+    floor_reloads: list[float] = []
+    with mock_config_flow(FLOOR_DOMAIN, _FloorFlow):
+        floor_entry = await _reload_floor_entry(hass, entry)
+        for _ in range(RELOADS):
+            for reloaded, times in ((entry, reloads), (floor_entry, floor_reloads)):
+                started = time.perf_counter()
+                assert await hass.config_entries.async_reload(reloaded.entry_id)
+                times.append(time.perf_counter() - started)
+        assert await hass.config_entries.async_unload(floor_entry.entry_id)
     await hass.async_block_till_done()
 
     session = async_get_clientsession(hass)
@@ -389,10 +414,105 @@ async def _run(
         "setup": {
             "entry_setup_ms": setup_ms,
             "entry_reload_p50_ms": statistics.median(reloads) * 1000,
+            "reload_floor_p50_ms": statistics.median(floor_reloads) * 1000,
+            "reloads": RELOADS,
         },
         "records_file_written": records.exists(),
         "webhook": webhook_figures,
     }
+
+
+class _FloorEntity(Entity):
+    """A bare entity of the reload floor: a name, a unique id, the device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, name: str, unique_id: str, entry: ConfigEntry) -> None:
+        """Take what every entity of a line has."""
+        self._attr_name = name
+        self._attr_unique_id = unique_id
+        self._attr_event_types = ["call"]  # only the event entity reads it
+        self._attr_device_info = DeviceInfo(
+            identifiers={(FLOOR_DOMAIN, entry.entry_id)},
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+
+FLOOR_KINDS: dict[str, type[_FloorEntity]] = {
+    kind.__module__.rsplit(".", 1)[-1]: type(
+        f"Floor{kind.__name__}", (_FloorEntity, kind), {}
+    )
+    for kind in (
+        BinarySensorEntity,
+        ButtonEntity,
+        EventEntity,
+        NotifyEntity,
+        SensorEntity,
+    )
+}
+
+
+class _FloorFlow(ConfigFlow):
+    """The reload floor's config flow: never started, only needed to exist."""
+
+    VERSION = 1
+
+
+async def _reload_floor_entry(
+    hass: HomeAssistant, line: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the reload floor: the line's platforms and entity counts, bare.
+
+    Its entities have a unique id, a name and the one service device, and
+    nothing else: no records, no client, no stores, no translations.
+    """
+    counts: dict[str, int] = {}
+    for item in er.async_entries_for_config_entry(er.async_get(hass), line.entry_id):
+        counts[item.domain] = counts.get(item.domain, 0) + 1
+    kinds = FLOOR_KINDS
+    platforms = [Platform(name) for name in sorted(kinds)]
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, platforms)
+        return True
+
+    async def unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        return await hass.config_entries.async_unload_platforms(entry, platforms)
+
+    def platform(name: str) -> MockPlatform:
+        async def setup_platform(
+            hass: HomeAssistant,
+            entry: ConfigEntry,
+            add_entities: AddConfigEntryEntitiesCallback,
+        ) -> None:
+            entities = [
+                kinds[name](
+                    f"{name} {index}", f"{entry.entry_id}-{name}-{index}", entry
+                )
+                for index in range(counts.get(name, 0))
+            ]
+            add_entities(entities)
+
+        return MockPlatform(async_setup_entry=setup_platform)
+
+    mock_integration(
+        hass,
+        MockModule(
+            FLOOR_DOMAIN,
+            async_setup_entry=setup_entry,
+            async_unload_entry=unload_entry,
+        ),
+    )
+    for name in kinds:
+        mock_platform(hass, f"{FLOOR_DOMAIN}.{name}", platform(name))
+    # Home Assistant imports an entry's config flow before setting it up
+    # (the handler itself is _FloorFlow, see mock_config_flow above).
+    mock_platform(hass, f"{FLOOR_DOMAIN}.config_flow", None)
+    entry = MockConfigEntry(domain=FLOOR_DOMAIN)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
 
 
 async def _bursts(hass: HomeAssistant, simulator: Simulator) -> list[dict[str, Any]]:
@@ -582,7 +702,9 @@ def format_table(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"entry set-up: {setup['entry_setup_ms']:.1f} ms, "
-        f"reload p50: {setup['entry_reload_p50_ms']:.2f} ms",
+        f"reload p50: {setup['entry_reload_p50_ms']:.2f} ms "
+        f"(reload_floor {setup['reload_floor_p50_ms']:.2f} ms; "
+        f"{setup['reloads']} of each, in turns)",
         f"records written to the real storage folder: {results['records_file_written']}",
         "",
         "call progress: webhook request -> infocaller_call_progress event",
