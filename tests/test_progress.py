@@ -440,6 +440,33 @@ async def test_declared_oversize_body_is_refused_unread(
     assert response.status == 413
 
 
+async def test_undeclared_oversize_body_stops_at_the_cap(hass: HomeAssistant) -> None:
+    """Without a Content-Length, reading stops one byte past the cap: 413."""
+    from custom_components.infocaller import receiver
+    from custom_components.infocaller.api.progress import MAX_REPORT_BYTES
+
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    progress = entry.runtime_data.progress
+
+    class Endless:
+        """A chunked body that never ends, 1 KiB at a time."""
+
+        def __init__(self) -> None:
+            self.sent = 0
+
+        async def read(self, size: int) -> bytes:
+            chunk = b"x" * min(size, 1024)
+            self.sent += len(chunk)
+            return chunk
+
+    body = Endless()
+    request = MagicMock(headers={}, content=body, query={"event": "answered"})
+    response = await receiver.async_handle_request(progress, request)
+    assert response.status == 413
+    assert body.sent == MAX_REPORT_BYTES + 1
+    assert progress.invalid_reports == 1
+
+
 async def test_body_that_never_completes_times_out(hass: HomeAssistant) -> None:
     """A slow-drip body gets 408 after READ_TIMEOUT, and is counted."""
     from unittest.mock import patch
