@@ -45,7 +45,7 @@ from homeassistant.components.event import EventEntity
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.sensor import SensorEntity
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
-from homeassistant.const import CONF_PASSWORD, Platform, __version__ as HA_VERSION
+from homeassistant.const import CONF_PASSWORD, __version__ as HA_VERSION
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -69,6 +69,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
+from custom_components.infocaller import PLATFORMS
 from custom_components.infocaller.api import (
     CallRequest,
     InfocallerClient,
@@ -469,26 +470,24 @@ async def _reload_floor_entry(
     counts: dict[str, int] = {}
     for item in er.async_entries_for_config_entry(er.async_get(hass), line.entry_id):
         counts[item.domain] = counts.get(item.domain, 0) + 1
-    kinds = FLOOR_KINDS
-    platforms = [Platform(name) for name in sorted(kinds)]
 
     async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-        await hass.config_entries.async_forward_entry_setups(entry, platforms)
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
         return True
 
     async def unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-        return await hass.config_entries.async_unload_platforms(entry, platforms)
+        return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
     def platform(name: str) -> MockPlatform:
+        kind = FLOOR_KINDS[name]
+
         async def setup_platform(
             hass: HomeAssistant,
             entry: ConfigEntry,
             add_entities: AddConfigEntryEntitiesCallback,
         ) -> None:
             entities = [
-                kinds[name](
-                    f"{name} {index}", f"{entry.entry_id}-{name}-{index}", entry
-                )
+                kind(f"{name} {index}", f"{entry.entry_id}-{name}-{index}", entry)
                 for index in range(counts.get(name, 0))
             ]
             add_entities(entities)
@@ -503,10 +502,12 @@ async def _reload_floor_entry(
             async_unload_entry=unload_entry,
         ),
     )
-    for name in kinds:
+    # The line's own platform list: a platform added to the integration and
+    # not to FLOOR_KINDS fails here (KeyError) instead of being left out.
+    for name in PLATFORMS:
         mock_platform(hass, f"{FLOOR_DOMAIN}.{name}", platform(name))
     # Home Assistant imports an entry's config flow before setting it up
-    # (the handler itself is _FloorFlow, see mock_config_flow above).
+    # (its handler, _FloorFlow, is registered by the caller).
     mock_platform(hass, f"{FLOOR_DOMAIN}.config_flow", None)
     entry = MockConfigEntry(domain=FLOOR_DOMAIN)
     entry.add_to_hass(hass)
