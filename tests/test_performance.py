@@ -16,10 +16,13 @@ from unittest.mock import MagicMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.infocaller import validation
-from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller import caller, validation
+from custom_components.infocaller.const import DEFAULT_TIME_ZONE, DOMAIN
 from custom_components.infocaller.records import CallRecord
 
 from .conftest import ROOT_DIR
@@ -258,3 +261,37 @@ async def test_the_guard_never_scans_every_number(
     assert dict.__len__(guard._by_number) == 1
     assert len(guard._number_log) == 1
     guard._by_number = dict(dict.items(guard._by_number))  # saving may scan
+
+
+async def test_the_account_time_zone_is_read_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_infocaller_class: MagicMock,
+) -> None:
+    """Set-up, reload and an options change look the time zone up once.
+
+    Home Assistant's ``async_get_time_zone`` goes to the executor on every
+    call (its cache is never filled on CPython); an unknown zone is not
+    kept, so it is looked up again (and falls back to Home Assistant's).
+    """
+    caller._TIME_ZONES.clear()
+    mock_config_entry.add_to_hass(hass)
+    with patch.object(
+        caller.dt_util, "async_get_time_zone", wraps=caller.dt_util.async_get_time_zone
+    ) as lookup:
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+        hass.config_entries.async_update_entry(
+            mock_config_entry, options={"repeat_window": 30}
+        )
+        await hass.async_block_till_done()
+        assert lookup.await_count == 1
+        zones = [c.kwargs["time_zone"] for c in mock_infocaller_class.call_args_list]
+        assert len(zones) == 3
+        assert all(zone is zones[0] for zone in zones)
+        assert str(zones[0]) == DEFAULT_TIME_ZONE
+
+        assert await caller.async_time_zone("Mars/Olympus_Mons") is None
+        assert await caller.async_time_zone("Mars/Olympus_Mons") is None
+        assert lookup.await_count == 3
+        assert "Mars/Olympus_Mons" not in caller._TIME_ZONES

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -92,11 +93,27 @@ def account_issue_id(entry_id: str) -> str:
     return f"account_{entry_id}"
 
 
+#: Account time zones already looked up. Home Assistant's
+#: ``async_get_time_zone`` (aiozoneinfo) checks a cache that is never filled
+#: on CPython and so reads the zone in the executor on every call: a thread
+#: round trip per set-up, reload and options change.
+_TIME_ZONES: dict[str, tzinfo] = {}
+
+
+async def async_time_zone(name: str) -> tzinfo | None:
+    """Return the time zone called ``name`` (None if unknown), read once."""
+    if name in _TIME_ZONES:
+        return _TIME_ZONES[name]
+    if (zone := await dt_util.async_get_time_zone(name)) is not None:
+        _TIME_ZONES[name] = zone
+    return zone
+
+
 async def async_build_client(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> InfocallerClient:
     """Return a client for the entry's line, format and account time zone."""
-    time_zone = await dt_util.async_get_time_zone(
+    time_zone = await async_time_zone(
         str(entry.options.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE))
     )
     return InfocallerClient(
