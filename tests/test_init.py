@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
+from custom_components.infocaller import saving
 from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
 
 from .conftest import LINE
@@ -67,6 +69,63 @@ async def test_unload_and_remove(
     await hass.config_entries.async_remove(setup_integration.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_a_reload_takes_its_state_from_memory(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unloading writes records and guard and keeps them; set-up reads neither.
+
+    Removing the entry forgets what was kept, with the files.
+    """
+    entry = setup_integration
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "A"},
+        blocking=True,
+    )
+    records = entry.runtime_data.records.as_dict()
+    sent = entry.runtime_data.caller.guard._data_to_save()
+    assert sent["sent"]
+    with patch.object(
+        Store, "async_load", autospec=True, side_effect=Store.async_load
+    ) as load:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    load.assert_not_called()
+    # Written at the unload all the same (a restart reads these).
+    key = f"{DOMAIN}.{entry.entry_id}"
+    assert hass_storage[key]["data"] == records
+    assert hass_storage[f"{key}.guard"]["data"] == sent
+    # The new set-up has the same records and guard.
+    assert entry.runtime_data.records.as_dict() == records
+    assert entry.runtime_data.caller.guard._data_to_save() == sent
+    assert hass.states.get(f"sensor.infocaller_{LINE}_accepted_calls").state == "1"
+    # Taken once: what is in memory now is the loaded entry's own state.
+    assert not hass.data[saving._UNLOADED]
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert set(hass.data[saving._UNLOADED]) == {key, f"{key}.guard"}
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not hass.data[saving._UNLOADED]
+    assert key not in hass_storage
+    assert f"{key}.guard" not in hass_storage
+
+
+async def test_nothing_is_kept_when_the_platforms_fail_to_unload(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """A line whose entities stay loaded keeps its live state, not a copy."""
+    with patch.object(
+        hass.config_entries, "async_unload_platforms", return_value=False
+    ):
+        assert not await hass.config_entries.async_unload(setup_integration.entry_id)
+    assert setup_integration.state is ConfigEntryState.FAILED_UNLOAD
+    assert not hass.data.get(saving._UNLOADED)
 
 
 @pytest.mark.usefixtures("mock_infocaller")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -17,6 +15,7 @@ from .progress import InfocallerProgress
 from .records import InfocallerRecords, records_store
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
+from .saving import async_remove_store
 from .services import async_setup_services
 from .webhook import (
     async_delete_cloudhook,
@@ -50,10 +49,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     calls = saved_calls(entry)
     records = InfocallerRecords(hass, entry.entry_id)
     guard = CallGuard(hass, entry.entry_id)
-    # Both files are read at once (one executor round trip, not two).
-    _, _, client = await asyncio.gather(
-        records.async_load(), guard.async_load(), async_build_client(hass, entry)
-    )
+    await records.async_load()
+    await guard.async_load()
+    client = await async_build_client(hass, entry)
     records.async_forget_saved_calls_except(set(calls))
     progress = InfocallerProgress(hass, entry, records)
     entry.runtime_data = InfocallerRuntimeData(
@@ -96,17 +94,23 @@ async def _async_entry_updated(
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
-    """Unload a config entry; unsaved records are written first."""
+    """Unload a config entry; unsaved records and guard state are written.
+
+    Both are also kept in memory for the entry's next set-up in this run (a
+    reload, the entry enabled again), which so does not read back the files
+    just written.
+    """
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
     runtime = entry.runtime_data
-    await asyncio.gather(
-        runtime.records.async_flush(), runtime.caller.guard.async_flush()
-    )
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await runtime.records.async_unload()
+    await runtime.caller.guard.async_unload()
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
     """Delete the entry's saved call records and its cloudhook."""
-    await records_store(hass, entry.entry_id).async_remove()
-    await guard_store(hass, entry.entry_id).async_remove()
+    await async_remove_store(records_store(hass, entry.entry_id))
+    await async_remove_store(guard_store(hass, entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

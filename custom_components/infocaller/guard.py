@@ -103,7 +103,7 @@ class CallGuard:
 
     async def async_load(self) -> None:
         """Restore the requests sent before a reload or restart."""
-        if (data := await self._store.async_load()) is None:
+        if (data := await self._saving.async_load()) is None:
             return
         self._sent = {str(k): float(v) for k, v in data.get("sent", {}).items()}
         self._by_number = {
@@ -207,9 +207,9 @@ class CallGuard:
             "line": list(self._line),
         }
 
-    async def async_flush(self) -> None:
-        """Write unsaved state now (the entry unloads)."""
-        await self._saving.async_flush()
+    async def async_unload(self) -> None:
+        """Write unsaved state now, and keep it for the entry's next set-up."""
+        await self._saving.async_unload()
 
     def as_dict(self) -> dict[str, Any]:
         """Return counts for diagnostics (no numbers, no request content)."""

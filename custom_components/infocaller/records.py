@@ -149,7 +149,7 @@ class InfocallerRecords:
 
     async def async_load(self) -> None:
         """Restore the records saved before the last restart."""
-        if (data := await self._store.async_load()) is None:
+        if (data := await self._saving.async_load()) is None:
             return
         self.accepted_calls = int(data.get("accepted_calls", 0))
         self.refused_calls = int(data.get("refused_calls", 0))
@@ -229,9 +229,9 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
-    async def async_flush(self) -> None:
-        """Write unsaved records now (replacing the pending delayed save)."""
-        await self._saving.async_flush()
+    async def async_unload(self) -> None:
+        """Write unsaved records now, and keep them for the next set-up."""
+        await self._saving.async_unload()
 
     @callback
     def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:

@@ -7,8 +7,14 @@ from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
 
-from .const import RECORDS_SAVE_DELAY
+from .const import DOMAIN, RECORDS_SAVE_DELAY
+
+#: What each store held when its entry unloaded, by store key, for the
+#: entry's next set-up in this run of Home Assistant (a reload, the entry
+#: enabled again): it is what was just written, so it is not read back.
+_UNLOADED: HassKey[dict[str, dict[str, Any]]] = HassKey(f"{DOMAIN}_unloaded")
 
 
 class DelayedSave:
@@ -41,7 +47,27 @@ class DelayedSave:
         self._pending = False
         return self._data()
 
+    async def async_load(self) -> dict[str, Any] | None:
+        """Return the saved state: kept at the entry's unload, else read."""
+        hass = self._store.hass
+        if (unloaded := hass.data.get(_UNLOADED)) and (
+            data := unloaded.pop(self._store.key, None)
+        ) is not None:
+            return data
+        return await self._store.async_load()
+
     async def async_flush(self) -> None:
         """Write unsaved changes now (replacing the pending delayed save)."""
         if self._pending:
             await self._store.async_save(self._data_to_save())
+
+    async def async_unload(self) -> None:
+        """Write unsaved changes and keep the state for the next set-up."""
+        await self.async_flush()
+        self._store.hass.data.setdefault(_UNLOADED, {})[self._store.key] = self._data()
+
+
+async def async_remove_store(store: Store[dict[str, Any]]) -> None:
+    """Delete a store's file and what its entry's unload kept of it."""
+    store.hass.data.get(_UNLOADED, {}).pop(store.key, None)
+    await store.async_remove()
