@@ -188,6 +188,41 @@ async def test_cloudhook_when_cloud_is_active(
     assert setup_integration.options["cloudhook_url"] == CLOUDHOOK
 
 
+async def test_closing_the_urls_dialog_deletes_its_cloudhook(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """URLs shown but never saved leave no cloudhook behind; saved ones stay."""
+    from homeassistant.components import cloud
+
+    hass.config.components.add("cloud")
+    options = dict(setup_integration.options)
+    with (
+        patch(
+            "custom_components.infocaller.config_flow.cloud_available",
+            return_value=True,
+        ),
+        patch(
+            "custom_components.infocaller.config_flow.async_cloudhook_url",
+            AsyncMock(return_value=CLOUDHOOK),
+        ) as create,
+        patch.object(cloud, "async_delete_cloudhook", AsyncMock()) as delete,
+    ):
+        result = await _turn_on(hass, setup_integration)
+        assert result["step_id"] == "call_progress_urls"
+        (_, shown_id), _ = create.await_args
+        hass.config_entries.options.async_abort(result["flow_id"])
+        await hass.async_block_till_done(wait_background_tasks=True)
+        delete.assert_awaited_once_with(hass, shown_id)
+        assert setup_integration.options == options
+
+        result = await _turn_on(hass, setup_integration)
+        await hass.config_entries.options.async_configure(result["flow_id"], {})
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert delete.await_count == 1
+    assert setup_integration.options["cloudhook_url"] == CLOUDHOOK
+    assert setup_integration.options["webhook_id"] != shown_id
+
+
 async def test_cloud_failure_falls_back_to_the_external_url(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:

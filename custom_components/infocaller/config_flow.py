@@ -331,6 +331,20 @@ class InfocallerOptionsFlow(OptionsFlow):
         """Start with nothing chosen."""
         self._new_options: dict[str, Any] = {}
         self._urls: dict[ProgressUrl, str] = {}
+        #: The cloudhook this flow made for URLs not saved yet: deleted if
+        #: the flow ends without saving them (the dialog closed).
+        self._unsaved_cloudhook: dict[str, str] | None = None
+
+    @callback
+    def async_remove(self) -> None:
+        """Delete a cloudhook made for URLs that were never saved."""
+        super().async_remove()
+        if (unsaved := self._unsaved_cloudhook) is not None:
+            self._unsaved_cloudhook = None
+            self.hass.async_create_background_task(
+                async_delete_cloudhook(self.hass, unsaved),
+                name=f"{DOMAIN}_delete_unsaved_cloudhook",
+            )
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -360,6 +374,10 @@ class InfocallerOptionsFlow(OptionsFlow):
                     new[CONF_CLOUDHOOK_URL] = await async_cloudhook_url(
                         self.hass, new[CONF_WEBHOOK_ID]
                     )
+                    self._unsaved_cloudhook = {
+                        CONF_WEBHOOK_ID: new[CONF_WEBHOOK_ID],
+                        CONF_CLOUDHOOK_URL: new[CONF_CLOUDHOOK_URL],
+                    }
                 except HomeAssistantError:
                     LOGGER.warning(
                         "Home Assistant Cloud could not make a cloudhook; "
@@ -390,6 +408,7 @@ class InfocallerOptionsFlow(OptionsFlow):
             old = self.config_entry.options
             if old.get(CONF_WEBHOOK_ID) != self._new_options[CONF_WEBHOOK_ID]:
                 await async_delete_cloudhook(self.hass, old)
+            self._unsaved_cloudhook = None
             return self.async_create_entry(data=self._new_options)
         return self.async_show_form(
             step_id="call_progress_urls",
