@@ -148,7 +148,7 @@ class InfocallerRecords:
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
     async def async_load(self) -> None:
-        """Restore the records saved before the last restart."""
+        """Restore the records saved before the last reload or restart."""
         if (data := await self._saving.async_load()) is None:
             return
         self.accepted_calls = int(data.get("accepted_calls", 0))

@@ -22,9 +22,11 @@ class DelayedSave:
 
     The save is scheduled once and takes everything changed since; later
     changes do not push it back (``Store.async_delay_save`` alone would, so
-    a steady stream of calls would never be written). ``async_flush``
-    writes at once (the entry unloads); Home Assistant writes a pending
-    save when it stops. A crash loses at most the last delay's changes.
+    a steady stream of calls would never be written). ``async_unload``
+    writes at once and keeps the state for the entry's next set-up, whose
+    ``async_load`` takes it instead of reading the file; Home Assistant
+    writes a pending save when it stops. A crash loses at most the last
+    delay's changes.
     """
 
     def __init__(
