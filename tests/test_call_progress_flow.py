@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -16,6 +18,20 @@ from .conftest import WEBHOOK_ID
 
 EXTERNAL = "https://home.example.org"
 CLOUDHOOK = "https://hooks.nabu.casa/gAAAAABexample"
+
+
+@contextmanager
+def _cloud(**answer: Any) -> Iterator[AsyncMock]:
+    """Home Assistant Cloud is connected; making a cloudhook gives ``answer``."""
+    make = AsyncMock(**answer)
+    with (
+        patch(
+            "custom_components.infocaller.config_flow.cloud_available",
+            return_value=True,
+        ),
+        patch("custom_components.infocaller.config_flow.async_cloudhook_url", make),
+    ):
+        yield make
 
 
 async def _open_step(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
@@ -168,16 +184,7 @@ async def test_cloudhook_when_cloud_is_active(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
     """With Home Assistant Cloud, the URL to paste is the cloudhook."""
-    with (
-        patch(
-            "custom_components.infocaller.config_flow.cloud_available",
-            return_value=True,
-        ),
-        patch(
-            "custom_components.infocaller.config_flow.async_cloudhook_url",
-            AsyncMock(return_value=CLOUDHOOK),
-        ) as create,
-    ):
+    with _cloud(return_value=CLOUDHOOK) as create:
         result = await _turn_on(hass, setup_integration)
     assert result["description_placeholders"]["answered_url"].startswith(
         f"{CLOUDHOOK}?event=answered&"
@@ -197,14 +204,7 @@ async def test_closing_the_urls_dialog_deletes_its_cloudhook(
     hass.config.components.add("cloud")
     options = dict(setup_integration.options)
     with (
-        patch(
-            "custom_components.infocaller.config_flow.cloud_available",
-            return_value=True,
-        ),
-        patch(
-            "custom_components.infocaller.config_flow.async_cloudhook_url",
-            AsyncMock(return_value=CLOUDHOOK),
-        ) as create,
+        _cloud(return_value=CLOUDHOOK) as create,
         patch.object(cloud, "async_delete_cloudhook", AsyncMock()) as delete,
     ):
         result = await _turn_on(hass, setup_integration)
@@ -228,16 +228,7 @@ async def test_cloud_failure_falls_back_to_the_external_url(
 ) -> None:
     """Cloud logged in but not connected: the external URL, with a warning."""
     await hass.config.async_update(external_url=EXTERNAL)
-    with (
-        patch(
-            "custom_components.infocaller.config_flow.cloud_available",
-            return_value=True,
-        ),
-        patch(
-            "custom_components.infocaller.config_flow.async_cloudhook_url",
-            AsyncMock(side_effect=HomeAssistantError("not connected")),
-        ),
-    ):
+    with _cloud(side_effect=HomeAssistantError("not connected")):
         result = await _turn_on(hass, setup_integration)
     assert result["description_placeholders"]["ended_url"].startswith(EXTERNAL)
 
@@ -272,14 +263,7 @@ async def test_new_urls_delete_the_old_cloudhook(
     await hass.async_block_till_done()
     hass.config.components.add("cloud")
     with (
-        patch(
-            "custom_components.infocaller.config_flow.cloud_available",
-            return_value=True,
-        ),
-        patch(
-            "custom_components.infocaller.config_flow.async_cloudhook_url",
-            AsyncMock(return_value=CLOUDHOOK + "new"),
-        ),
+        _cloud(return_value=CLOUDHOOK + "new"),
         patch.object(cloud, "async_delete_cloudhook", AsyncMock()) as delete,
     ):
         result = await _turn_on(hass, progress_integration, new_urls=True)
