@@ -58,15 +58,17 @@ class DelayedSave:
             return data
         return await self._store.async_load()
 
-    async def async_flush(self) -> None:
-        """Write unsaved changes now (replacing the pending delayed save)."""
-        if self._pending:
-            await self._store.async_save(self._data_to_save())
-
     async def async_unload(self) -> None:
-        """Write unsaved changes and keep the state for the next set-up."""
-        await self.async_flush()
-        self._store.hass.data.setdefault(_UNLOADED, {})[self._store.key] = self._data()
+        """Write unsaved changes now and keep the state for the next set-up.
+
+        The state is built once: what is written (replacing the pending
+        delayed save) is what is kept.
+        """
+        unsaved = self._pending
+        data = self._data_to_save()
+        if unsaved:
+            await self._store.async_save(data)
+        self._store.hass.data.setdefault(_UNLOADED, {})[self._store.key] = data
 
 
 async def async_remove_store(store: Store[dict[str, Any]]) -> None:
