@@ -188,6 +188,7 @@ class InfocallerCaller:
                 line_id=self.line_id,
                 default_max_wait=int(options.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)),
                 default_retries=int(options.get(CONF_RETRIES, DEFAULT_RETRIES)),
+                time_zone=self.client.time_zone,
             )
         except CallValidationError as err:
             raise err.as_service_error() from err

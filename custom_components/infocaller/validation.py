@@ -13,9 +13,9 @@ translation key; the pipeline (``caller.py``) raises it as a translated
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 import re
-from typing import Any
+from typing import Any, Literal
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -150,18 +150,51 @@ def _text(data: Mapping[str, Any], field: str) -> str:
     return value
 
 
-def _schedule(value: datetime | None, now: datetime) -> datetime | None:
+def wall_time_problem(
+    wall: datetime, zone: tzinfo
+) -> Literal["nonexistent", "ambiguous"] | None:
+    """Say whether the naive wall time ``wall`` is skipped or repeated in ``zone``.
+
+    ``nonexistent``: the clocks go forward over it (2027-03-28 02:30 in
+    Madrid); ``ambiguous``: they go back over it and it happens twice
+    (2027-10-31 02:30 in Madrid); None: it names exactly one instant.
+    """
+    first = wall.replace(tzinfo=zone, fold=0)
+    if first.utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset():
+        return None
+    # Two offsets: a gap or a fold. A wall time that exists comes back
+    # unchanged from the instant its first reading names.
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0)
+    return "ambiguous" if back == wall.replace(fold=0) else "nonexistent"
+
+
+def _schedule(
+    value: datetime | None, now: datetime, account_zone: tzinfo
+) -> datetime | None:
     """Return the schedule, aware and whole seconds, inside the allowed window.
 
     A naive time is Home Assistant's local time. The client sends it in the
-    Infocaller account's time zone.
+    Infocaller account's time zone, as a wall time without an offset, so a
+    time is refused when it names no instant or two (a daylight-saving
+    change in its own zone), and when the instant reads, in the account's
+    zone, as a wall time that happens twice: Infocaller could not tell
+    which one is meant.
     """
     if value is None:
         return None
-    moment = value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt_util.get_default_time_zone())
-    moment = moment.replace(microsecond=0)
+    zone = value.tzinfo or dt_util.get_default_time_zone()
+    wall = value.replace(tzinfo=None, microsecond=0)
+    if problem := wall_time_problem(wall, zone):
+        raise CallValidationError(
+            ATTR_SCHEDULE,
+            f"schedule_{problem}",
+            {
+                "value": wall.isoformat(sep=" "),
+                "zone": str(zone),
+                "date": wall.date().isoformat(),
+            },
+        )
+    moment = wall.replace(tzinfo=zone)
     if moment < now:
         raise CallValidationError(
             ATTR_SCHEDULE, "schedule_in_past", {"value": moment.isoformat()}
@@ -171,6 +204,18 @@ def _schedule(value: datetime | None, now: datetime) -> datetime | None:
             ATTR_SCHEDULE,
             "schedule_too_far",
             {"value": moment.isoformat(), "days": str(MAX_SCHEDULE_DAYS)},
+        )
+    local = moment.astimezone(UTC).astimezone(account_zone).replace(tzinfo=None)
+    if wall_time_problem(local, account_zone) == "ambiguous":
+        raise CallValidationError(
+            ATTR_SCHEDULE,
+            "schedule_ambiguous_for_account",
+            {
+                "value": moment.isoformat(),
+                "local": local.isoformat(sep=" "),
+                "zone": str(account_zone),
+                "date": local.date().isoformat(),
+            },
         )
     return moment
 
@@ -233,10 +278,13 @@ async def async_validate_call(
     line_id: str,
     default_max_wait: int,
     default_retries: int,
+    time_zone: tzinfo | None = None,
 ) -> CallRequest:
     """Check a call request's meaning; return the client's request.
 
-    Raises ``CallValidationError`` naming the field.
+    ``time_zone`` is the Infocaller account's (the client's), where the
+    schedule is read as a wall time; None means Home Assistant's (what the
+    client falls back to). Raises ``CallValidationError`` naming the field.
     """
     raw_phone = _text(data, ATTR_PHONE)
     rule_group = _text(data, ATTR_RULE_GROUP)
@@ -255,7 +303,11 @@ async def async_validate_call(
     return CallRequest(
         phone=phone,
         rule_group=rule_group,
-        scheduled_for=_schedule(data.get(ATTR_SCHEDULE), dt_util.now()),
+        scheduled_for=_schedule(
+            data.get(ATTR_SCHEDULE),
+            dt_util.now(),
+            time_zone or dt_util.get_default_time_zone(),
+        ),
         max_wait=default_max_wait if max_wait is None else int(max_wait),
         retries=default_retries if retries is None else int(retries),
         variables=validate_variables(data.get(ATTR_VARIABLES)),
