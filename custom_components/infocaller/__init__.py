@@ -19,6 +19,7 @@ from .saving import async_remove_store
 from .services import async_setup_services
 from .webhook import (
     async_delete_cloudhook,
+    async_hide_webhook_ids,
     async_register_webhook,
     async_unregister_webhook,
     progress_settings,
@@ -35,7 +36,8 @@ PLATFORMS = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once, for every entry."""
+    """Hide the lines' webhook ids from the logs; register the actions once."""
+    async_hide_webhook_ids(hass)
     async_setup_services(hass)
     return True
 

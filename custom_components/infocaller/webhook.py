@@ -14,13 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 import logging
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import hdrs, web
 from homeassistant.components import webhook
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
+from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_CALL_PROGRESS,
@@ -31,51 +41,154 @@ from .const import (
 )
 from .progress import InfocallerProgress
 
-#: Loggers that write a webhook's path or id (Home Assistant's webhook
-#: component and HTTP views, aiohttp's access log): while a line's webhook
-#: is registered, its id is hidden from their records.
+#: Every logger that can write a webhook id, or a request's path or request
+#: line (which holds it), at any level. A filter on a logger sees only its
+#: own records (not its children's), so each is named exactly:
+#: - the webhook component: "Received message for unregistered webhook
+#:   <id> from <ip>" (INFO) for every request while a line is not loaded,
+#:   wrong-method and local-only warnings, "Error processing webhook <id>";
+#: - HTTP's security filter: the raw path and query of a request it refuses
+#:   (WARNING: a query with CR/LF/TAB, ``<script>``, ``../``, SQL words);
+#: - HTTP's ban (the URL of a request refused for its authentication,
+#:   WARNING), auth and views (the path, DEBUG);
+#: - aiohttp's server: "Error handling request" (ERROR) with the parser's
+#:   error, which quotes the raw request line, for a malformed request;
+#:   aiohttp's access log: every request line (INFO, when enabled);
+#: - this integration's own logger, in case.
 LOGGERS_WITH_WEBHOOK_IDS = (
     "homeassistant.components.webhook",
+    "homeassistant.components.http.security_filter",
+    "homeassistant.components.http.ban",
+    "homeassistant.components.http.auth",
     "homeassistant.helpers.http",
+    "aiohttp.server",
     "aiohttp.access",
+    LOGGER.name,
 )
 REDACTED = "**REDACTED**"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HIDE_KEY: HassKey[HideWebhookIds] = HassKey(f"{DOMAIN}_hide_webhook_ids")
+
+
+def _unquoted(text: str) -> str:
+    """Return ``text`` percent-decoded until it no longer changes (at most 5 times)."""
+    for _ in range(5):
+        if (decoded := unquote(text)) == text:
+            break
+        text = decoded
+    return text
 
 
 class HideWebhookIds(logging.Filter):
-    """Replace the registered webhook ids in log records (they are secrets)."""
+    """Replace webhook ids in log records (they are secrets); drop nothing.
+
+    An id is found in the message, in the exception's text (aiohttp's
+    parser errors quote the request line) and in any text attribute
+    (aiohttp's access log passes the request line as an extra), in any
+    letter case and percent-encoded (a path as sent).
+    """
 
     def __init__(self) -> None:
         """Hide nothing until an id is added."""
         super().__init__()
-        self.ids: set[str] = set()
+        self.ids: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, *webhook_ids: str | None) -> None:
+        """Hide these ids too (from now on, for as long as the filter is in use)."""
+        ids = self.ids.union(filter(None, webhook_ids))
+        if ids != self.ids:
+            # One pattern, replaced whole: a record logged from another
+            # thread sees the old set or the new one.
+            self._pattern = re.compile(
+                "|".join(re.escape(webhook_id) for webhook_id in sorted(ids)),
+                re.IGNORECASE,
+            )
+            self.ids = ids
+
+    def _hide(self, text: str) -> str:
+        """Return ``text`` with the ids replaced (decoded if that reveals one)."""
+        pattern = self._pattern
+        if pattern is None:
+            return text
+        if pattern.search(text):
+            return pattern.sub(REDACTED, text)
+        if "%" in text and pattern.search(decoded := _unquoted(text)):
+            return _CONTROL.sub("?", pattern.sub(REDACTED, decoded))
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a record that holds an id; never drop a record."""
-        if self.ids:
-            message = record.getMessage()
-            if any(webhook_id in message for webhook_id in self.ids):
-                for webhook_id in self.ids:
-                    message = message.replace(webhook_id, REDACTED)
-                record.msg, record.args = message, None
+        if self._pattern is None:
+            return True
+        message = record.getMessage()
+        if (hidden := self._hide(message)) is not message:
+            record.msg, record.args = hidden, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = record.exc_text or logging.Formatter().formatException(
+                record.exc_info
+            )
+            if (hidden := self._hide(text)) is not text:
+                # Handlers that format the exception themselves (Home
+                # Assistant's system log) get no exception, the log file
+                # the hidden text.
+                record.exc_info, record.exc_text = None, hidden
+        for name, value in vars(record).items():
+            if (
+                name not in ("msg", "exc_text")
+                and isinstance(value, str)
+                and (hidden := self._hide(value)) is not value
+            ):
+                setattr(record, name, hidden)
         return True
 
 
-_HIDE = HideWebhookIds()
+@callback
+def async_hide_webhook_ids(hass: HomeAssistant) -> None:
+    """Hide every line's webhook id from the logs while the integration is loaded.
 
+    Called from ``async_setup``, before any line is set up: the ids of all
+    entries (disabled ones too, whose id Infocaller may still call) are
+    hidden from then on, and those of entries added or changed later, until
+    Home Assistant closes. An id stays hidden after its entry drops it:
+    Infocaller may still call the old URL.
+    """
+    if _HIDE_KEY in hass.data:
+        return
+    hide = hass.data[_HIDE_KEY] = HideWebhookIds()
+    hide.add(
+        *(
+            entry.options.get(CONF_WEBHOOK_ID)
+            for entry in hass.config_entries.async_entries(DOMAIN)
+        )
+    )
+    for name in LOGGERS_WITH_WEBHOOK_IDS:
+        logging.getLogger(name).addFilter(hide)
 
-def _hide(webhook_id: str) -> None:
-    if not _HIDE.ids:
+    @callback
+    def _entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        if entry.domain == DOMAIN:
+            hide.add(entry.options.get(CONF_WEBHOOK_ID))
+
+    unsubscribe = async_dispatcher_connect(
+        hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed
+    )
+
+    @callback
+    def _closed(_: Event) -> None:
+        unsubscribe()
         for name in LOGGERS_WITH_WEBHOOK_IDS:
-            logging.getLogger(name).addFilter(_HIDE)
-    _HIDE.ids.add(webhook_id)
+            logging.getLogger(name).removeFilter(hide)
+        hass.data.pop(_HIDE_KEY, None)
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _closed)
 
 
-def _unhide(webhook_id: str) -> None:
-    _HIDE.ids.discard(webhook_id)
-    if not _HIDE.ids:
-        for name in LOGGERS_WITH_WEBHOOK_IDS:
-            logging.getLogger(name).removeFilter(_HIDE)
+@callback
+def _hide_id(hass: HomeAssistant, webhook_id: str | None) -> None:
+    """Hide an id from now on (a URL made for it may be called before it is saved)."""
+    if (hide := hass.data.get(_HIDE_KEY)) is not None:
+        hide.add(webhook_id)
 
 
 async def async_register_webhook(
@@ -96,7 +209,7 @@ async def async_register_webhook(
     ) -> web.Response:
         return await answer(progress, request)
 
-    _hide(webhook_id)
+    _hide_id(hass, webhook_id)
     webhook.async_register(
         hass,
         DOMAIN,
@@ -112,7 +225,6 @@ async def async_register_webhook(
 def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
     """Stop receiving the line's progress requests."""
     webhook.async_unregister(hass, webhook_id)
-    _unhide(webhook_id)
 
 
 def webhook_url(hass: HomeAssistant, options: Mapping[str, Any]) -> str | None:
@@ -125,6 +237,7 @@ def webhook_url(hass: HomeAssistant, options: Mapping[str, Any]) -> str | None:
         return str(url)
     if not (webhook_id := options.get(CONF_WEBHOOK_ID)):
         return None
+    _hide_id(hass, webhook_id)
     try:
         return webhook.async_generate_url(
             hass, webhook_id, allow_internal=False, prefer_external=True
@@ -146,6 +259,7 @@ async def async_cloudhook_url(hass: HomeAssistant, webhook_id: str) -> str:
     """Create (or get) the cloudhook of a webhook id; return its URL."""
     from homeassistant.components import cloud  # noqa: PLC0415 - optional
 
+    _hide_id(hass, webhook_id)
     return await cloud.async_get_or_create_cloudhook(hass, webhook_id)
 
 
