@@ -164,6 +164,7 @@ def async_hide_webhook_ids(hass: HomeAssistant) -> None:
     )
     for name in LOGGERS_WITH_WEBHOOK_IDS:
         logging.getLogger(name).addFilter(hide)
+    LOGGER.debug("Webhook ids are hidden from the logs from now on")
 
     @callback
     def _entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
