@@ -20,9 +20,15 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from aiohttp.http_exceptions import InvalidURLError
-from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntryChange,
+    ConfigEntryDisabler,
+    ConfigEntryState,
+)
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -37,6 +43,7 @@ from custom_components.infocaller.webhook import (
     LOGGERS_WITH_WEBHOOK_IDS,
     REDACTED,
     HideWebhookIds,
+    webhook_url,
 )
 
 from .conftest import ENDPOINT, PASSWORD
@@ -260,6 +267,7 @@ def test_filter_finds_an_id_anywhere() -> None:
         _record("x", "webhook %s from %s", LOADED_ID, "1.2.3.4"),
         _record("x", "path: /api/webhook/%s", DISABLED_ID.upper()),
         _record("x", "raw: /api/webhook/%s%s?a=%%0d%%0a", encoded, DISABLED_ID[8:]),
+        _record("x", "twice: %s", encoded.replace("%", "%25") + DISABLED_ID[8:]),
         _record("x", "request %(path)s", {"path": f"/api/webhook/{LOADED_ID}"}),
         _record("aiohttp.access", "GET", first_request_line=f"GET /{LOADED_ID}"),
         malformed,
@@ -273,6 +281,11 @@ def test_filter_finds_an_id_anywhere() -> None:
     assert records[0].getMessage() == f"webhook {REDACTED} from 1.2.3.4"
     # Decoded to find the id; the decoded CR/LF cannot forge a log line.
     assert records[2].getMessage() == f"raw: /api/webhook/{REDACTED}?a=??"
+    assert records[3].getMessage() == f"twice: {REDACTED}"
+    no_id = _record("x", "100%% sure: %s", "%zz%41", exc=ValueError("no id"))
+    assert hide.filter(no_id)
+    assert no_id.getMessage() == "100% sure: %zz%41"
+    assert no_id.exc_info is not None  # an exception without an id is kept
     assert malformed.exc_info is None
     assert f"/api/webhook/{REDACTED}?a=" in str(malformed.exc_text)
     assert malformed.getMessage() == "Error handling request from 1.2.3.4"
@@ -306,6 +319,15 @@ async def test_filter_lives_from_setup_until_close(
         _entry("34910000001", DISABLED_ID, disabled_by=ConfigEntryDisabler.USER)
     )
     assert hide.ids == {LOADED_ID, DISABLED_ID}
+    # Another integration's entry changes nothing.
+    other = MockConfigEntry(domain="other", options={"webhook_id": FAILED_ID})
+    async_dispatcher_send(
+        hass, SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntryChange.ADDED, other
+    )
+    assert hide.ids == {LOADED_ID, DISABLED_ID}
     hass.bus.async_fire(EVENT_HOMEASSISTANT_CLOSE)
     await hass.async_block_till_done()
     assert ours() == [[]] * len(LOGGERS_WITH_WEBHOOK_IDS)
+    # A URL made after Home Assistant closed hides nothing (and fails not).
+    assert webhook_url(hass, {"webhook_id": FAILED_ID}) is None
+    assert hide.ids == {LOADED_ID, DISABLED_ID}

@@ -71,10 +71,9 @@ _HIDE_KEY: HassKey[HideWebhookIds] = HassKey(f"{DOMAIN}_hide_webhook_ids")
 
 
 def _unquoted(text: str) -> str:
-    """Return ``text`` percent-decoded until it no longer changes (at most 5 times)."""
-    for _ in range(5):
-        if (decoded := unquote(text)) == text:
-            break
+    """Return ``text`` percent-decoded until it no longer changes."""
+    # Each change makes it shorter: this ends.
+    while (decoded := unquote(text)) != text:
         text = decoded
     return text
 
@@ -106,11 +105,9 @@ class HideWebhookIds(logging.Filter):
             )
             self.ids = ids
 
-    def _hide(self, text: str) -> str:
+    @staticmethod
+    def _hide(pattern: re.Pattern[str], text: str) -> str:
         """Return ``text`` with the ids replaced (decoded if that reveals one)."""
-        pattern = self._pattern
-        if pattern is None:
-            return text
         if pattern.search(text):
             return pattern.sub(REDACTED, text)
         if "%" in text and pattern.search(decoded := _unquoted(text)):
@@ -119,16 +116,17 @@ class HideWebhookIds(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a record that holds an id; never drop a record."""
-        if self._pattern is None:
+        # Read once: another thread may add an id meanwhile.
+        if (pattern := self._pattern) is None:
             return True
         message = record.getMessage()
-        if (hidden := self._hide(message)) is not message:
+        if (hidden := self._hide(pattern, message)) is not message:
             record.msg, record.args = hidden, None
         if record.exc_info and record.exc_info[1] is not None:
             text = record.exc_text or logging.Formatter().formatException(
                 record.exc_info
             )
-            if (hidden := self._hide(text)) is not text:
+            if (hidden := self._hide(pattern, text)) is not text:
                 # Handlers that format the exception themselves (Home
                 # Assistant's system log) get no exception, the log file
                 # the hidden text.
@@ -137,7 +135,7 @@ class HideWebhookIds(logging.Filter):
             if (
                 name not in ("msg", "exc_text")
                 and isinstance(value, str)
-                and (hidden := self._hide(value)) is not value
+                and (hidden := self._hide(pattern, value)) is not value
             ):
                 setattr(record, name, hidden)
         return True
@@ -153,8 +151,6 @@ def async_hide_webhook_ids(hass: HomeAssistant) -> None:
     Home Assistant closes. An id stays hidden after its entry drops it:
     Infocaller may still call the old URL.
     """
-    if _HIDE_KEY in hass.data:
-        return
     hide = hass.data[_HIDE_KEY] = HideWebhookIds()
     hide.add(
         *(

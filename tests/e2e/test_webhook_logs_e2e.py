@@ -5,14 +5,17 @@ with the line's webhook id while the options flow shows the new URLs, while
 the line is loaded (and hostile queries and a malformed request line, which
 Home Assistant and aiohttp log with the raw path), during a reload, with the
 line disabled, during a restart from the moment the port answers, and with
-the line's set-up failed. The whole log is then searched for the id.
+the line's set-up failed, and in a run where the line is disabled from the
+start. The whole log is then searched for the id.
 
 Home Assistant starts its HTTP server (with its security filter) when the
 frontend is set up, in the first stage of start-up, and the webhook
 component before the integration; the integration hides ids from its
 ``async_setup`` on. A request in between is logged by Home Assistant with
 the id: the only lines allowed to hold it are asserted exactly, and all of
-them come before the integration's "hidden from now on" line.
+them come before the integration's "hidden from now on" line. Home
+Assistant does not set up an integration whose entries are all disabled: in
+that run the same lines hold the id all along, and that is asserted too.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import aiohttp
 from infocaller_simulator import Simulator
 import pytest
 
-from .test_call_progress_e2e import _flow, _set_up_line
+from .test_call_progress_e2e import _flow, _set_up_line, _turn_on_call_progress
 from .test_end_to_end import HomeAssistantProcess, _onboard
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(400)]
@@ -166,8 +169,11 @@ async def test_webhook_id_in_no_log_line(
     """New URLs, loaded, hostile, reload, disabled, restart, failed set-up."""
     hass = home_assistant
     configuration = hass.config / "configuration.yaml"
+    # The webhook component set up by the configuration too, as with
+    # default_config (cloud, mobile_app): even without this integration.
     configuration.write_text(
         configuration.read_text().replace("default: warning", "default: info")
+        + "webhook:\n"
     )
     async with asyncio.timeout(360), aiohttp.ClientSession() as session:
         await hass.start(session)
@@ -246,6 +252,26 @@ async def test_webhook_id_in_no_log_line(
         await _wait_state(session, hass, entry_id, "setup_error")
         for _ in range(3):
             await reporter.once(session)
+
+        # The only line disabled, and a restart: Home Assistant does not set
+        # up an integration whose entries are all disabled, so nothing of
+        # ours runs in this run at all.
+        await _websocket(
+            session,
+            hass,
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": "user",
+            },
+        )
+        await hass.stop()
+        third_run = len(hass.log.read_text())
+        async with _reporting(session, reporter):
+            await hass.start(session)
+            await asyncio.sleep(1)
+        for _ in range(3):
+            await reporter.once(session)
         await hass.stop()
 
     during_start = {
@@ -260,12 +286,20 @@ async def test_webhook_id_in_no_log_line(
 
     # The process's output holds both runs; Home Assistant's own log file
     # (and the previous run's, .1) the same records again.
-    records = _records(hass.log.read_text())
+    output = hass.log.read_text()
+    records = _records(output[:third_run])
     markers = [i for i, record in enumerate(records) if HIDDEN_FROM_NOW_ON in record]
     assert len(markers) == 2, "one per start"  # the first start and the restart
     holding = [
         (i, record)
         for i, record in enumerate(records)
+        if webhook_id in record.lower() or webhook_id.upper() in record
+    ]
+    unloaded = _records(output[third_run:])
+    assert not [record for record in unloaded if HIDDEN_FROM_NOW_ON in record]
+    holding_unloaded = [
+        record
+        for record in unloaded
         if webhook_id in record.lower() or webhook_id.upper() in record
     ]
     for path in hass.config.glob("home-assistant.log*"):
@@ -274,7 +308,7 @@ async def test_webhook_id_in_no_log_line(
             for record in _records(path.read_text())
             if webhook_id in record.lower() or webhook_id.upper() in record
         ]
-        assert set(copies) <= {record for _, record in holding}, path
+        assert set(copies) <= {r for _, r in holding} | set(holding_unloaded), path
     print(  # noqa: T201 - measured: what Home Assistant logged before set-up
         f"{len(holding)} log records hold the id, all before set-up: "
         f"{sorted({r.split('] ')[0].split(' [')[-1] for _, r in holding})}"
@@ -293,3 +327,73 @@ async def test_webhook_id_in_no_log_line(
     assert "Received message for unregistered webhook **REDACTED**" in after
     assert "query string: /api/webhook/**REDACTED**?event=answered" in after
     assert "b'GET /api/webhook/**REDACTED**?a=\\x01 HTTP/1.1'" in after
+
+    # The run with the line disabled: Home Assistant's same lines, all run
+    # long, with the id (what the README says, and why).
+    print(f"{len(holding_unloaded)} records hold the id with the line disabled")  # noqa: T201
+    assert any(
+        "Received message for unregistered webhook " + webhook_id in record
+        for record in holding_unloaded
+    )
+    for record in holding_unloaded:
+        match = next(
+            (m for pattern in BEFORE_SETUP if (m := pattern.search(record))), None
+        )
+        assert match is not None, record
+
+
+#: The README's workaround for what Home Assistant logs before (or without)
+#: the integration: the logger integration's filters, set up before HTTP.
+LOGGER_FILTERS = """\
+  filters:
+    homeassistant.components.webhook:
+      - "^Received message for unregistered webhook "
+    homeassistant.components.http.security_filter:
+      - "/api/webhook/"
+    aiohttp.server:
+      - "^Error handling request from "
+"""
+
+
+async def test_logger_filters_hide_the_rest(
+    simulator: Simulator, home_assistant: HomeAssistantProcess
+) -> None:
+    """With the README's logger filters, not even start-up or a disabled line."""
+    hass = home_assistant
+    configuration = hass.config / "configuration.yaml"
+    configuration.write_text(
+        configuration.read_text().replace(
+            "  default: warning\n", "  default: info\n" + LOGGER_FILTERS
+        )
+        + "webhook:\n"
+    )
+    async with asyncio.timeout(300), aiohttp.ClientSession() as session:
+        await hass.start(session)
+        await _onboard(session, hass)
+        entry_id = await _set_up_line(session, hass, simulator)
+        urls = await _turn_on_call_progress(session, hass, entry_id)
+        webhook_id = urls["answered_url"].split("/api/webhook/")[1].split("?")[0]
+        reporter = Reporter(hass, webhook_id)
+        await _wait_state(session, hass, entry_id, "loaded")
+        await reporter.once(session)
+        await _websocket(
+            session,
+            hass,
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": "user",
+            },
+        )
+        await hass.stop()
+        async with _reporting(session, reporter):
+            await hass.start(session)
+            await asyncio.sleep(1)
+        for _ in range(3):
+            await reporter.once(session)
+        await hass.stop()
+    assert reporter.statuses["200"] >= 3, reporter.statuses  # unregistered
+    text = hass.log.read_text()
+    assert webhook_id not in text.lower()
+    assert webhook_id.upper() not in text
+    assert "Received message for unregistered webhook" not in text
