@@ -141,3 +141,25 @@ def test_services_yaml_fields_are_translated() -> None:
         translated = _load(language)["services"]
         for service, spec in services.items():
             assert set(spec["fields"]) == set(translated[service]["fields"])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_progress_urls_stand_alone_on_their_lines(language: str) -> None:
+    """Each call-progress URL is a line of its own, nothing touching it.
+
+    A URL at the end of a sentence ("...`{query_url}`.") was copied with the
+    full stop, and Infocaller then sent ``digits=1.``.
+    """
+    text = _load(language)["options"]["step"]["call_progress_urls"]["description"]
+    names = _placeholders(text)
+    assert {name for name in names if name.endswith("_url")} == {
+        "answered_url",
+        "forward_answered_url",
+        "forward_failed_url",
+        "ended_url",
+        "query_url",
+    }
+    lines = text.split("\n")
+    for name in names:
+        assert lines.count(f"{{{name}}}") == 1, (name, text)
+        assert text.count(f"{{{name}}}") == 1, (name, text)

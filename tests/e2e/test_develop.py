@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from pathlib import Path
 import signal
 import socket
 import sys
+from typing import Any
 
 import aiohttp
 import pytest
@@ -36,6 +38,17 @@ logger:
   logs:
     homeassistant.bootstrap: info
 """
+
+
+def _rendered(flow: dict[str, Any], language: str) -> str:
+    """A flow step's description as the user reads it: placeholders filled."""
+    translations = json.loads(
+        (
+            ROOT / "custom_components" / DOMAIN / "translations" / f"{language}.json"
+        ).read_text()
+    )
+    text = translations["options"]["step"][flow["step_id"]]["description"]
+    return str(text.format(**flow["description_placeholders"]))
 
 
 def _free_port() -> int:
@@ -126,7 +139,10 @@ async def _assist_calls_a_saved_call(
             session, "POST", f"{base}/{flow['flow_id']}", json={"call_progress": True}
         )
         assert flow["step_id"] == "call_progress_urls", flow
-        shown = "\n".join(flow["description_placeholders"].values())
+        # What the user sees: the step's translated text, URLs filled in,
+        # selected and copied as a whole (a URL used to end a sentence, and
+        # its full stop went along: digits=1.).
+        shown = _rendered(flow, "en")
         _, result = await hass.request(
             session, "POST", f"{base}/{flow['flow_id']}", json={}
         )
@@ -135,7 +151,7 @@ async def _assist_calls_a_saved_call(
             f"{simulator}/_simulator/", data={"all": shown}
         ) as response:
             assert "Saved." in await response.text()
-        webhook = shown.split("?")[0]
+        webhook = flow["description_placeholders"]["answered_url"].split("?")[0]
         async with asyncio.timeout(30):  # the line reloads with its webhook
             while True:
                 async with session.get(webhook) as answer:
@@ -155,6 +171,20 @@ async def _assist_calls_a_saved_call(
         )
         assert status == 200, body
         assert body["service_response"]["answered"] is True, body
+        # Numbers ending in 2 answer and press 1: the call ends with the keys.
+        status, body = await hass.request(
+            session,
+            "POST",
+            "/api/services/infocaller/issue_call?return_response",
+            json={
+                "phone": "611222332",
+                "rule_group": "Aviso",
+                "wait_for": "acknowledged",
+                "timeout": 30,
+            },
+        )
+        assert status == 200, body
+        assert body["service_response"]["digits"] == "1", body
 
 
 def _ignore_sigint() -> None:
