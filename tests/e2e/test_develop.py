@@ -41,14 +41,18 @@ logger:
 
 
 def _rendered(flow: dict[str, Any], language: str) -> str:
-    """A flow step's description as the user reads it: placeholders filled."""
+    """A flow step's description as the user reads and copies it.
+
+    The translated text with its placeholders filled, and its Markdown
+    rendered: code spans and code blocks show without their backticks.
+    """
     translations = json.loads(
         (
             ROOT / "custom_components" / DOMAIN / "translations" / f"{language}.json"
         ).read_text()
     )
     text = translations["options"]["step"][flow["step_id"]]["description"]
-    return str(text.format(**flow["description_placeholders"]))
+    return str(text.format(**flow["description_placeholders"])).replace("`", "")
 
 
 def _free_port() -> int:
