@@ -26,7 +26,10 @@ SPEECH = {
     "es": {
         "calling": "Llamando a {name}",
         "unknown": "No hay ninguna llamada guardada con el nombre {name}",
-        "ambiguous": "Hay más de una línea de Infocaller con una llamada guardada llamada {name}",
+        "ambiguous": (
+            "Hay más de una línea de Infocaller con una llamada guardada "
+            "que se llama {name}"
+        ),
         "failed": "La llamada a {name} ha fallado: {error}",
     },
 }
