@@ -216,6 +216,16 @@ NOT_AS_IN_SPAIN = re.compile(
 )
 
 
+def test_line_means_the_infocaller_line() -> None:
+    """A busy phone is the number called, not "the line" (the Infocaller line)."""
+    busy = {"en": re.compile(r"line is busy"), "es": re.compile(r"línea comunica")}
+    for language in LANGUAGES:
+        texts = _leaves(_load(language))
+        assert [
+            path for path, text in texts.items() if busy[language].search(text)
+        ] == []
+
+
 def test_spanish_as_people_in_spain_write_it() -> None:
     """The Spanish texts (translations and spoken replies) avoid those faults."""
     from custom_components.infocaller.intent import SPEECH
