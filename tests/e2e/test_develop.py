@@ -39,6 +39,17 @@ logger:
 """
 
 
+#: The card the README shows (the demo's saved call "Fontanero", English).
+DASHBOARD_CARD: dict[str, Any] = {
+    "type": "entities",
+    "title": "Fontanero",
+    "entities": [
+        {"entity": "button.call_fontanero", "name": "Call"},
+        {"entity": "sensor.call_fontanero_last_result", "name": "Result"},
+    ],
+}
+
+
 def _rendered(flow: dict[str, Any], language: str) -> str:
     """A flow step's description as the user reads and copies it.
 
@@ -147,6 +158,41 @@ async def _assist_calls_a_saved_call(
         assert status == 200, answer
         speech = answer["response"]["speech"]["plain"]["speech"]
         assert speech == "Calling Fontanero", answer
+
+        # The README's dashboard card: a new dashboard, the saved call's
+        # button with its result beside it. Lovelace keeps it, and every
+        # entity it names exists (with the result of the call just placed).
+        async with hass.websocket(session) as ws:
+            await ws.send_json(
+                {
+                    "id": 1,
+                    "type": "lovelace/dashboards/create",
+                    "url_path": "infocaller-demo",
+                    "title": "Infocaller",
+                    "mode": "storage",
+                }
+            )
+            assert (await ws.receive_json())["success"]
+            config = {"views": [{"title": "Infocaller", "cards": [DASHBOARD_CARD]}]}
+            await ws.send_json(
+                {
+                    "id": 2,
+                    "type": "lovelace/config/save",
+                    "url_path": "infocaller-demo",
+                    "config": config,
+                }
+            )
+            assert (await ws.receive_json())["success"]
+            await ws.send_json(
+                {"id": 3, "type": "lovelace/config", "url_path": "infocaller-demo"}
+            )
+            assert (await ws.receive_json())["result"] == config
+        for row in DASHBOARD_CARD["entities"]:
+            status, state = await hass.request(
+                session, "GET", f"/api/states/{row['entity']}"
+            )
+            assert status == 200, (row, state)
+        assert state["state"] == "accepted", state
         async with session.get(f"{simulator}/_simulator/requests") as response:
             received = await response.json()
         # The setup's credential check, then the call Assist placed.
@@ -230,7 +276,9 @@ def _demo_configuration() -> str:
     """
     text = (ROOT / "config" / "configuration.yaml").read_text()
     if importlib.util.find_spec("hass_frontend") is None:
-        text = text.replace("frontend:\n", "onboarding:\nrepairs:\nwebsocket_api:\n")
+        text = text.replace(
+            "frontend:\n", "onboarding:\nrepairs:\nwebsocket_api:\nlovelace:\n"
+        )
     return text
 
 
