@@ -175,7 +175,7 @@ def test_a_line_title_is_not_preceded_by_infocaller(language: str) -> None:
     doubled = re.compile(r"Infocaller\W+(line\W+)?Infocaller", re.IGNORECASE)
     rendered = {
         path: text.format_map(
-            {name: "x" for name in _placeholders(text)}
+            dict.fromkeys(_placeholders(text), "x")
             | {"title": "Infocaller 34910000000"}
         )
         for path, text in _leaves(_load(language)).items()

@@ -52,7 +52,7 @@ _TRAILERS = (
 
 
 def _candidates(name: str) -> list[str]:
-    """The folded names a spoken name may mean, the name as said first.
+    """Return the folded names a spoken name may mean, the name as said first.
 
     A saved call named "Mi madre" is found as said; "mi madre por
     teléfono" also finds "Madre" (or "La madre").

@@ -31,7 +31,7 @@ def spanish_after(preposition: Literal["a", "de"], name: str) -> str:
 
 
 def saved_call_placeholders(name: str, language: str | None) -> dict[str, str]:
-    """The placeholders of a saved call's device name, for ``language``.
+    """Return the placeholders of a saved call's device name, for ``language``.
 
     ``callee`` is what follows "Call"/"Llamar": the name itself in English,
     with its preposition in Spanish ("al fontanero", "a Mamá"). Home
