@@ -624,7 +624,10 @@ HA_EVENTS = {
 def urls_by_event(text: str) -> dict[str, str]:
     """Find the URLs in pasted text and file each under its vendor event."""
     found = {}
-    for url in re.findall(r"https?://[^\s`'\"<>]+", text):
+    for found_url in re.findall(r"https?://[^\s`'\"<>]+", text):
+        # Copied out of a sentence: the full stop (or comma, bracket...)
+        # that ends it is not part of the URL; "]" ends our variables.
+        url = found_url.rstrip(".,;:!?)}")
         match = re.search(r"[?&]event=([a-z_]+)", url)
         if match and match.group(1) in HA_EVENTS:
             found[HA_EVENTS[match.group(1)]] = url

@@ -131,3 +131,18 @@ async def test_automation_from_the_blueprint(
         "stop_on": "answered",
     }
     assert [event.data["who"] for event in outcomes] == [expected]
+
+
+def test_blueprint_texts_are_english_only() -> None:
+    """Blueprints are not translated: one language, no stray Spanish sentence."""
+    import re
+
+    blueprint = yaml_util.load_yaml_dict(FOLDER / PATH)["blueprint"]
+    texts = [blueprint["name"], blueprint["description"]]
+    for field in blueprint["input"].values():
+        texts += [field["name"], field.get("description", "")]
+    spanish = re.compile(
+        r"\b(llama|llamar|personas|hasta que|una|conteste|de|la|el|los|las)\b",
+        re.IGNORECASE,
+    )
+    assert [text for text in texts if spanish.search(text)] == []

@@ -136,6 +136,82 @@ async def test_user_flow_errors_and_recovery(
     assert result["data"][CONF_IDINFOCALLER] == LINE
 
 
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_demo_hints_at_the_simulator_when_advanced_is_forgotten(
+    hass: HomeAssistant,
+    mock_infocaller_class: MagicMock,
+    mock_infocaller: MagicMock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In the demo, the default address unreachable: the simulator's is offered.
+
+    It used to say only "Could not reach Infocaller. Check the network".
+    """
+    simulator = "http://127.0.0.1:8765"
+    monkeypatch.setenv("INFOCALLER_DEMO_SIMULATOR", f"{simulator}/")
+    good = mock_infocaller.check_credentials.return_value
+    mock_infocaller.check_credentials.side_effect = InfocallerConnectionError("no")
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["errors"] == {"base": "cannot_connect_demo"}
+    assert result["description_placeholders"] == {"simulator": simulator}
+    # The Advanced section is open, with the simulator's address in it.
+    advanced = result["data_schema"].schema["advanced"]
+    assert advanced.options["collapsed"] is False
+    (endpoint,) = advanced.schema.schema
+    assert endpoint.default() == simulator
+
+    mock_infocaller.check_credentials.side_effect = None
+    mock_infocaller.check_credentials.return_value = good
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_IDINFOCALLER: LINE,
+            CONF_PASSWORD: PASSWORD,
+            "advanced": {CONF_ENDPOINT: simulator},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_ENDPOINT] == simulator
+
+
+@pytest.mark.parametrize(
+    ("environment", "advanced"),
+    [
+        # Not the demo: no variable, or one that is not an address we accept.
+        (None, {}),
+        ("", {}),
+        ("ftp://127.0.0.1:8765", {}),
+        # The demo, but the user chose an address of their own.
+        ("http://127.0.0.1:8765", {"advanced": {CONF_ENDPOINT: "https://x.test"}}),
+    ],
+)
+async def test_no_demo_hint_outside_the_demo(
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: str | None,
+    advanced: dict[str, Any],
+) -> None:
+    """Anywhere else, an unreachable Infocaller is the plain error."""
+    if environment is None:
+        monkeypatch.delenv("INFOCALLER_DEMO_SIMULATOR", raising=False)
+    else:
+        monkeypatch.setenv("INFOCALLER_DEMO_SIMULATOR", environment)
+    mock_infocaller.check_credentials.side_effect = InfocallerConnectionError("no")
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: PASSWORD, **advanced},
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["data_schema"].schema["advanced"].options["collapsed"] is (
+        not advanced
+    )
+
+
 async def test_unexpected_error_is_logged(
     hass: HomeAssistant,
     mock_infocaller: MagicMock,

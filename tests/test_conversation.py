@@ -57,6 +57,28 @@ async def voice(
         ("es", "llama al fontanero", "Llamando al fontanero", "+34611222333"),
         ("es", "llama a mamá", "Llamando a Mamá", "+34622333444"),
         ("es", "haz una llamada a mama", "Llamando a Mamá", "+34622333444"),
+        # What people in Spain say, too: possessives, "le", usted forms, and
+        # how to call after the name (not part of it).
+        ("es", "llama a mi mamá", "Llamando a Mamá", "+34622333444"),
+        ("es", "llámale a mamá", "Llamando a Mamá", "+34622333444"),
+        (
+            "es",
+            "hazle una llamada al fontanero",
+            "Llamando al fontanero",
+            "+34611222333",
+        ),
+        ("es", "dale un toque a mi mamá", "Llamando a Mamá", "+34622333444"),
+        ("es", "llame a mamá", "Llamando a Mamá", "+34622333444"),
+        (
+            "es",
+            "haga una llamada al fontanero",
+            "Llamando al fontanero",
+            "+34611222333",
+        ),
+        ("es", "llama a mamá por teléfono", "Llamando a Mamá", "+34622333444"),
+        ("es", "llama al fontanero al móvil", "Llamando al fontanero", "+34611222333"),
+        ("es", "telefonea a mi mamá al móvil", "Llamando a Mamá", "+34622333444"),
+        ("en", "call my mama on the phone", "Calling Mamá", "+34622333444"),
     ],
 )
 async def test_sentences(

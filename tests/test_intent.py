@@ -147,6 +147,13 @@ async def test_intent_ambiguous_across_lines(
     assert response.speech["plain"]["speech"] == (
         "More than one Infocaller line has a saved call named Mamá"
     )
+    # Not "una llamada guardada llamada Mamá".
+    response = await intent.async_handle(
+        hass, "test", INTENT_CALL_SAVED_CALL, {"name": {"value": "Mamá"}}, language="es"
+    )
+    assert response.speech["plain"]["speech"] == (
+        "Hay más de una línea de Infocaller con una llamada guardada que se llama Mamá"
+    )
     mock_infocaller.issue_call.assert_not_awaited()
 
 
@@ -158,3 +165,33 @@ async def test_intent_is_described_for_llms(hass: HomeAssistant) -> None:
     )
     assert "saved calls" in handler.description
     assert set(handler.slot_schema) == {"name"}
+
+
+async def test_a_name_with_a_possessive_is_found_as_said(
+    hass: HomeAssistant,
+    with_saved_calls: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A saved call named "Mi madre" is called by "mi madre por teléfono".
+
+    The possessive and the trailing words are only dropped when the name as
+    said matches nothing.
+    """
+    result = await add_saved_call(
+        hass,
+        with_saved_calls,
+        {"name": "Mi madre", "phone": "+34633444555", "rule_group": "Aviso"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    mock_infocaller.issue_call.return_value = CallResult(result=0, result_text="OK")
+    response = await intent.async_handle(
+        hass,
+        "test",
+        INTENT_CALL_SAVED_CALL,
+        {"name": {"value": "mi madre por teléfono"}},
+        language="es",
+    )
+    assert response.speech["plain"]["speech"] == "Llamando a Mi madre"
+    assert events[0].data["phone"] == "+34633444555"

@@ -48,7 +48,7 @@ BASE = {
         (
             {"result": None, "result_key": "connection_error"},
             "es",
-            "llamada a +34611222333 (Aviso) no enviada: no se pudo conectar con Infocaller",
+            "llamada a +34611222333 (Aviso) no enviada: no se ha podido conectar con Infocaller",
         ),
     ],
 )

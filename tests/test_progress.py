@@ -23,6 +23,9 @@ from custom_components.infocaller.const import (
     EVENT_CALL_PROGRESS,
     ORDER_GRACE_SECONDS,
 )
+from custom_components.infocaller.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from custom_components.infocaller.records import records_store
 
 from .conftest import WEBHOOK_ID
@@ -543,3 +546,37 @@ async def test_an_accepted_call_writes_each_sensor_once(
     assert writes.count("sensor.infocaller_34910000000_last_result") == 1
     assert PROGRESS not in writes  # no stage yet: the call is only queued
     assert hass.states.get(STATUS).state == "queued"
+
+
+async def test_keys_from_a_url_copied_with_its_full_stop(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """``digits=1.`` (the URL copied out of a sentence) still gives the keys.
+
+    It used to end ``acknowledged`` with no digits, and count nothing.
+    """
+    freezer.move_to(NOW)
+    await _call(hass)
+    await _report(client, event="answered", call_id="4711")
+    assert await _report(client, event="query", call_id="4711", digits="1.") == 200
+    state = hass.states.get(STATUS)
+    assert (state.state, state.attributes["digits"]) == ("digits", "1")
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+    assert progress.dropped_values == 0
+
+
+async def test_dropped_values_are_counted(
+    hass: HomeAssistant, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A report's malformed values are dropped, counted, and logged once."""
+    await _call(hass)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+    assert await _report(client, event="answered", call_id="4711", called="x1") == 200
+    assert await _report(client, event="query", call_id="4711", digits="1x") == 200
+    assert hass.states.get(STATUS).state == "acknowledged"
+    assert progress.dropped_values == 2
+    assert progress.invalid_reports == 0
+    assert caplog.text.count("Dropped 1 malformed value(s)") == 1
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["call_progress"]["dropped_values"] == 2

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from .conftest import BUTTON, NOTIFY, PLUMBER, add_saved_call
+from .conftest import BUTTON, MUM, NOTIFY, PLUMBER, add_saved_call
 
 
 async def test_add_saved_call(
@@ -201,3 +201,48 @@ async def test_saved_call_changes_do_not_reload_the_line(
         )
     ], "the line's entities changed state"
     assert hass.states.get(line_sensor).state != STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        (
+            "es",
+            ["Llamar a Mamá", "Llamar a Mamá con un mensaje", "Llamar al fontanero"],
+        ),
+        ("en", ["Call El fontanero", "Call Mamá", "Call Mamá with a message"]),
+    ],
+)
+async def test_names_as_each_language_writes_them(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    language: str,
+    names: list[str],
+) -> None:
+    """Spanish says "Llamar al fontanero", not "Llamar a El fontanero".
+
+    The device, its button and its notify entity all carry the name.
+    """
+    from homeassistant.helpers import device_registry as dr
+
+    hass.config.language = language
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    for data in (PLUMBER, MUM):
+        result = await add_saved_call(hass, mock_config_entry, data)
+        assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    shown = sorted(
+        state.attributes["friendly_name"]
+        for state in hass.states.async_all(("button", "notify"))
+    )
+    assert shown == names
+    devices = dr.async_entries_for_config_entry(
+        dr.async_get(hass), mock_config_entry.entry_id
+    )
+    devices_named = {
+        name for name in names if not name.endswith(("mensaje", "message"))
+    }
+    assert devices_named <= {device.name for device in devices}

@@ -141,3 +141,103 @@ def test_services_yaml_fields_are_translated() -> None:
         translated = _load(language)["services"]
         for service, spec in services.items():
             assert set(spec["fields"]) == set(translated[service]["fields"])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_progress_urls_stand_alone_on_their_lines(language: str) -> None:
+    """Each call-progress URL is a line of its own, nothing touching it.
+
+    A URL at the end of a sentence ("...`{query_url}`.") was copied with the
+    full stop, and Infocaller then sent ``digits=1.``.
+    """
+    text = _load(language)["options"]["step"]["call_progress_urls"]["description"]
+    names = _placeholders(text)
+    assert {name for name in names if name.endswith("_url")} == {
+        "answered_url",
+        "forward_answered_url",
+        "forward_failed_url",
+        "ended_url",
+        "query_url",
+    }
+    lines = text.split("\n")
+    for name in names:
+        assert lines.count(f"{{{name}}}") == 1, (name, text)
+        assert text.count(f"{{{name}}}") == 1, (name, text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_line_title_is_not_preceded_by_infocaller(language: str) -> None:
+    """A line's title already says Infocaller ("Infocaller 34910000000").
+
+    Repair titles read "La línea de Infocaller Infocaller 3491..." and
+    "Infocaller line Infocaller 3491...".
+    """
+    doubled = re.compile(r"Infocaller\W+(line\W+)?Infocaller", re.IGNORECASE)
+    rendered = {
+        path: text.format_map(
+            dict.fromkeys(_placeholders(text), "x")
+            | {"title": "Infocaller 34910000000"}
+        )
+        for path, text in _leaves(_load(language)).items()
+        if "{title}" in text
+    }
+    assert rendered
+    assert {path: text for path, text in rendered.items() if doubled.search(text)} == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_messages_name_options_by_their_label(language: str) -> None:
+    """An error names an option as the form shows it, not by its key."""
+    tree = _load(language)
+    # Keys that are also action fields are what a YAML action writes.
+    fields = {
+        field for service in tree["services"].values() for field in service["fields"]
+    }
+    option_keys = set(tree["options"]["step"]["defaults"]["data"]) - fields
+    assert "max_calls_per_number" in option_keys
+    texts = _leaves({k: v for k, v in tree.items() if k != "options"})
+    assert [
+        (path, key)
+        for path, text in texts.items()
+        for key in option_keys
+        if key in text
+    ] == []
+
+
+#: What a reader in Spain notices (issue 21): calques, "línea" for the
+#: called phone, "por defecto" beside "predeterminado", and the simple past
+#: for what has just happened (Spain says "ha rechazado").
+NOT_AS_IN_SPAIN = re.compile(
+    r"Ventana de repetición|Como mucho|Cómo la llamas|vacío usa|por defecto"
+    r"|la línea comunica|llamada guardada llamada|contestada o no"
+    r"|\b(rechazó|pudo|falló|superó|alcanzó|recibió|aceptó|respondió|envió|tuvo"
+    r"|cortó|llegó|hizo|llamó|contestó|fue)\b",
+    re.IGNORECASE,
+)
+
+
+def test_line_means_the_infocaller_line() -> None:
+    """A busy phone is the number called, not "the line" (the Infocaller line)."""
+    busy = {"en": re.compile(r"line is busy"), "es": re.compile(r"línea comunica")}
+    for language in LANGUAGES:
+        texts = _leaves(_load(language))
+        assert [
+            path for path, text in texts.items() if busy[language].search(text)
+        ] == []
+
+
+def test_spanish_as_people_in_spain_write_it() -> None:
+    """The Spanish texts (translations and spoken replies) avoid those faults."""
+    from custom_components.infocaller.intent import SPEECH
+    from custom_components.infocaller.logbook import PROGRESS_TEXTS, TEXTS
+
+    texts = _leaves(_load("es")) | {
+        f"intent/{key}": text for key, text in SPEECH["es"].items()
+    }
+    texts |= {f"logbook/{key}": text for key, text in TEXTS["es"].items()}
+    texts |= {f"progress/{key}": text for key, text in PROGRESS_TEXTS["es"].items()}
+    assert {
+        path: match.group(0)
+        for path, text in texts.items()
+        if (match := NOT_AS_IN_SPAIN.search(text))
+    } == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import ipaddress
+import os
 from typing import Any
 from urllib.parse import urlsplit
 import zoneinfo
@@ -152,6 +153,23 @@ def _endpoint_ok(endpoint: str) -> bool:
         return False
 
 
+#: Set by ``scripts/develop`` to its simulator's address: the demo's setup
+#: then says where the API is when the default address cannot be reached.
+DEMO_SIMULATOR_ENV = "INFOCALLER_DEMO_SIMULATOR"
+
+
+def _demo_simulator(endpoint: str) -> str | None:
+    """Return the demo simulator's address if this is the demo, else None.
+
+    Only when the setup kept the default API address (the *Advanced*
+    section forgotten) and the address the demo set is one we accept.
+    """
+    if endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+        return None
+    simulator = os.environ.get(DEMO_SIMULATOR_ENV, "").strip().rstrip("/")
+    return simulator if simulator and _endpoint_ok(simulator) else None
+
+
 async def _async_validate(
     hass: HomeAssistant, data: Mapping[str, Any]
 ) -> tuple[dict[str, str], dict[str, Any]]:
@@ -205,8 +223,14 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
         """Return the subentry types: saved calls."""
         return {SUBENTRY_SAVED_CALL: SavedCallFlow}
 
-    def _schema(self, defaults: Mapping[str, Any], *, line: bool) -> vol.Schema:
-        """Return the form; the endpoint sits in a collapsed "advanced" section."""
+    def _schema(
+        self, defaults: Mapping[str, Any], *, line: bool, advanced: bool = False
+    ) -> vol.Schema:
+        """Return the form; the endpoint sits in a collapsed "advanced" section.
+
+        The section is open when the endpoint is not the default one, or
+        when ``advanced`` asks for it.
+        """
         fields: dict[Any, Any] = {}
         if line:
             fields[
@@ -222,7 +246,7 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Schema(
                     {vol.Required(CONF_ENDPOINT, default=endpoint): URL_SELECTOR}
                 ),
-                {"collapsed": endpoint == DEFAULT_ENDPOINT},
+                {"collapsed": endpoint == DEFAULT_ENDPOINT and not advanced},
             )
         return vol.Schema(fields)
 
@@ -258,18 +282,32 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the line id and password (the endpoint is in a section)."""
         errors: dict[str, str] = {}
+        defaults = _flatten(user_input or {})
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, data = await _async_validate(self.hass, _flatten(user_input))
+            errors, data = await _async_validate(self.hass, defaults)
             if not errors:
                 await self.async_set_unique_id(data[CONF_IDINFOCALLER])
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title=f"Infocaller {data[CONF_IDINFOCALLER]}", data=data
                 )
+            endpoint = str(defaults.get(CONF_ENDPOINT) or DEFAULT_ENDPOINT)
+            if errors.get("base") == "cannot_connect" and (
+                simulator := _demo_simulator(endpoint)
+            ):
+                # The demo, with its Advanced section forgotten: offer the
+                # simulator's address, the section open.
+                errors["base"] = "cannot_connect_demo"
+                placeholders["simulator"] = simulator
+                defaults[CONF_ENDPOINT] = simulator
         return self.async_show_form(
             step_id="user",
-            data_schema=self._schema(_flatten(user_input or {}), line=True),
+            data_schema=self._schema(
+                defaults, line=True, advanced="simulator" in placeholders
+            ),
             errors=errors,
+            description_placeholders=placeholders or None,
         )
 
     async def async_step_reauth(

@@ -57,6 +57,7 @@ async def async_get_config_entry_diagnostics(
             "followed_calls": len(runtime.records.tracked),
             "invalid_requests": runtime.progress.invalid_reports,
             "unmatched_reports": runtime.progress.unmatched_reports,
+            "dropped_values": runtime.progress.dropped_values,
             "dropped_requests": runtime.progress.limiter.dropped,
         },
         "saved_calls": [

@@ -11,6 +11,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
+from .language import saved_call_placeholders
 from .records import CallRecord
 from .runtime import InfocallerConfigEntry
 from .saved_call import SavedCall, saved_calls
@@ -78,7 +79,9 @@ class InfocallerSavedCallEntity(InfocallerEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, f"{runtime.line_id}_{saved.subentry_id}")},
             translation_key="saved_call",
-            translation_placeholders={"name": saved.name},
+            translation_placeholders=saved_call_placeholders(
+                saved.name, self.caller.hass.config.language
+            ),
             manufacturer="Infocaller",
             model="Saved call",
             entry_type=DeviceEntryType.SERVICE,

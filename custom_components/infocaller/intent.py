@@ -26,10 +26,47 @@ SPEECH = {
     "es": {
         "calling": "Llamando a {name}",
         "unknown": "No hay ninguna llamada guardada con el nombre {name}",
-        "ambiguous": "Hay más de una línea de Infocaller con una llamada guardada llamada {name}",
+        "ambiguous": (
+            "Hay más de una línea de Infocaller con una llamada guardada "
+            "que se llama {name}"
+        ),
         "failed": "La llamada a {name} ha fallado: {error}",
     },
 }
+
+
+#: Words said around a name that are not part of it: a possessive before
+#: ("llama a mi madre", "call my mum"), how to call after ("... por
+#: teléfono", "... al móvil"). Folded as ``fold_name`` folds (no accents).
+_POSSESSIVES = frozenset(
+    {"mi", "mis", "tu", "tus", "su", "sus", "nuestro", "nuestra", "my", "our"}
+)
+_TRAILERS = (
+    ("por", "telefono"),
+    ("por", "el", "telefono"),
+    ("al", "telefono"),
+    ("al", "movil"),
+    ("por", "el", "movil"),
+    ("on", "the", "phone"),
+)
+
+
+def _candidates(name: str) -> list[str]:
+    """Return the folded names a spoken name may mean, the name as said first.
+
+    A saved call named "Mi madre" is found as said; "mi madre por
+    teléfono" also finds "Madre" (or "La madre").
+    """
+    words = fold_name(name).split()
+    candidates = [" ".join(words)]
+    for trailer in _TRAILERS:
+        if len(words) > len(trailer) and tuple(words[-len(trailer) :]) == trailer:
+            words = words[: -len(trailer)]
+            candidates.append(" ".join(words))
+            break
+    if len(words) > 1 and words[0] in _POSSESSIVES:
+        candidates.append(fold_name(" ".join(words[1:])))
+    return candidates
 
 
 def _speech(language: str, key: str, *, name: str, **values: str) -> str:
@@ -70,13 +107,19 @@ class CallSavedCallIntent(intent.IntentHandler):
     def _find(
         self, hass: HomeAssistant, name: str
     ) -> list[tuple[InfocallerCaller, SavedCall]]:
-        wanted = fold_name(name)
-        return [
+        saved_calls = [
             (entry.runtime_data.caller, saved)
             for entry in async_loaded_entries(hass)
             for saved in entry.runtime_data.saved_calls.values()
-            if fold_name(saved.name) == wanted
         ]
+        for wanted in _candidates(name):
+            if found := [
+                (caller, saved)
+                for caller, saved in saved_calls
+                if fold_name(saved.name) == wanted
+            ]:
+                return found
+        return []
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Find the saved call and place it."""

@@ -28,9 +28,9 @@ TEXTS = {
     "es": {
         "accepted": "llamada a {phone} ({rule_group}) aceptada, id {call_id}",
         "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
-        "no_answer": "llamada a {phone} ({rule_group}): Infocaller no respondió, puede que la llamada se haya realizado",
-        "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se pudo conectar con Infocaller",
-        "rate_limited": "llamada a {phone} ({rule_group}) no enviada: se alcanzó un límite de llamadas de la línea",
+        "no_answer": "llamada a {phone} ({rule_group}): Infocaller no ha respondido, puede que la llamada se haya realizado",
+        "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se ha podido conectar con Infocaller",
+        "rate_limited": "llamada a {phone} ({rule_group}) no enviada: se ha alcanzado un límite de llamadas de la línea",
     },
 }
 
@@ -57,7 +57,7 @@ PROGRESS_TEXTS = {
         "acknowledged": "llamada a {phone} confirmada",
         "digits": "llamada a {phone}: teclas pulsadas {digits}",
         "not_answered": "llamada a {phone} no contestada",
-        "unmatched": "progreso de llamada ({stage}) de una llamada que esta línea no hizo",
+        "unmatched": "progreso de llamada ({stage}) de una llamada que esta línea no ha hecho",
     },
 }
 PROGRESS_ICONS = {

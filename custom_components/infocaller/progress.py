@@ -106,6 +106,8 @@ class InfocallerProgress:
         #: Requests that were not progress reports, or matched nothing.
         self.invalid_reports = 0
         self.unmatched_reports = 0
+        #: Values of known fields dropped from reports for failing their check.
+        self.dropped_values = 0
         #: The webhook's flood protection (``webhook.py``): counts drops.
         self.limiter = RateLimiter()
 

@@ -62,5 +62,13 @@ async def async_handle_request(
             )
         progress.invalid_reports += 1
         return web.Response(status=HTTPStatus.BAD_REQUEST)
+    if report.dropped:
+        if progress.dropped_values == 0:
+            LOGGER.debug(
+                "Dropped %d malformed value(s) from a call-progress request "
+                "(further ones are only counted, in diagnostics)",
+                report.dropped,
+            )
+        progress.dropped_values += report.dropped
     progress.async_report(report)
     return web.Response(status=HTTPStatus.OK)

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
-from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Line, Simulator
+from infocaller_simulator import (
+    DEMO_LINE,
+    DEMO_PASSWORD,
+    Line,
+    Simulator,
+    urls_by_event,
+)
 import pytest
 
 from custom_components.infocaller.api import (
@@ -418,3 +424,18 @@ async def test_tls_failure_is_not_sent(
         await client.issue_call(CallRequest(phone="+34611222333", rule_group="Aviso"))
     assert caught.value.reason is Reason.TLS
     assert simulator.requests == []
+
+
+def test_simulator_strips_the_punctuation_of_pasted_urls() -> None:
+    """URLs pasted out of sentences lose the punctuation that ends them."""
+    base = "http://127.0.0.1:8123/api/webhook/abc"
+    pasted = (
+        f"INICIO: `{base}?event=answered&line=[_NumInfocaller]`,\n"
+        f"FIN ({base}?event=ended&line=[_NumInfocaller]);\n"
+        f"Keys: {base}?event=query&digits=[PULSACION]. Replace PULSACION."
+    )
+    assert urls_by_event(pasted) == {
+        "INICIO": f"{base}?event=answered&line=[_NumInfocaller]",
+        "FIN": f"{base}?event=ended&line=[_NumInfocaller]",
+        "API_QUERY": f"{base}?event=query&digits=[PULSACION]",
+    }

@@ -87,7 +87,42 @@ def test_unsubstituted_and_malformed_values_are_dropped() -> None:
             "digits": "9",  # only for digits reports
         }
     )
-    assert report == ProgressReport(stage=Stage.ENDED, forward="0034611222333")
+    # Three values failed their check: each is counted, none is kept.
+    assert report == ProgressReport(
+        stage=Stage.ENDED, forward="0034611222333", dropped=3
+    )
+
+
+@pytest.mark.parametrize("punctuation", [".", ",", ";", ":", ")", "`", "'", '"', ".)"])
+def test_trailing_punctuation_of_a_copied_url_is_tolerated(punctuation: str) -> None:
+    """A URL copied with the sentence's last character still gives the keys.
+
+    ``digits=1.`` used to be dropped without a word (a digits call ended
+    ``acknowledged`` with no digits).
+    """
+    report = parse_report({"event": "query", "digits": f"1{punctuation}"})
+    assert report == ProgressReport(stage=Stage.DIGITS, digits="1")
+    report = parse_report({"event": f"ended{punctuation}", "line": "34910000000"})
+    assert report == ProgressReport(stage=Stage.ENDED, line="34910000000")
+    report = parse_report({"event": "query", "digits": f"[PULSACION]{punctuation}"})
+    assert report == ProgressReport(stage=Stage.ACKNOWLEDGED)
+
+
+def test_a_value_is_kept_as_sent_when_it_passes() -> None:
+    """A call id may end with "." or ":": it is not stripped when it passes."""
+    report = parse_report({"event": "answered", "call_id": "SIM.1."})
+    assert report == ProgressReport(stage=Stage.ANSWERED, call_id="SIM.1.")
+
+
+def test_every_dropped_value_is_counted() -> None:
+    """Query and body: each value that fails its check counts once."""
+    body = json.dumps({"NumLlamado": "six", "Teclas": "1a"}).encode()
+    report = parse_report(
+        {"event": "query", "digits": "1.2", "caller": "+34 611"},
+        body,
+        "application/json",
+    )
+    assert report == ProgressReport(stage=Stage.ACKNOWLEDGED, dropped=4)
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,9 @@ _UUID = re.compile(
 )
 _NUMBER = re.compile(r"\+?[0-9]{3,20}")
 _DIGITS = re.compile(r"[0-9*#]{1,32}")
+#: What may follow a value when a URL is copied out of a sentence or a
+#: code span (``digits=1.``): stripped when the value fails without it.
+TRAILING_PUNCTUATION = ".,;:!?)}>'\"`"
 _PATTERNS = {
     "call_id": _CALL_ID,
     "uuid": _UUID,
@@ -114,6 +117,9 @@ class ProgressReport:
     line: str | None = None
     forward: str | None = None
     digits: str | None = None
+    #: How many values of known fields failed their check and were dropped
+    #: (a count only: the values themselves are never kept).
+    dropped: int = 0
 
     @property
     def numbers(self) -> tuple[str, ...]:
@@ -129,6 +135,11 @@ def field_name(name: str) -> str | None:
 def _substituted(value: str) -> str | None:
     """Return a bracket variable's value; None if Infocaller left it as is."""
     value = value.strip()
+    if value.endswith(tuple(TRAILING_PUNCTUATION)):
+        # "[PULSACION]." as copied out of a sentence is still unsubstituted.
+        bare = value.rstrip(TRAILING_PUNCTUATION)
+        if bare.startswith("[") and bare.endswith("]"):
+            return None
     if not value or (value.startswith("[") and value.endswith("]")):
         return None
     return value
@@ -191,10 +202,13 @@ def parse_report(
 
     Names are matched without case or leading underscore; a value that
     fails its field's pattern (or is an unsubstituted ``[variable]``) is
-    dropped. Raises ``InvalidReportError`` when there is no known event,
+    dropped and counted in ``ProgressReport.dropped``; punctuation that
+    cannot end a value (``digits=1.``, left by a URL copied out of a
+    sentence) is stripped first. Raises ``InvalidReportError`` when there is no known event,
     or the body is too large or unreadable.
     """
     values: dict[str, str] = {}
+    dropped = 0
     sources: list[Iterator[tuple[str, str]]] = [iter(query.items())]
     if body:
         sources.append(_body_fields(body, content_type))
@@ -208,11 +222,10 @@ def parse_report(
             value = _substituted(str(raw))
             if value is None:
                 continue
-            if key == "event":
-                values[key] = value.lower()
-            elif _PATTERNS[key].fullmatch(value):
-                values[key] = value
-            # else: malformed, dropped as if absent.
+            if (accepted := _checked(key, value)) is not None:
+                values[key] = accepted
+            else:  # malformed: dropped as if absent, and counted
+                dropped += 1
     event = values.pop("event", None)
     if event is None or event not in EVENT_NAMES:
         raise InvalidReportError("no known event")
@@ -223,4 +236,20 @@ def parse_report(
         values.pop("digits", None)
     elif "digits" not in values:
         raise InvalidReportError("digits event without digits")
-    return ProgressReport(stage=stage, **values)
+    return ProgressReport(stage=stage, dropped=dropped, **values)
+
+
+def _checked(key: str, value: str) -> str | None:
+    """Return a field's value if it passes its check, else None.
+
+    A value that fails only because of trailing punctuation (which no
+    field's values end with) passes without it. An event is always kept
+    (lowercase): an unknown one refuses the whole request.
+    """
+    for candidate in (value, value.rstrip(TRAILING_PUNCTUATION)):
+        if key == "event":
+            if candidate.lower() in EVENT_NAMES:
+                return candidate.lower()
+        elif _PATTERNS[key].fullmatch(candidate):
+            return candidate
+    return value.lower() if key == "event" else None
