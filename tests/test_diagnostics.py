@@ -96,3 +96,4 @@ async def test_diagnostics_with_call_progress(
     assert WEBHOOK_ID not in text
     assert "611222333" not in text
     assert diagnostics["call_progress"]["followed_calls"] == 1
+
