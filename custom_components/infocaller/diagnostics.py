@@ -26,6 +26,8 @@ TO_REDACT = {
     CONF_CLOUDHOOK_URL,
     "title",
     "unique_id",
+    # The keys a person pressed: possibly a PIN.
+    "digits",
 }
 
 
