@@ -353,24 +353,36 @@ class InfocallerProgress:
         return self.tracked[match.key], match.how, True
 
     @callback
-    def allow(self, report: ProgressReport) -> bool:
-        """Take a token for a report: from the matched budget if it matches.
+    def async_receive(self, report: ProgressReport) -> bool:
+        """Apply a report from the webhook within its budget; False if over it.
 
-        A flood of reports that match nothing uses up only its own budget,
-        never that of the reports of followed calls.
+        Reports of followed calls have their own budget: a flood of reports
+        that match nothing never starves them.
         """
-        record, _how, _ours = self._match(report, dt_util.utcnow())
-        if record is not None:
-            return self.matched_limiter.allow()
-        return self.limiter.allow()
+        now = dt_util.utcnow()
+        matched = self._match(report, now)
+        budget = self.limiter if matched[0] is None else self.matched_limiter
+        if not budget.allow():
+            return False
+        self._handle(report, matched, now)
+        return True
 
     @callback
     def async_report(self, report: ProgressReport) -> str:
         """Apply one report from Infocaller; return how it was matched."""
+        now = dt_util.utcnow()
+        return self._handle(report, self._match(report, now), now)
+
+    def _handle(
+        self,
+        report: ProgressReport,
+        matched: tuple[CallRecord | None, str, bool],
+        now: datetime,
+    ) -> str:
+        """Apply a matched report, or announce and keep an unmatched one."""
         if self.stopped:
             return MATCH_NONE
-        now = dt_util.utcnow()
-        record, how, ours = self._match(report, now)
+        record, how, ours = matched
         if record is None:
             self.unmatched_reports += 1
             if not ours:

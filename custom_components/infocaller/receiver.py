@@ -3,7 +3,7 @@
 Loaded by ``webhook.async_register_webhook`` when a line with call progress
 is set up. Every byte is untrusted: the body is size-capped and read with a
 deadline, parsing is ``api.progress.parse_report``'s, and nothing raises.
-The rate limit has two budgets (``InfocallerProgress.allow``): requests that
+The rate limit has two budgets (``InfocallerProgress.async_receive``): requests that
 are not reports or match no followed call share one, so a flood of them
 never starves the reports of the calls being followed.
 """
@@ -62,9 +62,8 @@ async def async_handle_request(
             )
         progress.invalid_reports += 1
         return web.Response(status=HTTPStatus.BAD_REQUEST)
-    if not progress.allow(report):
+    if not progress.async_receive(report):
         return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
-    progress.async_report(report)
     return web.Response(status=HTTPStatus.OK)
 
 
