@@ -745,3 +745,31 @@ async def test_a_report_for_another_line_matches_nothing(
     assert await _report(client, event="answered", call_id="4711", line="910000000")
     assert events[-1].data["match"] == "call_id"
     assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_finished_ids_are_bounded_in_count_and_age(
+    hass: HomeAssistant, mock_infocaller: MagicMock, freezer: FrozenDateTimeFactory
+) -> None:
+    """At most FINISHED_IDS_KEPT ids, none older than FINISHED_IDS_SECONDS."""
+    from unittest.mock import patch
+
+    from custom_components.infocaller import progress as progress_module
+
+    freezer.move_to(NOW)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+
+    async def finish(call_id: str) -> None:
+        mock_infocaller.issue_call.return_value = CallResult(
+            result=0, result_text="Aceptada", call_id=call_id
+        )
+        await _call(hass, f"+3461122{call_id}")
+        progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=call_id))
+        progress.async_report(ProgressReport(stage=Stage.ENDED, call_id=call_id))
+
+    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+        for call_id in ("1001", "1002", "1003"):
+            await finish(call_id)
+        assert list(progress.finished_ids) == ["1002", "1003"]
+        freezer.tick(timedelta(seconds=progress_module.FINISHED_IDS_SECONDS + 1))
+        await finish("1004")
+        assert list(progress.finished_ids) == ["1004"]
