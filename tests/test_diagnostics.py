@@ -96,3 +96,28 @@ async def test_diagnostics_with_call_progress(
     assert WEBHOOK_ID not in text
     assert "611222333" not in text
     assert diagnostics["call_progress"]["followed_calls"] == 1
+
+
+async def test_diagnostics_hide_the_keys_a_person_pressed(
+    hass: HomeAssistant, progress_integration: MockConfigEntry
+) -> None:
+    """``digits`` may be a PIN: redacted wherever it appears (item 13)."""
+    from custom_components.infocaller.api import Stage
+    from custom_components.infocaller.api.progress import ProgressReport
+
+    await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": "+34611222333", "rule_group": "Aviso"},
+        blocking=True,
+    )
+    progress = progress_integration.runtime_data.progress
+    progress.async_report(
+        ProgressReport(stage=Stage.DIGITS, call_id="4711", digits="*80417#")
+    )
+    assert progress.tracked["4711"].digits == "*80417#"
+    diagnostics = await async_get_config_entry_diagnostics(hass, progress_integration)
+    assert "80417" not in json.dumps(diagnostics)
+    records = diagnostics["records"]
+    assert records["recent"][-1]["digits"] == "**REDACTED**"
+    assert records["last_progress"]["digits"] == "**REDACTED**"

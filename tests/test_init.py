@@ -108,7 +108,11 @@ async def test_a_reload_takes_its_state_from_memory(
     assert not hass.data[saving._UNLOADED]
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert set(hass.data[saving._UNLOADED]) == {key, f"{key}.guard"}
+    assert set(hass.data[saving._UNLOADED]) == {
+        key,
+        f"{key}.guard",
+        f"{key}.progress",
+    }
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert not hass.data[saving._UNLOADED]

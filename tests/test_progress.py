@@ -17,7 +17,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.infocaller.api import CallResult
+from custom_components.infocaller.api import CallResult, Stage
+from custom_components.infocaller.api.progress import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
@@ -26,7 +27,7 @@ from custom_components.infocaller.const import (
 from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.infocaller.records import records_store
+from custom_components.infocaller.progress import progress_store
 
 from .conftest import WEBHOOK_ID
 
@@ -86,7 +87,7 @@ async def test_accepted_call_is_followed(
     assert state.state == "queued"
     assert state.attributes["call_id"] == "4711"
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    assert list(entry.runtime_data.records.tracked) == ["4711"]
+    assert list(entry.runtime_data.progress.tracked) == ["4711"]
 
 
 async def test_answered_matched_by_call_id(
@@ -120,7 +121,7 @@ async def test_answered_matched_by_call_id(
     assert events[-1].data["stage"] == "ended"
     assert events[-1].data["talk_seconds"] == 42.0
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    assert entry.runtime_data.records.tracked == {}
+    assert entry.runtime_data.progress.tracked == {}
 
 
 @pytest.mark.parametrize(
@@ -251,7 +252,7 @@ async def test_answered_arriving_after_ended(
     assert [e.data["stage"] for e in events] == ["ended", "answered"]
     assert hass.states.get(STATUS).state == "answered"
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    assert entry.runtime_data.records.tracked == {}
+    assert entry.runtime_data.progress.tracked == {}
 
 
 async def test_late_answered_by_call_id_wins_over_inference(
@@ -377,7 +378,7 @@ async def test_followed_call_survives_a_restart(
     await _call(hass)
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
-    saved = hass_storage[records_store(hass, progress_integration.entry_id).key]
+    saved = hass_storage[progress_store(hass, progress_integration.entry_id).key]
     assert [item["call_id"] for item in saved["data"]["tracked"]] == ["4711"]
     assert hass.states.get(STATUS).state == "queued"
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
@@ -405,7 +406,7 @@ async def test_refused_call_is_not_followed(
     with pytest.raises(HomeAssistantError):
         await _call(hass)
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    assert entry.runtime_data.records.tracked == {}
+    assert entry.runtime_data.progress.tracked == {}
     assert entry.runtime_data.records.last.status is None
 
 
@@ -422,11 +423,11 @@ async def test_answered_call_that_never_ends_is_let_go(
     freezer.tick(timedelta(seconds=MAX_TALK_SECONDS - 5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert list(entry.runtime_data.records.tracked) == ["4711"]
+    assert list(entry.runtime_data.progress.tracked) == ["4711"]
     freezer.tick(timedelta(seconds=10))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert entry.runtime_data.records.tracked == {}
+    assert entry.runtime_data.progress.tracked == {}
     assert hass.states.get(STATUS).state == "answered"  # nothing inferred
 
 
@@ -515,7 +516,7 @@ async def test_turning_progress_off_lets_followed_calls_go(
         options={**progress_integration.options, "call_progress": False},
     )
     await hass.async_block_till_done()  # the line reloads
-    assert progress_integration.runtime_data.records.tracked == {}
+    assert progress_integration.runtime_data.progress.tracked == {}
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     freezer.tick(WINDOW + timedelta(seconds=5))
     async_fire_time_changed(hass)
@@ -580,3 +581,230 @@ async def test_dropped_values_are_counted(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["call_progress"]["dropped_values"] == 2
+# -- reports before the answer, schedules, finished ids, floods, lines --------
+
+
+async def test_report_before_the_accepted_answer_is_applied(
+    hass: HomeAssistant,
+    client: Any,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """INICIO arrives before the action read Infocaller's answer (item 4)."""
+    freezer.move_to(NOW)
+
+    async def answer_after_the_report(request: Any) -> CallResult:
+        assert await _report(client, event="answered", call_id="4711") == 200
+        return CallResult(result=0, result_text="Aceptada", call_id="4711")
+
+    mock_infocaller.issue_call.side_effect = answer_after_the_report
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    response = await _call(hass, wait_for="answered", timeout=30)
+    assert response["answered"] is True
+    assert response["answered_at"] == "2030-03-01T12:00:00+00:00"
+    assert [(e.data["stage"], e.data["match"]) for e in events] == [
+        ("answered", "none"),  # announced when it came ...
+        ("answered", "call_id"),  # ... applied once the call was followed
+    ]
+    assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_chain_stops_at_person_1_when_inicio_comes_first(
+    hass: HomeAssistant, client: Any, mock_infocaller: MagicMock
+) -> None:
+    """A chain whose first person answered before the answer was read stops."""
+    issued: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        issued.append(f"C{len(issued) + 1}")
+        # Infocaller's own id, and the number as it writes it.
+        await _report(client, event="answered", call_id="90001", called="34611000001")
+        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+
+    mock_infocaller.issue_call.side_effect = issue
+    response = await hass.services.async_call(
+        DOMAIN,
+        "call_until_answered",
+        {"targets": ["+34611000001", "+34611000002"], "rule_group": "A", "wait": 60},
+        blocking=True,
+        return_response=True,
+    )
+    assert response["answered_by"]["call_id"] == "C1"
+    assert issued == ["C1"]
+
+
+async def test_kept_reports_are_bounded_in_count_and_age(
+    hass: HomeAssistant,
+    client: Any,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """At most PENDING_REPORTS are kept, none older than PENDING_SECONDS."""
+    from custom_components.infocaller.progress import (
+        PENDING_REPORTS,
+        PENDING_SECONDS,
+    )
+
+    freezer.move_to(NOW)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+    assert await _report(client, event="answered", call_id="4711") == 200
+    for index in range(PENDING_REPORTS + 10):
+        await _report(client, event="ended", call_id=f"X{index}", called="699000000")
+    assert len(progress.pending) == PENDING_REPORTS
+    # The report for 4711 was pushed out by the flood: not applied.
+    await _call(hass)
+    assert hass.states.get(STATUS).state == "queued"
+    # A report older than PENDING_SECONDS is not applied either.
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id="4712"
+    )
+    assert await _report(client, event="answered", call_id="4712") == 200
+    freezer.tick(PENDING_SECONDS + 1)
+    await _call(hass, "+34611222444")
+    assert hass.states.get(STATUS).state == "queued"
+
+
+async def test_scheduled_call_is_not_answered_by_number_before_its_time(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """A call for tomorrow: a report by number today changes nothing (item 5)."""
+    freezer.move_to(NOW)
+    await _call(hass, schedule="2030-03-02 12:00:00+00:00")
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    assert await _report(client, event="answered", called="611222333") == 200
+    assert events[-1].data["match"] == "none"
+    assert hass.states.get(STATUS).state == "queued"
+    # Tomorrow, at its time, the number matches.
+    freezer.move_to("2030-03-02 12:00:30+00:00")
+    assert await _report(client, event="answered", called="34611222333") == 200
+    assert events[-1].data["match"] == "phone"
+    assert hass.states.get(STATUS).state == "answered"
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same-run", "after-reload"])
+async def test_a_finished_call_id_never_changes_another_call(
+    hass: HomeAssistant,
+    client: Any,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+    restart: bool,
+) -> None:
+    """A repeated FIN or INICIO of call 1 leaves call 2 alone (item 6)."""
+    from custom_components.infocaller.const import FINISHED_CALLS_KEPT
+
+    freezer.move_to(NOW)
+    await _call(hass)
+    # Infocaller reports with its own id: matched by number, and remembered.
+    assert await _report(client, event="answered", call_id="901", called="611222333")
+    freezer.tick(30)
+    assert await _report(client, event="ended", call_id="901", called="611222333")
+    progress = progress_integration.runtime_data.progress
+    assert progress.tracked == {}
+    if restart:
+        assert await hass.config_entries.async_reload(progress_integration.entry_id)
+        await hass.async_block_till_done()
+        progress = progress_integration.runtime_data.progress
+    else:
+        # More calls finished since: call 1's record is gone from memory.
+        progress._finished.clear()
+    assert FINISHED_CALLS_KEPT > 0
+    freezer.tick(60)
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id="4712"
+    )
+    await _call(hass)
+    for call_id in ("901", "4711"):
+        for event in ("ended", "answered"):
+            assert (
+                await _report(client, event=event, call_id=call_id, called="611222333")
+                == 200
+            )
+    freezer.tick(ORDER_GRACE_SECONDS + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert progress.tracked["4712"].status == "queued"
+    assert hass.states.get(STATUS).state == "queued"
+    assert progress.pending == type(progress.pending)()
+
+
+async def test_a_flood_of_strangers_does_not_starve_a_followed_call(
+    hass: HomeAssistant, client: Any
+) -> None:
+    """Unmatched reports use up their own budget only (item 7)."""
+    from unittest.mock import patch
+
+    from custom_components.infocaller import ratelimit
+
+    await _call(hass)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+    with patch.object(ratelimit, "BURST", 5.0), patch.object(ratelimit, "RATE", 0.0):
+        progress.limiter = ratelimit.RateLimiter()
+        progress.matched_limiter = ratelimit.RateLimiter()
+        statuses = [
+            await _report(client, event="answered", call_id=f"F{i}", called="699000000")
+            for i in range(20)
+        ]
+        assert statuses == [200] * 5 + [429] * 15
+        assert await _report(client, event="x") == 429  # junk shares that budget
+        # The genuine report still gets through and is applied.
+        assert await _report(client, event="answered", call_id="4711") == 200
+    assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_distinct_digits_remembered_per_call_are_capped(
+    hass: HomeAssistant, client: Any
+) -> None:
+    """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7)."""
+    from custom_components.infocaller.progress import MARKS_PER_CALL
+
+    await _call(hass)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+    for digits in range(MARKS_PER_CALL * 3):
+        progress.async_report(
+            ProgressReport(stage=Stage.DIGITS, call_id="4711", digits=str(digits))
+        )
+    assert len(progress._seen["4711"]) == MARKS_PER_CALL
+    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL * 3 - 1)
+
+
+async def test_a_report_for_another_line_matches_nothing(
+    hass: HomeAssistant, client: Any
+) -> None:
+    """The report's line, when given, must be ours (item 8)."""
+    await _call(hass)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    assert await _report(client, event="answered", call_id="4711", line="34910999999")
+    assert events[-1].data["match"] == "none"
+    assert hass.states.get(STATUS).state == "queued"
+    assert await _report(client, event="answered", call_id="4711", line="910000000")
+    assert events[-1].data["match"] == "call_id"
+    assert hass.states.get(STATUS).state == "answered"
+
+
+async def test_finished_ids_are_bounded_in_count_and_age(
+    hass: HomeAssistant, mock_infocaller: MagicMock, freezer: FrozenDateTimeFactory
+) -> None:
+    """At most FINISHED_IDS_KEPT ids, none older than FINISHED_IDS_SECONDS."""
+    from unittest.mock import patch
+
+    from custom_components.infocaller import progress as progress_module
+
+    freezer.move_to(NOW)
+    progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
+
+    async def finish(call_id: str) -> None:
+        mock_infocaller.issue_call.return_value = CallResult(
+            result=0, result_text="Aceptada", call_id=call_id
+        )
+        await _call(hass, f"+3461122{call_id}")
+        progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=call_id))
+        progress.async_report(ProgressReport(stage=Stage.ENDED, call_id=call_id))
+
+    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+        for call_id in ("1001", "1002", "1003"):
+            await finish(call_id)
+        assert list(progress.finished_ids) == ["1002", "1003"]
+        freezer.tick(timedelta(seconds=progress_module.FINISHED_IDS_SECONDS + 1))
+        await finish("1004")
+        assert list(progress.finished_ids) == ["1004"]

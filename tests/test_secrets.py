@@ -214,7 +214,7 @@ async def test_no_secret_anywhere(
     )
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if "79" in entry.runtime_data.records.tracked:
+        if "79" in entry.runtime_data.progress.tracked:
             break
     await client.get(
         f"/api/webhook/{webhook_id}", params={"event": "answered", "call_id": "79"}

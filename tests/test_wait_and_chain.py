@@ -198,7 +198,7 @@ async def test_cancelling_the_wait_leaves_nothing(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert _progress(progress_integration)._changed == {}
-    assert list(progress_integration.runtime_data.records.tracked) == ["C1"]
+    assert list(progress_integration.runtime_data.progress.tracked) == ["C1"]
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -230,15 +230,21 @@ async def test_wait_after_a_refusal_raises_the_refusal(
     assert err.value.translation_key == "result_insufficient_balance"
 
 
-async def test_unload_releases_a_waiter(
+async def test_unload_ends_a_waiter_with_an_error(
     hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
 ) -> None:
-    """Unloading the line ends a wait with what is known."""
+    """Unloading the line ends a wait: placed, outcome unknown (not "no answer")."""
     task = _issue(hass, wait_for="answered", timeout=600)
     await _settle(hass)
     await hass.config_entries.async_unload(progress_integration.entry_id)
-    response = await task
-    assert (response["status"], response["answered"]) == ("queued", False)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "wait_line_unloaded"
+    assert err.value.translation_placeholders == {
+        "title": progress_integration.title,
+        "phone": PEOPLE[0],
+        "call_id": "C1",
+    }
 
 
 # -- call_until_answered ------------------------------------------------------
@@ -430,3 +436,93 @@ async def test_saved_calls_in_the_list(
     assert request.phone == "+34622333444"
     assert request.rule_group == "Click to Call"
     assert dict(request.variables) == {"PISO": "2", "ALARMA": "1"}
+
+
+# -- a chain or a wait belongs to its line ------------------------------------
+
+
+async def _reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _disable(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    from homeassistant.config_entries import ConfigEntryDisabler
+
+    assert await hass.config_entries.async_set_disabled_by(
+        entry.entry_id, ConfigEntryDisabler.USER
+    )
+
+
+async def _delete(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await hass.config_entries.async_remove(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    "end_the_line",
+    [_reload, _unload, _disable, _delete],
+    ids=["reload", "unload", "disable", "delete"],
+)
+async def test_a_chain_ends_with_its_line_and_calls_nobody_else(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    end_the_line: Any,
+) -> None:
+    """While waiting on person 1 the line goes: only person 1 was called."""
+    results = async_capture_events(hass, EVENT_CALL_RESULT)
+    task = _chain(hass, wait=120)
+    await _settle(hass)
+    await end_the_line(hass, progress_integration)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "chain_line_unloaded"
+    assert err.value.translation_placeholders == {
+        "title": progress_integration.title,
+        "called": PEOPLE[0],
+    }
+    await hass.async_block_till_done()
+    assert call_ids == ["C1"]
+    assert [event.data["phone"] for event in results] == [PEOPLE[0]]
+
+
+async def test_an_unloaded_line_places_no_call(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """The pipeline of a line that was reloaded refuses, translated."""
+    from custom_components.infocaller.const import Source
+
+    old = progress_integration.runtime_data
+    await _reload(hass, progress_integration)
+    with pytest.raises(HomeAssistantError) as err:
+        await old.caller.async_call(
+            {"phone": PEOPLE[1], "rule_group": "Aviso"}, Source.ACTION
+        )
+    assert err.value.translation_key == "line_unloaded"
+    assert call_ids == []
+    # The new pipeline calls.
+    await _issue(hass)
+    assert call_ids == ["C1"]
+
+
+async def test_nothing_is_scheduled_or_applied_after_unload(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An unloaded line's progress sets no timer and infers nothing."""
+    freezer.move_to(NOW)
+    await _issue(hass)
+    old = progress_integration.runtime_data.progress
+    await _unload(hass, progress_integration)
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    # "ended" would start the grace timer, then infer "not answered".
+    old.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    _pass_time(hass, freezer, 3600)
+    await hass.async_block_till_done()
+    assert events == []
+    assert old.current(old.tracked["C1"]).status == "queued"

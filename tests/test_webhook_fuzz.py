@@ -227,8 +227,8 @@ async def test_flood_is_limited_and_home_assistant_keeps_answering(
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["call_progress"]["dropped_requests"] == statuses[429]
     # The forged reports matched nothing, and nothing grew without bound.
-    assert list(entry.runtime_data.records.tracked) == ["4711"]
-    assert entry.runtime_data.records.tracked["4711"].status == "queued"
+    assert list(entry.runtime_data.progress.tracked) == ["4711"]
+    assert entry.runtime_data.progress.tracked["4711"].status == "queued"
     assert len(progress._finished) <= FINISHED_CALLS_KEPT
     assert len(progress._seen) <= 1
     assert progress._changed == {}

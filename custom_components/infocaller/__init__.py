@@ -11,7 +11,7 @@ from .caller import InfocallerCaller, account_issue_id, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
 from .guard import CallGuard, guard_store
-from .progress import InfocallerProgress
+from .progress import InfocallerProgress, progress_store
 from .records import InfocallerRecords, records_store
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
@@ -56,6 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     client = await async_build_client(hass, entry)
     records.async_forget_saved_calls_except(set(calls))
     progress = InfocallerProgress(hass, entry, records)
+    await progress.async_load()
     entry.runtime_data = InfocallerRuntimeData(
         caller=InfocallerCaller(
             hass, entry, client, records, progress=progress, guard=guard
@@ -100,12 +101,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
 
     Both are also kept in memory for the entry's next set-up in this run (a
     reload, the entry enabled again), which so does not read back the files
-    just written.
+    just written. From the start of the unload the line's pipeline places
+    no call; once it is unloaded, chains and waits on it end (they never
+    go on through a line that is gone).
     """
-    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        return False
     runtime = entry.runtime_data
+    runtime.caller.stopped = True
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        runtime.caller.stopped = False
+        return False
+    runtime.progress.async_stop()
     await runtime.records.async_unload()
+    await runtime.progress.async_unload()
     await runtime.caller.guard.async_unload()
     return True
 
@@ -114,5 +121,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
     """Delete the entry's saved call records and its cloudhook."""
     await async_remove_store(records_store(hass, entry.entry_id))
     await async_remove_store(guard_store(hass, entry.entry_id))
+    await async_remove_store(progress_store(hass, entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

@@ -58,7 +58,8 @@ from .const import (
     Source,
 )
 from .guard import CallGuard, RateLimitedError
-from .progress import InfocallerProgress, call_window_end
+from .matching import call_window_end
+from .progress import InfocallerProgress
 from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
@@ -153,6 +154,9 @@ class InfocallerCaller:
         #: Infocaller refused the line's credentials: nothing more is sent
         #: until they are fixed (reauthentication reloads the line).
         self.credentials_refused = False
+        #: The line is unloading or unloaded: nothing more is sent through
+        #: this pipeline (a reload sets up a new one).
+        self.stopped = False
 
     async def async_apply_options(self) -> None:
         """Take changed options into use (no reload)."""
@@ -192,6 +196,12 @@ class InfocallerCaller:
             )
         except CallValidationError as err:
             raise err.as_service_error() from err
+        if self.stopped:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="line_unloaded",
+                translation_placeholders={"title": self.entry.title},
+            )
         if self.credentials_refused:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -259,7 +269,8 @@ class InfocallerCaller:
         ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
         if not self.progress.enabled:
             return self._record(request, source, saved, result)
-        record = self._record(
+        # Call progress follows the call from its record (``progress.py``).
+        return self._record(
             request,
             source,
             saved,
@@ -267,8 +278,6 @@ class InfocallerCaller:
             status=CallStatus.QUEUED.value,
             window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
         )
-        self.progress.async_track(record)
-        return record
 
     def _credentials_refused(self) -> None:
         """Stop sending for this line, and ask for the password once."""

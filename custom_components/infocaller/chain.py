@@ -7,7 +7,9 @@ apply; between attempts the chain waits on call progress
 first call, so a typo changes nothing. A refused attempt is recorded and the
 chain goes on with the next person. Cancelling the calling script cancels
 the chain at once: a call already accepted is not undone (Infocaller cannot
-cancel a queued call), and no further call is placed.
+cancel a queued call), and no further call is placed. A chain belongs to
+its line: when the line unloads (reload, disable, delete) the chain ends at
+once with an error naming who was called, and nobody else is called.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .const import (
     LOGGER,
     Source,
 )
-from .progress import reached
+from .progress import LineUnloadedError, reached
 from .runtime import InfocallerRuntimeData
 from .saved_call import SavedCall, fold_name
 from .validation import CallValidationError, async_validate_call
@@ -118,6 +120,8 @@ async def async_call_until_answered(
     try:
         for round_number in range(1, rounds + 1):
             for target, phone in zip(targets, phones, strict=True):
+                if caller.stopped:
+                    raise _line_unloaded(runtime, attempts)
                 attempt: dict[str, Any] = {
                     "round": round_number,
                     "phone": phone,
@@ -129,6 +133,9 @@ async def async_call_until_answered(
                         target.data, Source.CHAIN, saved=target.saved
                     )
                 except HomeAssistantError as err:
+                    if err.translation_key == "line_unloaded":
+                        attempts.pop()  # refused: nobody was called
+                        raise _line_unloaded(runtime, attempts) from err
                     LOGGER.info(
                         "Chain: the call to %s was not placed (%s); next person",
                         phone,
@@ -136,10 +143,36 @@ async def async_call_until_answered(
                     )
                     attempt.update(call_id=None, status=None, error=err.translation_key)
                     continue
-                record = await runtime.progress.async_wait(record, until, wait)
+                attempt.update(call_id=record.call_id, status=record.status, error=None)
+                try:
+                    record = await runtime.progress.async_wait(record, until, wait)
+                except LineUnloadedError as err:
+                    raise _line_unloaded(runtime, attempts) from err
                 attempt.update(call_id=record.call_id, status=record.status, error=None)
                 if reached(record, until):
                     return {"answered_by": attempt, "attempts": attempts}
         return {"answered_by": None, "attempts": attempts}
     finally:
         runtime.running_chains.discard(chain_key)
+
+
+def _line_unloaded(
+    runtime: InfocallerRuntimeData, attempts: list[dict[str, Any]]
+) -> HomeAssistantError:
+    """Return the error that ends a chain whose line unloaded.
+
+    It names the people called (their calls were placed, and may ring).
+    """
+    called = [
+        attempt["saved_call"] or attempt["phone"]
+        for attempt in attempts
+        if attempt.get("error") is None
+    ]
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="chain_line_unloaded",
+        translation_placeholders={
+            "title": runtime.caller.entry.title,
+            "called": ", ".join(called) or "-",
+        },
+    )

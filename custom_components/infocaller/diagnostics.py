@@ -26,6 +26,8 @@ TO_REDACT = {
     CONF_CLOUDHOOK_URL,
     "title",
     "unique_id",
+    # The keys a person pressed: possibly a PIN.
+    "digits",
 }
 
 
@@ -54,11 +56,16 @@ async def async_get_config_entry_diagnostics(
         "guard": runtime.caller.guard.as_dict(),
         "call_progress": {
             "enabled": runtime.progress.enabled,
-            "followed_calls": len(runtime.records.tracked),
+            "followed_calls": len(runtime.progress.tracked),
+            "finished_call_ids": len(runtime.progress.finished_ids),
+            "kept_reports": len(runtime.progress.pending),
             "invalid_requests": runtime.progress.invalid_reports,
             "unmatched_reports": runtime.progress.unmatched_reports,
             "dropped_values": runtime.progress.dropped_values,
-            "dropped_requests": runtime.progress.limiter.dropped,
+            "dropped_requests": (
+                runtime.progress.limiter.dropped
+                + runtime.progress.matched_limiter.dropped
+            ),
         },
         "saved_calls": [
             _redact_saved_call({"name": saved.name, **saved.data})

@@ -1,22 +1,29 @@
 """Call progress: what happened to an accepted call, from Infocaller's requests.
 
-The pipeline (``caller.py``) hands each accepted call to ``async_track``
-while call progress is on. Infocaller's requests reach the line's webhook
-(``webhook.py``, ``receiver.py``), which hands each parsed ``ProgressReport`` to
-``async_report``. A report is matched to a followed call by call id (when
-it equals the ``idcall`` we were given), else by the called number while
-that call can still ring; unmatched reports are announced, never attached.
-``not_answered`` is inferred here: no ``answered`` by the end of the call's
-window, or an ``ended`` without ``answered`` (after a short grace, since
-requests may arrive out of order). Every change updates the call record,
-fires ``infocaller_call_progress`` and tells the listeners (entities, and
-anyone waiting with ``async_wait``).
+Progress owns the calls it follows: it learns about each accepted call from
+the records (a new record with a ``queued`` status), keeps the followed
+calls and the ids of finished ones in its own store, and ends following a
+call by a timer. Infocaller's requests reach the line's webhook
+(``webhook.py``, ``receiver.py``), which hands each parsed ``ProgressReport``
+to ``async_report``; which call a report belongs to is ``matching.py``'s
+rule. A report that matches nothing is announced, and kept a short while
+(``PENDING_REPORTS`` at most, ``PENDING_SECONDS`` old at most): Infocaller
+may report before the action has read its answer, and the report is
+applied when the call is followed. ``not_answered`` is inferred here: no
+``answered`` by the end of the call's window, or an ``ended`` without
+``answered`` (after a short grace, since requests may arrive out of order).
+Every change updates the call record, fires ``infocaller_call_progress``
+and tells the listeners (entities, and anyone waiting with ``async_wait``).
+
+Waits and timers belong to the line: once it unloads (``async_stop``) no
+timer is set, no report is applied, and a waiter gets
+``LineUnloadedError`` instead of an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 import dataclasses
 from datetime import datetime, timedelta
@@ -25,65 +32,85 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import CallRequest, Stage
+from .api import Stage
 from .const import (
     CONF_CALL_PROGRESS,
+    CONF_IDINFOCALLER,
+    DOMAIN,
     EVENT_CALL_PROGRESS,
     FINISHED_CALLS_KEPT,
     MAX_TALK_SECONDS,
     ORDER_GRACE_SECONDS,
-    RETRY_INTERVAL_SECONDS,
-    RING_SECONDS,
     CallStatus,
+)
+from .matching import (
+    MATCH_CALL_ID,
+    MATCH_NONE,
+    MATCH_PHONE,
+    FollowedCall,
+    belongs_to,
+    call_window_end,
+    for_this_line,
+    match_report,
+    same_number,
 )
 from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords
+from .saving import DelayedSave
 
 if TYPE_CHECKING:
     from .api.progress import ProgressReport
 
-MATCH_CALL_ID: Final = "call_id"
-MATCH_PHONE: Final = "phone"
-MATCH_NONE: Final = "none"
-#: A report may come this long before the call's recorded start (clocks).
-_EARLY_SLACK = timedelta(seconds=60)
+__all__ = [
+    "MATCH_CALL_ID",
+    "MATCH_NONE",
+    "MATCH_PHONE",
+    "InfocallerProgress",
+    "LineUnloadedError",
+    "call_window_end",
+    "same_number",
+]
+
+STORAGE_VERSION = 1
+#: Reports that matched nothing, kept for a call not followed yet.
+PENDING_REPORTS: Final = 50
+PENDING_SECONDS: Final = 120
+#: Call ids of finished calls, kept against late or repeated reports.
+FINISHED_IDS_KEPT: Final = 1000
+FINISHED_IDS_SECONDS: Final = 24 * 3600
+#: Distinct (stage, digits) reports remembered per call, to apply a repeat once.
+MARKS_PER_CALL: Final = 20
 
 type ProgressListener = Callable[[dict[str, Any]], None]
 
 
-def call_window_end(request: CallRequest, accepted_at: datetime) -> datetime:
-    """Return when an accepted call counts as not answered if nothing came.
-
-    Start (the scheduled time, or acceptance) plus the maximum wait in the
-    queue, plus ringing for each attempt and the pause before each retry.
-    """
-    start = max(request.scheduled_for or accepted_at, accepted_at)
-    retries = request.retries or 0
-    return start + timedelta(
-        minutes=request.max_wait or 0,
-        seconds=RING_SECONDS * (retries + 1) + RETRY_INTERVAL_SECONDS * retries,
-    )
-
-
-def same_number(e164: str, reported: str) -> bool:
-    """Whether a reported number is the E.164 number we called.
-
-    Infocaller may write numbers with or without the country code (or with
-    00): equal digits, or the same last nine digits when both have them.
-    """
-    ours = e164.lstrip("+")
-    theirs = reported.lstrip("+")
-    if theirs.startswith("00"):
-        theirs = theirs[2:]
-    if ours == theirs:
-        return True
-    return len(ours) >= 9 and len(theirs) >= 9 and ours[-9:] == theirs[-9:]
+class LineUnloadedError(Exception):
+    """The line unloaded while someone waited for a call's progress."""
 
 
 def _parse(value: str | None) -> datetime | None:
     return dt_util.parse_datetime(value) if value else None
+
+
+def followed_call(record: CallRecord) -> FollowedCall:
+    """Return what matching needs to know of a followed call's record."""
+    return FollowedCall(
+        key=record.key,
+        call_id=record.call_id,
+        phone=record.phone,
+        accepted_at=record.time,
+        scheduled_for=_parse(record.scheduled_for),
+        window_end=_parse(record.window_end),
+        answered=record.answered_at is not None,
+    )
+
+
+def progress_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of the calls a line follows (and finished call ids)."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.progress")
 
 
 class InfocallerProgress:
@@ -92,64 +119,158 @@ class InfocallerProgress:
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, records: InfocallerRecords
     ) -> None:
-        """Follow calls kept in ``records.tracked`` (restored after a restart)."""
+        """Follow the line's accepted calls; ``async_load`` restores them."""
         self.hass = hass
         self.entry = entry
         self.records = records
         self.enabled = bool(entry.options.get(CONF_CALL_PROGRESS))
+        self.line_id = str(entry.data[CONF_IDINFOCALLER])
+        #: Accepted calls whose progress is followed, by ``CallRecord.key``.
+        self.tracked: dict[str, CallRecord] = {}
+        #: Every call id known for a followed call (its idcall, and ids that
+        #: reports matched by number used), to its key.
+        self._ids: dict[str, str] = {}
+        #: Call ids of finished calls: (the call's key, when it finished).
+        self.finished_ids: dict[str, tuple[str, datetime]] = {}
+        #: Finished calls in memory, for a late report that names them.
         self._finished: OrderedDict[str, CallRecord] = OrderedDict()
-        self._seen: dict[str, set[tuple[str, str | None]]] = {}
+        #: Reports that matched nothing yet, with when they arrived.
+        self.pending: deque[tuple[datetime, ProgressReport]] = deque(
+            maxlen=PENDING_REPORTS
+        )
+        self._seen: dict[str, dict[tuple[str, str | None], None]] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._changed: dict[str, list[asyncio.Future[None]]] = {}
         self._listeners: list[ProgressListener] = []
-        self._stopped = False
+        self._remove_records_listener: CALLBACK_TYPE | None = None
+        self.stopped = False
+        self._saving = DelayedSave(progress_store(hass, entry.entry_id), self.as_dict)
         #: Requests that were not progress reports, or matched nothing.
         self.invalid_reports = 0
         self.unmatched_reports = 0
         #: Values of known fields dropped from reports for failing their check.
         self.dropped_values = 0
-        #: The webhook's flood protection (``webhook.py``): counts drops.
+        #: The webhook's flood protection (``receiver.py``): requests that
+        #: match no followed call, and those that do, each their own budget.
         self.limiter = RateLimiter()
+        self.matched_limiter = RateLimiter()
+
+    # -- state --------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Restore the followed calls and finished ids saved before.
+
+        A line saved before progress had its own store kept its followed
+        calls in the records file (``records.legacy_tracked``): read once.
+        """
+        data = await self._saving.async_load()
+        if data is None:
+            data = {"tracked": self.records.legacy_tracked}
+            if self.records.legacy_tracked:
+                self._saving.async_schedule()  # from now on in our store
+        for item in data.get("tracked") or []:
+            record = CallRecord.from_dict(item)
+            self.tracked[record.key] = record
+            if record.call_id:
+                self._ids[record.call_id] = record.key
+        for call_id, key in (data.get("ids") or {}).items():
+            if key in self.tracked:
+                self._ids[call_id] = key
+        oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
+        for call_id, (key, when) in (data.get("finished") or {}).items():
+            if (at := _parse(when)) is not None and at >= oldest:
+                self.finished_ids[call_id] = (key, at)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return what is saved: followed calls, their ids, finished ids."""
+        return {
+            "tracked": [record.as_dict() for record in self.tracked.values()],
+            "ids": {
+                call_id: key
+                for call_id, key in self._ids.items()
+                if call_id != self.tracked[key].call_id
+            },
+            "finished": {
+                call_id: [key, at.isoformat()]
+                for call_id, (key, at) in self.finished_ids.items()
+            },
+        }
+
+    async def async_unload(self) -> None:
+        """Write unsaved state now (the entry unloads)."""
+        await self._saving.async_unload()
 
     # -- following calls ----------------------------------------------------
 
     @callback
     def async_start(self) -> None:
-        """Arm the timers of calls followed before a restart.
+        """Arm the timers of calls followed before, and follow new ones.
 
         With call progress off nothing is inferred: calls followed before
         it was turned off are let go.
         """
         if not self.enabled:
-            self.records.tracked.clear()
+            if self.tracked:
+                self.tracked.clear()
+                self._ids.clear()
+                self._saving.async_schedule()
             return
-        for record in list(self.records.tracked.values()):
+        self._remove_records_listener = self.records.async_add_listener(
+            self._record_added
+        )
+        for record in list(self.tracked.values()):
             self._arm(record)
 
     @callback
     def async_stop(self) -> None:
-        """Cancel every timer and release anyone waiting (the entry unloads)."""
+        """Stop: cancel every timer, tell anyone waiting the line unloaded.
+
+        Nothing is scheduled or applied afterwards.
+        """
+        self.stopped = True
+        if self._remove_records_listener is not None:
+            self._remove_records_listener()
+            self._remove_records_listener = None
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
-        self._stopped = True
         for futures in self._changed.values():
             for future in futures:
                 if not future.done():
                     future.set_result(None)
 
     @callback
-    def async_track(self, record: CallRecord) -> None:
-        """Follow an accepted call (its record says ``queued`` and its window).
-
-        The record itself reached the entities through the records (a new
-        call); only its timer is set here.
-        """
-        self.records.tracked[record.key] = record
+    def _record_added(self, record: CallRecord, _saved_call_id: str | None) -> None:
+        """Follow a call the records just got, if it is an accepted one."""
+        if record.status is None or self.stopped:
+            return
+        key = record.key
+        self.tracked[key] = record
+        if record.call_id:
+            self._ids[record.call_id] = key
         self._arm(record)
+        self._saving.async_schedule()
+        self._apply_pending(key)
+
+    def _apply_pending(self, key: str) -> None:
+        """Apply the kept reports that belong to a call just followed."""
+        oldest = dt_util.utcnow() - timedelta(seconds=PENDING_SECONDS)
+        for item in list(self.pending):
+            at, report = item
+            if at < oldest:
+                self.pending.remove(item)
+                continue
+            if (record := self.tracked.get(key)) is None:
+                return
+            if belongs_to(report, followed_call(record), at):
+                self.pending.remove(item)
+                how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
+                self._apply(record, report, how, at)
 
     def _arm(self, record: CallRecord) -> None:
         """Set the timer that ends following the call (or infers no answer)."""
+        if self.stopped:
+            return
         key = record.key
         if cancel := self._timers.pop(key, None):
             cancel()
@@ -163,7 +284,7 @@ class InfocallerProgress:
         @callback
         def window_passed(_now: datetime) -> None:
             self._timers.pop(key, None)
-            if (current := self.records.tracked.get(key)) is None:
+            if (current := self.tracked.get(key)) is None:
                 return
             if current.answered_at is None:
                 self._not_answered(current)
@@ -175,14 +296,26 @@ class InfocallerProgress:
     def _finish(self, record: CallRecord) -> None:
         """Stop following a call; keep it a while for late reports."""
         key = record.key
-        self.records.tracked.pop(key, None)
+        self.tracked.pop(key, None)
         if cancel := self._timers.pop(key, None):
             cancel()
+        now = dt_util.utcnow()
+        for call_id in [i for i, k in self._ids.items() if k == key]:
+            del self._ids[call_id]
+            self.finished_ids.pop(call_id, None)
+            self.finished_ids[call_id] = (key, now)
+        oldest = now - timedelta(seconds=FINISHED_IDS_SECONDS)
+        while self.finished_ids and (
+            len(self.finished_ids) > FINISHED_IDS_KEPT
+            or next(iter(self.finished_ids.values()))[1] < oldest
+        ):
+            del self.finished_ids[next(iter(self.finished_ids))]
         self._finished[key] = record
         self._finished.move_to_end(key)
         while len(self._finished) > FINISHED_CALLS_KEPT:
             evicted, _record = self._finished.popitem(last=False)
             self._seen.pop(evicted, None)
+        self._saving.async_schedule()
 
     def _not_answered(self, record: CallRecord) -> None:
         """Infer that nobody answered the call."""
@@ -197,60 +330,95 @@ class InfocallerProgress:
 
     # -- reports ------------------------------------------------------------
 
-    def _match(self, report: ProgressReport) -> tuple[CallRecord | None, str]:
-        """Find the call a report is about: by call id, else by number."""
-        if report.call_id is not None:
-            for calls in (self.records.tracked, self._finished):
-                if (record := calls.get(report.call_id)) is not None:
-                    return record, MATCH_CALL_ID
-        numbers = report.numbers
-        if not numbers:
-            return None, MATCH_NONE
+    def _match(
+        self, report: ProgressReport, now: datetime
+    ) -> tuple[CallRecord | None, str, bool]:
+        """Find the call a report is about; say if it named a call of ours."""
+        if (
+            report.call_id is not None
+            and (finished := self.finished_ids.get(report.call_id)) is not None
+            and (record := self._finished.get(finished[0])) is not None
+            and for_this_line(report, self.line_id)
+        ):
+            how = MATCH_CALL_ID if record.call_id == report.call_id else MATCH_PHONE
+            return record, how, True
+        match = match_report(
+            report,
+            line_id=self.line_id,
+            calls={key: followed_call(r) for key, r in self.tracked.items()},
+            ids=self._ids,
+            finished_ids=self.finished_ids,
+            at=now,
+        )
+        if match.key is None:
+            return None, match.how, match.ours
+        return self.tracked[match.key], match.how, True
+
+    @callback
+    def async_receive(self, report: ProgressReport) -> bool:
+        """Apply a report from the webhook within its budget; False if over it.
+
+        Reports of followed calls have their own budget: a flood of reports
+        that match nothing never starves them.
+        """
         now = dt_util.utcnow()
-        candidates = [
-            record
-            for record in self.records.tracked.values()
-            if any(same_number(record.phone, number) for number in numbers)
-            and record.time - _EARLY_SLACK <= now
-            and (
-                record.answered_at is not None
-                or now <= (_parse(record.window_end) or now)
-            )
-        ]
-        if report.stage is Stage.ANSWERED:
-            # The oldest call to that number nobody answered yet.
-            candidates = [r for r in candidates if r.answered_at is None]
-        else:
-            # Prefer a call already answered (it is the one that goes on).
-            answered = [r for r in candidates if r.answered_at is not None]
-            candidates = answered or candidates
-        if not candidates:
-            return None, MATCH_NONE
-        return min(candidates, key=lambda record: record.time), MATCH_PHONE
+        matched = self._match(report, now)
+        budget = self.limiter if matched[0] is None else self.matched_limiter
+        if not budget.allow():
+            return False
+        self._handle(report, matched, now)
+        return True
 
     @callback
     def async_report(self, report: ProgressReport) -> str:
         """Apply one report from Infocaller; return how it was matched."""
-        record, match = self._match(report)
+        now = dt_util.utcnow()
+        return self._handle(report, self._match(report, now), now)
+
+    def _handle(
+        self,
+        report: ProgressReport,
+        matched: tuple[CallRecord | None, str, bool],
+        now: datetime,
+    ) -> str:
+        """Apply a matched report, or announce and keep an unmatched one."""
+        if self.stopped:
+            return MATCH_NONE
+        record, how, ours = matched
         if record is None:
             self.unmatched_reports += 1
-            self._tell(self._event_data(None, report.stage, match, report))
-            return match
-        seen = self._seen.setdefault(record.key, set())
+            if not ours:
+                # Maybe for a call whose answer the action has not read yet.
+                self.pending.append((now, report))
+            self._tell(self._event_data(None, report.stage, how, report))
+            return how
+        self._apply(record, report, how, now)
+        return how
+
+    def _apply(
+        self, record: CallRecord, report: ProgressReport, how: str, at: datetime
+    ) -> None:
+        """Apply a report that arrived ``at`` to the call it belongs to."""
+        key = record.key
+        seen = self._seen.setdefault(key, {})
         mark = (report.stage.value, report.digits)
         if mark in seen:
-            return match  # a repeated request: already applied
-        seen.add(mark)
-        now = dt_util.utcnow()
+            return  # a repeated request: already applied
+        seen[mark] = None
+        if len(seen) > MARKS_PER_CALL:
+            del seen[next(iter(seen))]
+        if report.call_id is not None and key in self.tracked:
+            # Infocaller's own id for the call: later reports match by it.
+            self._ids.setdefault(report.call_id, key)
         changes: dict[str, Any] = {}
         if report.stage is not Stage.ENDED and record.answered_at is None:
             # Any stage but "ended" means someone picked up.
-            changes["answered_at"] = now.isoformat()
+            changes["answered_at"] = at.isoformat()
         if report.stage is Stage.ENDED:
-            changes["ended_at"] = now.isoformat()
+            changes["ended_at"] = at.isoformat()
             if record.answered_at is not None:
-                answered_at = _parse(record.answered_at) or now
-                changes["talk_seconds"] = round((now - answered_at).total_seconds(), 1)
+                answered_at = _parse(record.answered_at) or at
+                changes["talk_seconds"] = round((at - answered_at).total_seconds(), 1)
         elif report.stage is Stage.ANSWERED:
             if record.status in (CallStatus.QUEUED, CallStatus.NOT_ANSWERED):
                 changes["status"] = CallStatus.ANSWERED.value
@@ -259,25 +427,26 @@ class InfocallerProgress:
             if report.digits is not None:
                 changes["digits"] = report.digits
         updated = self._update(record, **changes)
-        self._tell(self._event_data(updated, report.stage, match, report))
-        if updated.key in self.records.tracked:
+        self._tell(self._event_data(updated, report.stage, how, report))
+        if updated.key in self.tracked:
             if updated.ended_at is not None and updated.answered_at is not None:
                 self._finish(updated)
             elif report.stage is Stage.ENDED:
                 self._grace_then_not_answered(updated.key)
             elif record.answered_at is None:
                 self._arm(updated)  # answered: followed until it ends
-        return match
 
     def _grace_then_not_answered(self, key: str) -> None:
         """After an "ended" without "answered", wait for a late "answered"."""
+        if self.stopped:
+            return
         if cancel := self._timers.pop(key, None):
             cancel()
 
         @callback
         def grace_passed(_now: datetime) -> None:
             self._timers.pop(key, None)
-            if (current := self.records.tracked.get(key)) is not None:
+            if (current := self.tracked.get(key)) is not None:
                 if current.answered_at is None:
                     self._not_answered(current)
                 else:
@@ -291,8 +460,9 @@ class InfocallerProgress:
         """Keep a new version of a record everywhere the old one was."""
         updated = dataclasses.replace(record, **changes)
         key = record.key
-        if key in self.records.tracked:
-            self.records.tracked[key] = updated
+        if key in self.tracked:
+            self.tracked[key] = updated
+            self._saving.async_schedule()
         if key in self._finished:
             self._finished[key] = updated
         self.records.async_replace(record, updated)
@@ -365,7 +535,7 @@ class InfocallerProgress:
     def current(self, record: CallRecord) -> CallRecord:
         """Return the newest version of a followed (or finished) call."""
         key = record.key
-        return self.records.tracked.get(key) or self._finished.get(key) or record
+        return self.tracked.get(key) or self._finished.get(key) or record
 
     async def async_wait(
         self, record: CallRecord, until: Stage, seconds: float
@@ -374,7 +544,8 @@ class InfocallerProgress:
 
         ``until`` is ``answered`` (any sign that someone picked up) or
         ``acknowledged`` (an acknowledgement or digits). Returns the call's
-        newest record. Cancelling the waiting task leaves nothing behind.
+        newest record. Raises ``LineUnloadedError`` when the line unloads
+        first (or has). Cancelling the waiting task leaves nothing behind.
         """
         key = record.key
         loop = asyncio.get_running_loop()
@@ -383,8 +554,10 @@ class InfocallerProgress:
             async with asyncio.timeout(seconds):
                 while True:
                     current = self.current(record)
-                    if reached(current, until) or _over(current) or self._stopped:
+                    if reached(current, until) or _over(current):
                         return current
+                    if self.stopped:
+                        raise LineUnloadedError
                     future: asyncio.Future[None] = loop.create_future()
                     futures.append(future)
                     try:

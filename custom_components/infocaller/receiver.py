@@ -1,9 +1,11 @@
 """The answer to each request that reaches a line's call-progress webhook.
 
 Loaded by ``webhook.async_register_webhook`` when a line with call progress
-is set up. Every byte is untrusted: the rate limiter comes first, the body
-is size-capped and read with a deadline, parsing is
-``api.progress.parse_report``'s, and nothing raises.
+is set up. Every byte is untrusted: the body is size-capped and read with a
+deadline, parsing is ``api.progress.parse_report``'s, and nothing raises.
+The rate limit has two budgets (``InfocallerProgress.async_receive``): requests that
+are not reports or match no followed call share one, so a flood of them
+never starves the reports of the calls being followed.
 """
 
 from __future__ import annotations
@@ -40,20 +42,18 @@ async def async_handle_request(
     progress: InfocallerProgress, request: web.Request
 ) -> web.Response:
     """Answer one request: 200 when it is a report, 4xx when it is not."""
-    if not progress.limiter.allow():
-        return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
     try:
         body = await _read_body(request)
     except TimeoutError:
-        progress.invalid_reports += 1
-        return web.Response(status=HTTPStatus.REQUEST_TIMEOUT)
+        return _refused(progress, HTTPStatus.REQUEST_TIMEOUT)
     if body is None:
-        progress.invalid_reports += 1
-        return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        return _refused(progress, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     query: Mapping[str, str] = request.query
     try:
         report = parse_report(query, body, request.headers.get(hdrs.CONTENT_TYPE, ""))
     except InvalidReportError as err:
+        if not progress.limiter.allow():
+            return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
         if progress.invalid_reports == 0:
             LOGGER.debug(
                 "Ignored a request to the call-progress webhook: %s "
@@ -62,6 +62,8 @@ async def async_handle_request(
             )
         progress.invalid_reports += 1
         return web.Response(status=HTTPStatus.BAD_REQUEST)
+    if not progress.async_receive(report):
+        return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
     if report.dropped:
         if progress.dropped_values == 0:
             LOGGER.debug(
@@ -70,5 +72,12 @@ async def async_handle_request(
                 report.dropped,
             )
         progress.dropped_values += report.dropped
-    progress.async_report(report)
     return web.Response(status=HTTPStatus.OK)
+
+
+def _refused(progress: InfocallerProgress, status: HTTPStatus) -> web.Response:
+    """Count a request that is not a report (429 once over the limit)."""
+    if not progress.limiter.allow():
+        return web.Response(status=HTTPStatus.TOO_MANY_REQUESTS)
+    progress.invalid_reports += 1
+    return web.Response(status=status)

@@ -129,9 +129,9 @@ class InfocallerRecords:
         self.recent: deque[CallRecord] = deque(maxlen=RECENT_RESULTS)
         #: The last record of each saved call, by subentry id.
         self.by_saved_call: dict[str, CallRecord] = {}
-        #: Accepted calls whose progress is still followed, by ``key``
-        #: (``progress.py`` keeps them; saved so a restart keeps windows).
-        self.tracked: dict[str, CallRecord] = {}
+        #: The followed calls a records file written before call progress
+        #: had its own store still holds: ``progress.py`` takes them once.
+        self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
         self._listeners: list[RecordListener] = []
@@ -162,9 +162,7 @@ class InfocallerRecords:
             subentry_id: CallRecord.from_dict(item)
             for subentry_id, item in data.get("by_saved_call", {}).items()
         }
-        for item in data.get("tracked", []):
-            record = CallRecord.from_dict(item)
-            self.tracked[record.key] = record
+        self.legacy_tracked = list(data.get("tracked") or [])
         if data.get("last_progress"):
             self.last_progress = CallRecord.from_dict(data["last_progress"])
 
@@ -179,7 +177,6 @@ class InfocallerRecords:
                 subentry_id: record.as_dict()
                 for subentry_id, record in self.by_saved_call.items()
             },
-            "tracked": [record.as_dict() for record in self.tracked.values()],
             "last_progress": (
                 self.last_progress.as_dict() if self.last_progress else None
             ),

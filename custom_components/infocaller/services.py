@@ -11,7 +11,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.importlib import async_import_module
 
@@ -36,7 +36,7 @@ from .const import (
     WAIT_TIMEOUT_MIN,
     Source,
 )
-from .progress import reached
+from .progress import LineUnloadedError, reached
 from .runtime import InfocallerConfigEntry, async_loaded_entries
 from .schema import vol
 
@@ -159,9 +159,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _require_progress(entry, ATTR_WAIT_FOR)
         until = Stage(wait_for)
         record = await runtime.caller.async_call(call.data, Source.ACTION)
-        record = await runtime.progress.async_wait(
-            record, until, call.data[ATTR_TIMEOUT]
-        )
+        try:
+            record = await runtime.progress.async_wait(
+                record, until, call.data[ATTR_TIMEOUT]
+            )
+        except LineUnloadedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="wait_line_unloaded",
+                translation_placeholders={
+                    "title": entry.title,
+                    "phone": record.phone,
+                    "call_id": record.call_id or "-",
+                },
+            ) from err
         if not call.return_response:
             return None
         return {
