@@ -119,3 +119,35 @@ def test_the_slug_is_githubs() -> None:
     assert slug("Results: event, entities, Activity") == (
         "results-event-entities-activity"
     )
+
+
+def test_the_readme_lists_every_key_of_the_result_event() -> None:
+    """The README's event table names exactly the keys the event carries.
+
+    The event is the record's dict plus ``config_entry_id`` (caller.py); the
+    table once listed 11 keys of 17.
+    """
+    from homeassistant.util import dt as dt_util
+
+    from custom_components.infocaller.records import CallRecord
+
+    record = CallRecord(
+        time=dt_util.utcnow(),
+        source="action",
+        phone="+34611222333",
+        rule_group="Aviso",
+        scheduled_for=None,
+        result=0,
+        result_key="accepted",
+        result_text="OK",
+        call_id="1",
+    )
+    event_keys = {"config_entry_id", *record.as_dict()}
+    section = README.read_text().split("\n## Results", 1)[1].split("\n## ", 1)[0]
+    table = section.split("\n| key | value |", 1)[1].split("\n\n", 1)[0]
+    listed = {
+        key
+        for row in table.splitlines()[2:]
+        for key in re.findall(r"`(\w+)`", row.split("|")[1])
+    }
+    assert listed == event_keys
