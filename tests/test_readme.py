@@ -151,3 +151,12 @@ def test_the_readme_lists_every_key_of_the_result_event() -> None:
         for key in re.findall(r"`(\w+)`", row.split("|")[1])
     }
     assert listed == event_keys
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_code_fences_stand_alone(document: Path) -> None:
+    """A fence is a line of its own: text after a closing fence is swallowed."""
+    fences = [line for line in document.read_text().splitlines() if FENCE.match(line)]
+    bad = [line for line in fences if not re.fullmatch(r"\s*```[a-z]*", line)]
+    assert not bad, f"{document.name}: {bad}"
+    assert len(fences) % 2 == 0, f"{document.name}: a code block is not closed"
