@@ -10,9 +10,10 @@ meant. All three are refused, translated, before anything is sent.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from unittest.mock import MagicMock
+from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -21,11 +22,13 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
+from custom_components.infocaller.api import CallResult
 from custom_components.infocaller.api.protocol import format_datetime
 from custom_components.infocaller.const import DOMAIN, EVENT_CALL_RESULT
 from custom_components.infocaller.validation import (
     CallValidationError,
     async_validate_call,
+    normalize_phone,
     wall_time_problem,
 )
 
@@ -251,3 +254,49 @@ async def test_home_assistant_zone_is_the_default_account_zone(
         time_zone=ZoneInfo("Asia/Tokyo"),
     )
     assert request.scheduled_for == datetime(2027, 10, 31, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("setup_integration", "madrid")
+async def test_one_client_validates_and_sends(
+    hass: HomeAssistant,
+    mock_config_entry: Any,
+    mock_infocaller: MagicMock,
+    mock_infocaller_class: MagicMock,
+) -> None:
+    """An account zone changed while the number is normalised changes nothing.
+
+    Validated in Madrid (05:30 UTC on 2027-11-07 is 06:30 there), the call is
+    sent by the same client, in Madrid; the New York client (01:30 twice
+    there) built meanwhile sends nothing.
+    """
+    new_client = MagicMock()
+    new_client.issue_call = AsyncMock(
+        return_value=CallResult(result=0, result_text="Aceptada", call_id="4712")
+    )
+    new_client.time_zone = NEW_YORK
+    mock_infocaller_class.side_effect = lambda *args, **kwargs: new_client
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(hass_: HomeAssistant, value: str, line_id: str) -> str | None:
+        entered.set()  # the executor hop of a number not seen before
+        await release.wait()
+        return normalize_phone(value, line_id)
+
+    with patch("custom_components.infocaller.validation.async_normalize_phone", slow):
+        task = hass.async_create_task(_call(hass, "2027-11-07T05:30:00+00:00"))
+        await entered.wait()
+        built = mock_infocaller_class.call_count
+        hass.config_entries.async_update_entry(
+            mock_config_entry,
+            options={**mock_config_entry.options, "time_zone": "America/New_York"},
+        )
+        for _ in range(10000):  # the update listener builds the new client
+            await asyncio.sleep(0)  # (the time is frozen)
+            if mock_infocaller_class.call_count > built:
+                break
+        assert mock_infocaller_class.call_count == built + 1
+        release.set()
+        await task
+    new_client.issue_call.assert_not_awaited()
+    (request,), _ = mock_infocaller.issue_call.call_args
+    assert format_datetime(request.scheduled_for, MADRID) == "2027-11-07T06:30:00"
