@@ -10,22 +10,26 @@ meant. All three are refused, translated, before anything is sent.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from unittest.mock import MagicMock
+from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.template import Template
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
+from custom_components.infocaller.api import CallResult
 from custom_components.infocaller.api.protocol import format_datetime
 from custom_components.infocaller.const import DOMAIN, EVENT_CALL_RESULT
 from custom_components.infocaller.validation import (
     CallValidationError,
     async_validate_call,
+    normalize_phone,
     wall_time_problem,
 )
 
@@ -112,6 +116,18 @@ def test_wall_time_problem(
             "schedule_ambiguous",
             {"value": "2027-10-31 02:59:59", "date": "2027-10-31"},
         ),
+        # A skipped wall time as Home Assistant writes it, with either of
+        # Madrid's offsets either side of the gap.
+        (
+            "2027-03-28T02:30:00+01:00",
+            "schedule_nonexistent",
+            {"value": "2027-03-28 02:30:00", "zone": "Europe/Madrid"},
+        ),
+        (
+            "2027-03-28T02:00:00+02:00",
+            "schedule_nonexistent",
+            {"value": "2027-03-28 02:00:00", "date": "2027-03-28"},
+        ),
         # Aware: the first 02:30 (CEST) and the second (CET) of the same night.
         (
             "2027-10-31T00:30:00+00:00",
@@ -173,6 +189,24 @@ async def test_madrid_edges_refused(
         ("2027-10-31T02:00:00Z", "2027-10-31T02:00:00+00:00", "2027-10-31T03:00:00"),
         # An instant in the skipped hour's UTC span is plain summer time.
         ("2027-03-28T01:30:00Z", "2027-03-28T01:30:00+00:00", "2027-03-28T03:30:00"),
+        # A skipped wall time with an offset that is not Madrid's: an
+        # instant from elsewhere; the instant today_at renders, as Madrid
+        # writes it.
+        (
+            "2027-03-28T02:30:00+00:00",
+            "2027-03-28T02:30:00+00:00",
+            "2027-03-28T04:30:00",
+        ),
+        (
+            "2027-03-28T02:30:00+03:00",
+            "2027-03-27T23:30:00+00:00",
+            "2027-03-28T00:30:00",
+        ),
+        (
+            "2027-03-28T03:30:00+02:00",
+            "2027-03-28T01:30:00+00:00",
+            "2027-03-28T03:30:00",
+        ),
     ],
 )
 async def test_madrid_edges_accepted(
@@ -251,3 +285,70 @@ async def test_home_assistant_zone_is_the_default_account_zone(
         time_zone=ZoneInfo("Asia/Tokyo"),
     )
     assert request.scheduled_for == datetime(2027, 10, 31, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("setup_integration", "madrid")
+async def test_one_client_validates_and_sends(
+    hass: HomeAssistant,
+    mock_config_entry: Any,
+    mock_infocaller: MagicMock,
+    mock_infocaller_class: MagicMock,
+) -> None:
+    """An account zone changed while the number is normalised changes nothing.
+
+    Validated in Madrid (05:30 UTC on 2027-11-07 is 06:30 there), the call is
+    sent by the same client, in Madrid; the New York client (01:30 twice
+    there) built meanwhile sends nothing.
+    """
+    new_client = MagicMock()
+    new_client.issue_call = AsyncMock(
+        return_value=CallResult(result=0, result_text="Aceptada", call_id="4712")
+    )
+    new_client.time_zone = NEW_YORK
+    mock_infocaller_class.side_effect = lambda *args, **kwargs: new_client
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(hass_: HomeAssistant, value: str, line_id: str) -> str | None:
+        entered.set()  # the executor hop of a number not seen before
+        await release.wait()
+        return normalize_phone(value, line_id)
+
+    with patch("custom_components.infocaller.validation.async_normalize_phone", slow):
+        task = hass.async_create_task(_call(hass, "2027-11-07T05:30:00+00:00"))
+        await entered.wait()
+        built = mock_infocaller_class.call_count
+        hass.config_entries.async_update_entry(
+            mock_config_entry,
+            options={**mock_config_entry.options, "time_zone": "America/New_York"},
+        )
+        for _ in range(10000):  # the update listener builds the new client
+            await asyncio.sleep(0)  # (the time is frozen)
+            if mock_infocaller_class.call_count > built:
+                break
+        assert mock_infocaller_class.call_count == built + 1
+        release.set()
+        await task
+    new_client.issue_call.assert_not_awaited()
+    (request,), _ = mock_infocaller.issue_call.call_args
+    assert format_datetime(request.scheduled_for, MADRID) == "2027-11-07T06:30:00"
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_today_at_in_the_skipped_hour_refused(
+    hass: HomeAssistant, mock_infocaller: MagicMock, freezer: FrozenDateTimeFactory
+) -> None:
+    """``{{ today_at('02:30') }}`` on the spring-forward day: refused, not sent at 03:30."""
+    await hass.config.async_set_time_zone("Europe/Madrid")
+    freezer.move_to("2027-03-28 00:10:00+00:00")  # 01:10 in Madrid
+    rendered = Template("{{ today_at('02:30') }}", hass).async_render()
+    assert rendered == "2027-03-28 02:30:00+01:00"
+    with pytest.raises(ServiceValidationError) as caught:
+        await _call(hass, rendered)
+    assert caught.value.translation_key == "schedule_nonexistent"
+    assert caught.value.translation_placeholders["zone"] == "Europe/Madrid"
+    assert caught.value.translation_placeholders["value"] == "2027-03-28 02:30:00"
+    mock_infocaller.issue_call.assert_not_awaited()
+    # An hour later in the template, 03:30 exists: sent.
+    await _call(hass, Template("{{ today_at('03:30') }}", hass).async_render())
+    (request,), _ = mock_infocaller.issue_call.call_args
+    assert format_datetime(request.scheduled_for, MADRID) == "2027-03-28T03:30:00"

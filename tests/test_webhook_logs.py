@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+import traceback
 from typing import Any
 from unittest.mock import MagicMock
+from urllib.parse import quote, unquote
 
 from aiohttp.http_exceptions import InvalidURLError
 from homeassistant.config_entries import (
@@ -41,6 +44,8 @@ from custom_components.infocaller.const import (
 )
 from custom_components.infocaller.webhook import (
     LOGGERS_WITH_WEBHOOK_IDS,
+    MAX_DECODINGS,
+    MAX_EXCEPTIONS,
     REDACTED,
     HideWebhookIds,
     webhook_url,
@@ -331,3 +336,173 @@ async def test_filter_lives_from_setup_until_close(
     # A URL made after Home Assistant closed hides nothing (and fails not).
     assert webhook_url(hass, {"webhook_id": FAILED_ID}) is None
     assert hide.ids == {LOADED_ID, DISABLED_ID}
+
+
+def _recursive_unquote(value: str) -> str:
+    """Home Assistant's security filter's decoding (it overflows the stack)."""
+    if (unquoted := unquote(value)) != value:
+        unquoted = _recursive_unquote(unquoted)
+    return unquoted
+
+
+def _timed(hide: HideWebhookIds, make: Any) -> float:
+    """The filter's best time of five, in seconds, on fresh records."""
+    best = float("inf")
+    for _ in range(5):
+        record = make()
+        start = time.perf_counter()
+        assert hide.filter(record)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_filter_reads_exception_texts_not_tracebacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 1,000-frame RecursionError: the texts are read, the frames never formatted.
+
+    Anyone can make Home Assistant's security filter overflow (a query
+    nested ~1,200 times in ``%25``); aiohttp logs the error with its
+    traceback. An id in an exception's text, its cause's, its context's or
+    a group member's is still hidden.
+    """
+    hide = HideWebhookIds()
+    hide.add(LOADED_ID)
+    try:
+        _recursive_unquote("/x?q=<script>%" + "25" * 1200)
+    except RecursionError as err:
+        overflow = err
+    assert len(traceback.extract_tb(overflow.__traceback__)) > 900
+
+    def formatted(*args: Any) -> str:
+        raise AssertionError("the traceback was formatted")
+
+    monkeypatch.setattr(logging.Formatter, "formatException", formatted)
+    spent = _timed(
+        hide, lambda: _record("aiohttp.server", "Error handling %s", "1", exc=overflow)
+    )
+    assert spent < 0.01, spent  # 70-210 ms when the whole traceback was formatted
+    kept = _record("aiohttp.server", "Error handling %s", "1", exc=overflow)
+    assert hide.filter(kept)
+    assert kept.exc_info is not None
+    assert kept.exc_info[1] is overflow  # no id: the exception is kept
+
+    def chained(make: Any) -> BaseException:
+        try:
+            try:
+                raise ValueError(f"GET /api/webhook/{LOADED_ID.upper()}")
+            except ValueError as err:
+                make(err)
+        except BaseException as outer:  # noqa: BLE001
+            return outer
+        raise AssertionError
+
+    def cause(err: BaseException) -> None:
+        raise RuntimeError("could not read the request") from err
+
+    def context(err: BaseException) -> None:
+        raise RuntimeError("could not read the request")
+
+    def group(err: BaseException) -> None:
+        raise ExceptionGroup("requests", [KeyError("a"), err])
+
+    for make in (cause, context, group):
+        exc = chained(make)
+        record = _record("aiohttp.server", "Error handling request", exc=exc)
+        assert hide.filter(record)
+        assert record.exc_info is None
+        assert LOADED_ID not in str(record.exc_text).lower()
+        assert f"ValueError: GET /api/webhook/{REDACTED}" in str(record.exc_text)
+        assert str(record.exc_text).startswith("Traceback (most recent call last):")
+
+    # A chain longer than is read: its end is not checked, so it is hidden.
+    deep: BaseException = ValueError(f"id {LOADED_ID}")
+    for _ in range(MAX_EXCEPTIONS):
+        outer = RuntimeError("again")
+        outer.__cause__ = deep
+        deep = outer
+    record = _record("aiohttp.server", "Error handling request", exc=deep)
+    assert hide.filter(record)
+    assert record.exc_info is None
+    assert record.exc_text is not None
+    assert LOADED_ID not in record.exc_text
+    assert record.exc_text.count("RuntimeError: again") == MAX_EXCEPTIONS
+
+
+def test_filter_bounds_nested_percent_encoding() -> None:
+    """A query nested 4,000 times in ``%25`` is hidden whole, not decoded 4,000 times.
+
+    Any request can make Home Assistant's security filter log it; decoding
+    it until it stops changing took the loop ~100 ms per record.
+    """
+    hide = HideWebhookIds()
+    hide.add(LOADED_ID)
+    nested = "/x?q=<script>%" + "25" * 4080
+    spent = _timed(hide, lambda: _record("x", "Filtered: %s", nested))
+    record = _record("x", "Filtered: %s", nested)
+    assert hide.filter(record)
+    assert record.getMessage() == f"Filtered: /x?q=<script>{REDACTED}"
+    assert spent < 0.01, spent
+    # As deep as is decoded: read, and hidden only if it is an id; deeper
+    # and long enough to hold one: hidden. Decoded text keeps no control
+    # character, the rest of the message keeps its own.
+    other = "0" * 64
+    for depth, text, shown in (
+        (MAX_DECODINGS, LOADED_ID, REDACTED),
+        (MAX_DECODINGS, other, None),
+        (MAX_DECODINGS + 1, other, REDACTED),
+        (2, other + "\n", None),
+    ):
+        encoded = "".join(f"%{ord(char):02X}" for char in text)
+        for _ in range(depth - 1):
+            encoded = quote(encoded, safe="")
+        record = _record("x", "path:\n/api/webhook/%s", encoded)
+        assert hide.filter(record)
+        assert record.getMessage() == f"path:\n/api/webhook/{shown or encoded}"
+
+
+def test_filter_hides_a_plain_and_an_encoded_copy_in_one_line() -> None:
+    """Replacing the plain copy does not end the search: the encoded one goes too."""
+    hide = HideWebhookIds()
+    hide.add(LOADED_ID)
+    encoded = "".join(f"%{ord(char):02X}" for char in LOADED_ID)
+    record = _record(
+        "homeassistant.components.http.security_filter",
+        "Filtered a potential harmful request to: %s",
+        f"/api/webhook/{LOADED_ID}?x=<script>&back={encoded}",
+    )
+    assert hide.filter(record)
+    assert record.getMessage() == (
+        "Filtered a potential harmful request to: "
+        f"/api/webhook/{REDACTED}?x=<script>&back={REDACTED}"
+    )
+
+
+def test_filter_never_raises_for_a_bad_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A format and arguments that do not match: the handler's problem, as without us.
+
+    Logging's own error report prints the format and the arguments: the id
+    is hidden there too.
+    """
+    hide = HideWebhookIds()
+    hide.add(LOADED_ID)
+    record = _record("x", "webhook %s from %s", LOADED_ID)
+    assert hide.filter(record)
+    assert record.msg == "webhook %s from %s"
+    assert record.args == (REDACTED,)
+    log = logging.getLogger("tests.infocaller.bad_record")
+    log.propagate = False
+    handler = logging.StreamHandler(sys.stderr)
+    log.addHandler(handler)
+    log.addFilter(hide)
+    try:
+        log.warning("webhook %s from %s", LOADED_ID)  # noqa: PLE1206 - no exception here
+    finally:
+        log.removeFilter(hide)
+        log.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err
+    assert f"Arguments: ('{REDACTED}',)" in err
+    assert LOADED_ID not in err

@@ -185,6 +185,10 @@ class InfocallerCaller:
         ``no_answer``. ``saved`` names the saved call that asked, if any.
         """
         options = self.entry.options
+        # One client for the whole call: an options change while the number
+        # is normalised (an executor hop) must not validate the schedule in
+        # one account zone and send it in another.
+        client = self.client
         try:
             request = await async_validate_call(
                 self.hass,
@@ -192,7 +196,7 @@ class InfocallerCaller:
                 line_id=self.line_id,
                 default_max_wait=int(options.get(CONF_MAX_WAIT, DEFAULT_MAX_WAIT)),
                 default_retries=int(options.get(CONF_RETRIES, DEFAULT_RETRIES)),
-                time_zone=self.client.time_zone,
+                time_zone=client.time_zone,
             )
         except CallValidationError as err:
             raise err.as_service_error() from err
@@ -216,7 +220,7 @@ class InfocallerCaller:
         # Until proven otherwise, a request may have been placed.
         placed = True
         try:
-            result = await self.client.issue_call(request)
+            result = await client.issue_call(request)
         except InfocallerRejectedError as err:
             placed = False
             self._record(request, source, saved, err.result)

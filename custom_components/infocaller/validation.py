@@ -179,12 +179,35 @@ def _schedule(
     change in its own zone), and when the instant reads, in the account's
     zone, as a wall time that happens twice: Infocaller could not tell
     which one is meant.
+
+    A time with a fixed UTC offset is also refused as skipped when its wall
+    time is skipped in Home Assistant's zone and its offset is one of the
+    two that zone has either side of that gap: that is how a skipped local
+    time is written (``{{ today_at('02:30') }}`` renders
+    ``2027-03-28 02:30:00+01:00`` on Madrid's spring-forward day, an
+    instant that is 03:30 there). The same instant written otherwise
+    (``01:30Z``, ``03:30+02:00``), and any offset that is not one of the
+    zone's, are taken as the instants they name.
     """
     if value is None:
         return None
-    zone = value.tzinfo or dt_util.get_default_time_zone()
+    home = dt_util.get_default_time_zone()
+    zone = value.tzinfo or home
     wall = value.replace(tzinfo=None, microsecond=0)
-    if problem := wall_time_problem(wall, zone):
+    problem = wall_time_problem(wall, zone)
+    if (
+        problem is None
+        # A fixed offset (``timezone``, ciso8601's) answers without a date.
+        and zone.utcoffset(None) is not None
+        and wall_time_problem(wall, home) == "nonexistent"
+        and value.utcoffset()
+        in (
+            wall.replace(tzinfo=home, fold=0).utcoffset(),
+            wall.replace(tzinfo=home, fold=1).utcoffset(),
+        )
+    ):
+        problem, zone = "nonexistent", home
+    if problem:
         raise CallValidationError(
             ATTR_SCHEDULE,
             f"schedule_{problem}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 import logging
 import re
+import traceback
 from typing import Any
 from urllib.parse import unquote
 
@@ -70,72 +71,163 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HIDE_KEY: HassKey[HideWebhookIds] = HassKey(f"{DOMAIN}_hide_webhook_ids")
 
 
-def _unquoted(text: str) -> str:
-    """Return ``text`` percent-decoded until it no longer changes."""
-    # Each change makes it shorter: this ends.
-    while (decoded := unquote(text)) != text:
-        text = decoded
-    return text
+#: At most this many percent-decodings of one run of text: real paths are
+#: encoded once or twice; a run nested deeper (a hostile request) is hidden
+#: whole rather than decoded, pass after pass, on the event loop.
+MAX_DECODINGS = 8
+#: At most this many exceptions of a record (its causes, contexts and
+#: group members) are read, and this many of each one's frames written.
+MAX_EXCEPTIONS = 16
+MAX_FRAMES = 20
+
+
+class _Hider:
+    """The ids' patterns, built once per set of ids (replaced whole)."""
+
+    def __init__(self, ids: frozenset[str]) -> None:
+        self.ids = re.compile(
+            "|".join(re.escape(webhook_id) for webhook_id in sorted(ids)),
+            re.IGNORECASE,
+        )
+        # Any percent-encoding of an id, at any depth, is made of "%", hex
+        # digits and the id's own characters: it lies in one run of them.
+        chars = re.escape("".join(sorted({"%", *"0123456789abcdef", *"".join(ids)})))
+        self.runs = re.compile(f"(?<![{chars}])[{chars}]*%[{chars}]*", re.IGNORECASE)
+        self.shortest = min(map(len, ids))
+
+    def _decode(self, run: str) -> str | None:
+        """Return ``run`` decoded until it no longer changes (None: too deep)."""
+        for _ in range(MAX_DECODINGS):
+            if (decoded := unquote(run)) == run:
+                return run
+            run = decoded
+        return None if unquote(run) != run else run
+
+    def hide(self, text: str) -> str:
+        """Return ``text`` with the ids replaced (decoded if that reveals one).
+
+        Plain copies are replaced; then, if the text holds ``%``, each run
+        that could be an encoded id is decoded (at most ``MAX_DECODINGS``
+        times). If one holds an id, or is long enough to hold one and
+        nested deeper, the runs are shown decoded (control characters as
+        ``?``: a decoded line feed cannot forge a log line) and those ids
+        and too-deep runs replaced.
+        """
+        hidden = self.ids.sub(REDACTED, text) if self.ids.search(text) else text
+        if "%" not in hidden:
+            return hidden
+        pieces: list[str] = []
+        reveal, end = False, 0
+        for match in self.runs.finditer(hidden):
+            run = match.group()
+            decoded = self._decode(run)
+            if decoded is None:
+                decoded = REDACTED if len(run) >= self.shortest else run
+                reveal = reveal or decoded is REDACTED
+            elif decoded != run and self.ids.search(decoded):
+                decoded, reveal = self.ids.sub(REDACTED, decoded), True
+            pieces += (hidden[end : match.start()], _CONTROL.sub("?", decoded))
+            end = match.end()
+        if not reveal:
+            return hidden
+        return "".join(pieces) + hidden[end:]
+
+
+def _exceptions(error: BaseException) -> tuple[list[BaseException], bool]:
+    """Return an exception, its causes, contexts and group members (bounded).
+
+    The second value says whether that is all of them.
+    """
+    found: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo and len(found) < MAX_EXCEPTIONS:
+        if (exc := todo.pop(0)) is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        found.append(exc)
+        todo += (exc.__cause__, exc.__context__)
+        if isinstance(exc, BaseExceptionGroup):
+            todo += exc.exceptions[: MAX_EXCEPTIONS + 1]
+    return found, all(exc is None or id(exc) in seen for exc in todo)
+
+
+def _summary(exceptions: list[BaseException]) -> str:
+    """Return a bounded traceback: each exception's text and last frames."""
+    parts = []
+    for exc in reversed(exceptions):  # the first cause first, as Python does
+        frames = traceback.extract_tb(exc.__traceback__, limit=-MAX_FRAMES)
+        parts.append(
+            "Traceback (most recent call last):\n"
+            + "".join(traceback.format_list(frames))
+            + "".join(traceback.format_exception_only(type(exc), exc))
+        )
+    return "\nWhile handling or caused by the above:\n\n".join(parts).rstrip("\n")
 
 
 class HideWebhookIds(logging.Filter):
     """Replace webhook ids in log records (they are secrets); drop nothing.
 
-    An id is found in the message, in the exception's text (aiohttp's
-    parser errors quote the request line) and in any text attribute
-    (aiohttp's access log passes the request line as an extra), in any
-    letter case and percent-encoded (a path as sent).
+    An id is found in the message, in the text of the exception and of its
+    causes, contexts and group members (aiohttp's parser errors quote the
+    request line; the formatted traceback is never searched: its frames
+    hold no id, and a deep one costs milliseconds) and in any text
+    attribute (aiohttp's access log passes the request line as an extra),
+    in any letter case and percent-encoded (a path as sent). The work is
+    bounded: see ``MAX_DECODINGS``, ``MAX_EXCEPTIONS`` and ``MAX_FRAMES``.
     """
 
     def __init__(self) -> None:
         """Hide nothing until an id is added."""
         super().__init__()
         self.ids: frozenset[str] = frozenset()
-        self._pattern: re.Pattern[str] | None = None
+        self._hider: _Hider | None = None
 
     def add(self, *webhook_ids: str | None) -> None:
         """Hide these ids too (from now on, for as long as the filter is in use)."""
         ids = self.ids.union(filter(None, webhook_ids))
         if ids != self.ids:
-            # One pattern, replaced whole: a record logged from another
-            # thread sees the old set or the new one.
-            self._pattern = re.compile(
-                "|".join(re.escape(webhook_id) for webhook_id in sorted(ids)),
-                re.IGNORECASE,
-            )
+            # Replaced whole: a record logged from another thread sees the
+            # old set or the new one.
+            self._hider = _Hider(ids)
             self.ids = ids
 
-    @staticmethod
-    def _hide(pattern: re.Pattern[str], text: str) -> str:
-        """Return ``text`` with the ids replaced (decoded if that reveals one)."""
-        if pattern.search(text):
-            return pattern.sub(REDACTED, text)
-        if "%" in text and pattern.search(decoded := _unquoted(text)):
-            return _CONTROL.sub("?", pattern.sub(REDACTED, decoded))
-        return text
-
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite a record that holds an id; never drop a record."""
+        """Rewrite a record that holds an id; never drop a record, never raise."""
         # Read once: another thread may add an id meanwhile.
-        if (pattern := self._pattern) is None:
+        if (hider := self._hider) is None:
             return True
-        message = record.getMessage()
-        if (hidden := self._hide(pattern, message)) is not message:
-            record.msg, record.args = hidden, None
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - the handler reports a bad record
+            # Logging's error report prints the format and its arguments.
+            if isinstance(record.msg, str):
+                record.msg = hider.hide(record.msg)
+            if isinstance(record.args, tuple):
+                record.args = tuple(
+                    hider.hide(arg) if isinstance(arg, str) else arg
+                    for arg in record.args
+                )
+        else:
+            if (hidden := hider.hide(message)) is not message:
+                record.msg, record.args = hidden, None
         if record.exc_info and record.exc_info[1] is not None:
-            text = record.exc_text or logging.Formatter().formatException(
-                record.exc_info
-            )
-            if (hidden := self._hide(pattern, text)) is not text:
+            exceptions, complete = _exceptions(record.exc_info[1])
+            if not complete or any(
+                hider.hide(text) is not text
+                for exc in exceptions
+                for text in traceback.format_exception_only(type(exc), exc)
+            ):
                 # Handlers that format the exception themselves (Home
                 # Assistant's system log) get no exception, the log file
-                # the hidden text.
-                record.exc_info, record.exc_text = None, hidden
+                # a bounded traceback, hidden.
+                record.exc_info = None
+                record.exc_text = hider.hide(_summary(exceptions))
         for name, value in vars(record).items():
             if (
-                name not in ("msg", "exc_text")
+                name != "msg"
                 and isinstance(value, str)
-                and (hidden := self._hide(pattern, value)) is not value
+                and (hidden := hider.hide(value)) is not value
             ):
                 setattr(record, name, hidden)
         return True
