@@ -47,8 +47,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     config flow and are checked again by every call.
     """
     calls = saved_calls(entry)
-    records = InfocallerRecords(hass, entry.entry_id)
-    guard = CallGuard(hass, entry.entry_id)
+    records = InfocallerRecords(hass, entry.entry_id, entry.title)
+    guard = CallGuard(hass, entry.entry_id, entry.title)
     await records.async_load()
     await guard.async_load()
     client = await async_build_client(hass, entry)
@@ -96,9 +96,8 @@ async def _async_entry_updated(
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
     """Unload a config entry; unsaved records and guard state are written.
 
-    Both are also kept in memory for the entry's next set-up in this run (a
-    reload, the entry enabled again), which so does not read back the files
-    just written.
+    The next set-up (a reload, the entry enabled again) reads the files, as
+    after a restart.
     """
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False

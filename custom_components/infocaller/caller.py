@@ -149,6 +149,7 @@ class InfocallerCaller:
         self.progress = progress
         self.guard = guard
         guard.apply_options(entry.options)
+        guard.time_zone = client.time_zone
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
         #: Infocaller refused the line's credentials: nothing more is sent
         #: until they are fixed (reauthentication reloads the line).
@@ -158,6 +159,7 @@ class InfocallerCaller:
         """Take changed options into use (no reload)."""
         self.client = await async_build_client(self.hass, self.entry)
         self.guard.apply_options(self.entry.options)
+        self.guard.time_zone = self.client.time_zone
 
     @property
     def account_issue_id(self) -> str:
@@ -201,6 +203,13 @@ class InfocallerCaller:
             ticket = self.guard.async_check(request)
         except RateLimitedError:
             self._record(request, source, saved, None, RESULT_RATE_LIMITED)
+            raise
+        try:
+            # On disk before the first byte leaves: a crash or a reload
+            # during the request cannot let it through again.
+            await self.guard.async_write_ahead()
+        except BaseException:
+            self.guard.async_not_placed(ticket)
             raise
         # Until proven otherwise, a request may have been placed.
         placed = True
@@ -257,16 +266,19 @@ class InfocallerCaller:
         # issue_call returns only accepted calls (it raises for the rest).
         ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
         if not self.progress.enabled:
-            return self._record(request, source, saved, result)
-        record = self._record(
-            request,
-            source,
-            saved,
-            result,
-            status=CallStatus.QUEUED.value,
-            window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
-        )
-        self.progress.async_track(record)
+            record = self._record(request, source, saved, result)
+        else:
+            record = self._record(
+                request,
+                source,
+                saved,
+                result,
+                status=CallStatus.QUEUED.value,
+                window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
+            )
+            self.progress.async_track(record)
+        # An accepted call's record is on disk before the action returns.
+        await self.records.async_save_now()
         return record
 
     def _credentials_refused(self) -> None:

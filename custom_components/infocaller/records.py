@@ -1,30 +1,31 @@
 """The call records of one line: what every entity and diagnostics show.
 
 The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
-the records keep the last results and counters, tell the entities, and are
-saved with a delay (``saving.DelayedSave``), so a call never waits for
-the disk. A pending save is written when the entry unloads and when Home
-Assistant stops; a crash loses at most the last ``RECORDS_SAVE_DELAY``
-seconds of records.
+the records keep the last results and counters and tell the entities.
+Stored in ``.storage/infocaller.<entry id>``: the counters and the last
+results with their numbers, rule groups and call ids (what the entities
+show). An accepted call's record is written before the action returns
+(``async_save_now``); other changes within ``RECORDS_SAVE_DELAY`` seconds,
+when the entry unloads and when Home Assistant stops. A crash loses at
+most the last seconds of refusals and unanswered requests (and of call
+progress), never an accepted call.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN
-from .saving import DelayedSave
+from .saving import DelayedSave, LineStore, async_load_state
 
-STORAGE_VERSION = 1
 RECENT_RESULTS = 10
 
 
@@ -103,9 +104,25 @@ class CallRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
-        """Rebuild a record saved with ``as_dict``."""
-        values = dict(data)
-        values["time"] = dt_util.parse_datetime(values["time"]) or dt_util.utcnow()
+        """Rebuild a record saved with ``as_dict``.
+
+        Fields it does not know (a newer version's) are ignored; a missing
+        or ``null`` text is empty. Raises ``ValueError`` without a time.
+        """
+        values = {
+            name: value for name, value in data.items() if name in _RECORD_FIELDS
+        }
+        if not isinstance(when := values.get("time"), str) or (
+            moment := dt_util.parse_datetime(when)
+        ) is None:
+            raise ValueError("a record without a time")
+        values["time"] = moment
+        for name in _RECORD_TEXTS:
+            if values.get(name) is None:
+                values[name] = ""
+        values.setdefault("scheduled_for", None)
+        values.setdefault("result", None)
+        values.setdefault("call_id", None)
         return cls(**values)
 
     @property
@@ -114,15 +131,20 @@ class CallRecord:
         return self.call_id or f"{self.time.isoformat()} {self.phone}"
 
 
+_RECORD_FIELDS = frozenset(f.name for f in fields(CallRecord) if f.init)
+_RECORD_TEXTS = ("source", "phone", "rule_group", "result_key", "result_text")
+
+
 type RecordListener = Callable[[CallRecord, str | None], None]
 
 
 class InfocallerRecords:
     """Counters and the last results of one line, saved with a delay."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
         self._store = records_store(hass, entry_id)
+        self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -148,25 +170,41 @@ class InfocallerRecords:
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
     async def async_load(self) -> None:
-        """Restore the records saved before the last reload or restart."""
-        if (data := await self._saving.async_load()) is None:
-            return
-        self.accepted_calls = int(data.get("accepted_calls", 0))
-        self.refused_calls = int(data.get("refused_calls", 0))
-        if data.get("last_answer"):
-            self.last_answer = CallRecord.from_dict(data["last_answer"])
-        self.recent.extend(
-            CallRecord.from_dict(item) for item in data.get("recent", [])
+        """Restore the records saved before the last reload, restart or crash."""
+        await async_load_state(
+            self._store,
+            self._restore,
+            entry_title=self._title,
+            issue_key="records_unreadable",
         )
-        self.by_saved_call = {
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        """Take saved records (a record without a time is skipped).
+
+        Raises, having taken nothing, if they are not records.
+        """
+        accepted_calls = int(data.get("accepted_calls") or 0)
+        refused_calls = int(data.get("refused_calls") or 0)
+        last_answer = None
+        if data.get("last_answer"):
+            last_answer = CallRecord.from_dict(data["last_answer"])
+        recent = _records(data.get("recent") or [])
+        by_saved_call = {
             subentry_id: CallRecord.from_dict(item)
-            for subentry_id, item in data.get("by_saved_call", {}).items()
+            for subentry_id, item in (data.get("by_saved_call") or {}).items()
+            if _has_time(item)
         }
-        for item in data.get("tracked", []):
-            record = CallRecord.from_dict(item)
-            self.tracked[record.key] = record
+        tracked = _records(data.get("tracked") or [])
+        last_progress = None
         if data.get("last_progress"):
-            self.last_progress = CallRecord.from_dict(data["last_progress"])
+            last_progress = CallRecord.from_dict(data["last_progress"])
+        self.accepted_calls, self.refused_calls = accepted_calls, refused_calls
+        self.last_answer = last_answer
+        self.recent.extend(recent)
+        self.by_saved_call = by_saved_call
+        for record in tracked:
+            self.tracked[record.key] = record
+        self.last_progress = last_progress
 
     def as_dict(self) -> dict[str, Any]:
         """Return the records, JSON-safe (what is saved, and diagnostics)."""
@@ -229,8 +267,12 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
+    async def async_save_now(self) -> None:
+        """Write the records before going on (an accepted call's)."""
+        await self._saving.async_save_now()
+
     async def async_unload(self) -> None:
-        """Write unsaved records now, and keep them for the next set-up."""
+        """Write unsaved records now; these records write nothing after."""
         await self._saving.async_unload()
 
     @callback
@@ -245,6 +287,15 @@ class InfocallerRecords:
         return remove
 
 
-def records_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+def _has_time(item: Any) -> bool:
+    return isinstance(item, Mapping) and isinstance(item.get("time"), str)
+
+
+def _records(items: list[Any]) -> list[CallRecord]:
+    """Rebuild saved records, skipping those without a time."""
+    return [CallRecord.from_dict(item) for item in items if _has_time(item)]
+
+
+def records_store(hass: HomeAssistant, entry_id: str) -> LineStore:
     """Return the store of an entry's call records."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
+    return LineStore(hass, f"{DOMAIN}.{entry_id}")

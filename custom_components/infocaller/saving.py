@@ -1,46 +1,97 @@
-"""Saving a line's state to disk without making a call wait for it."""
+"""Saving a line's state to disk, and reading back whatever is there.
+
+A line has two files in ``.storage``: its records (``records.py``) and its
+guard (``guard.py``). Both are read at every set-up, a reload like a restart:
+what needs to outlive a crash is written before it matters (the guard's
+entry before a request leaves, an accepted call's record before the action
+returns), and the rest within ``RECORDS_SAVE_DELAY`` seconds.
+
+A file this version cannot use (unreadable JSON, a newer major version,
+values of the wrong kind) never stops the line from loading: it is moved
+aside (renamed, not deleted), a repair issue says what was lost, and the
+line starts empty. Older minor versions are migrated; extra fields and
+``null`` values are tolerated by the readers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+import os
 from typing import Any
 
-from homeassistant.core import callback
+
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, RECORDS_SAVE_DELAY
+from .const import DOMAIN, LOGGER, RECORDS_SAVE_DELAY
 
-#: What each store held when its entry unloaded, by store key, for the
-#: entry's next set-up in this run of Home Assistant (a reload, the entry
-#: enabled again): it is what was just written, so it is not read back.
-_UNLOADED: HassKey[dict[str, dict[str, Any]]] = HassKey(f"{DOMAIN}_unloaded")
+STORAGE_VERSION = 1
+
+type Migrate = Callable[[int, dict[str, Any]], dict[str, Any]]
+
+
+class UnreadableStateError(Exception):
+    """A stored state this version cannot use."""
+
+
+class LineStore(Store[dict[str, Any]]):
+    """A line's store: migrates its older minor versions, refuses newer majors."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        key: str,
+        *,
+        minor_version: int = 1,
+        migrate: Migrate | None = None,
+    ) -> None:
+        """Store under ``key``; ``migrate(old_minor, data)`` upgrades old data."""
+        super().__init__(hass, STORAGE_VERSION, key, minor_version=minor_version)
+        self._migrate = migrate
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        """Upgrade an older minor version; take a newer one as it is."""
+        if old_major_version != STORAGE_VERSION:
+            # (Newer Home Assistant refuses a newer major version itself.)
+            raise UnreadableStateError(f"version {old_major_version}")
+        if not isinstance(old_data, dict):
+            raise UnreadableStateError("not an object")
+        if self._migrate is not None and old_minor_version < self.minor_version:
+            return self._migrate(old_minor_version, old_data)
+        # A newer minor version of the same major: extra fields are ignored.
+        return old_data
 
 
 class DelayedSave:
-    """Write a store ``RECORDS_SAVE_DELAY`` seconds after its first unsaved change.
+    """Write a store now, or ``RECORDS_SAVE_DELAY`` seconds after a change.
 
-    The save is scheduled once and takes everything changed since; later
-    changes do not push it back (``Store.async_delay_save`` alone would, so
-    a steady stream of calls would never be written). ``async_unload``
-    writes at once and keeps the state for the entry's next set-up, whose
-    ``async_load`` takes it instead of reading the file; Home Assistant
-    writes a pending save when it stops. A crash loses at most the last
-    delay's changes.
+    ``async_save_now`` writes before returning (atomically: a temporary
+    file renamed into place, in the executor; no fsync, so it survives the
+    process being killed but not necessarily a power cut before the
+    operating system flushed it). A scheduled save is written once and
+    takes everything changed since; later changes do not push it back
+    (``Store.async_delay_save`` alone would, so a steady stream of calls
+    would never be written). ``async_unload`` writes what is unsaved and
+    stops all writing: a reloaded line has a new store that reads the file.
+    Home Assistant writes a pending save when it stops.
     """
 
-    def __init__(
-        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]]
-    ) -> None:
+    def __init__(self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]]) -> None:
         """Save what ``data`` returns at the time of writing."""
         self._store = store
         self._data = data
         self._pending = False
+        self._closed = False
 
     @callback
     def async_schedule(self) -> None:
         """Note a change: the store is written within the delay."""
-        if not self._pending:
+        if not self._pending and not self._closed:
             self._pending = True
             self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
@@ -49,29 +100,100 @@ class DelayedSave:
         self._pending = False
         return self._data()
 
-    async def async_load(self) -> dict[str, Any] | None:
-        """Return the saved state: kept at the entry's unload, else read."""
-        hass = self._store.hass
-        if (unloaded := hass.data.get(_UNLOADED)) and (
-            data := unloaded.pop(self._store.key, None)
-        ) is not None:
-            return data
-        return await self._store.async_load()
+    async def async_save_now(self) -> None:
+        """Write the state now (and with it any scheduled save)."""
+        if not self._closed:
+            await self._store.async_save(self._data_to_save())
 
     async def async_unload(self) -> None:
-        """Write unsaved changes now and keep the state for the next set-up.
+        """Write unsaved changes now; nothing is written after this."""
+        if self._pending:
+            await self.async_save_now()
+        self._closed = True
 
-        The state is built once: what is written (replacing the pending
-        delayed save) is what is kept.
-        """
-        unsaved = self._pending
-        data = self._data_to_save()
-        if unsaved:
-            await self._store.async_save(data)
-        self._store.hass.data.setdefault(_UNLOADED, {})[self._store.key] = data
+
+async def async_load_state[T](
+    store: Store[dict[str, Any]],
+    restore: Callable[[Mapping[str, Any]], T],
+    *,
+    entry_title: str,
+    issue_key: str,
+) -> T | None:
+    """Return ``restore(saved data)``, or None if there is none it can use.
+
+    Content it cannot use is moved aside and a repair issue (translation
+    key ``issue_key``) tells what was lost; the line loads all the same.
+    """
+    hass = store.hass
+    started = dt_util.utcnow()
+    try:
+        data = await store.async_load()
+        if data is not None:
+            if not isinstance(data, Mapping):
+                raise UnreadableStateError("not an object")
+            return restore(data)
+    except (
+        HomeAssistantError,
+        UnreadableStateError,
+        NotImplementedError,
+        AttributeError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as err:
+        aside = f"{store.path}.unreadable.{started.strftime('%Y%m%dT%H%M%S')}"
+        try:
+            await hass.async_add_executor_job(os.replace, store.path, aside)
+        except FileNotFoundError:
+            pass
+        LOGGER.error(
+            "Could not read %s (%s: %s); it was moved to %s",
+            store.key,
+            type(err).__name__,
+            err,
+            aside,
+        )
+        _async_lost(hass, store, issue_key, entry_title, aside)
+        return None
+    # An unreadable JSON file: Home Assistant moved it aside just now.
+    for issue in list(ir.async_get(hass).issues.values()):
+        if (
+            issue.domain == HOMEASSISTANT_DOMAIN
+            and issue.issue_id.startswith(f"storage_corruption_{store.key}_")
+            and issue.created >= started
+        ):
+            aside = (issue.translation_placeholders or {}).get("corrupt_path", "")
+            _async_lost(hass, store, issue_key, entry_title, aside)
+    return None
+
+
+@callback
+def _async_lost(
+    hass: HomeAssistant,
+    store: Store[dict[str, Any]],
+    issue_key: str,
+    entry_title: str,
+    aside: str,
+) -> None:
+    """Raise the repair issue that says a store's content was lost."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        lost_issue_id(store.key),
+        is_fixable=False,
+        is_persistent=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=issue_key,
+        translation_placeholders={"title": entry_title, "path": aside},
+    )
+
+
+def lost_issue_id(store_key: str) -> str:
+    """Return the id of the repair issue about a store's lost content."""
+    return f"unreadable_{store_key}"
 
 
 async def async_remove_store(store: Store[dict[str, Any]]) -> None:
-    """Delete a store's file and what its entry's unload kept of it."""
-    store.hass.data.get(_UNLOADED, {}).pop(store.key, None)
+    """Delete a store's file and its repair issue."""
+    ir.async_delete_issue(store.hass, DOMAIN, lost_issue_id(store.key))
     await store.async_remove()
