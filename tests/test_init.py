@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock, patch
 
@@ -20,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.infocaller.api import CallResult, InfocallerRejectedError
 from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
+from custom_components.infocaller.records import InfocallerRecords
 
 from .conftest import LINE
 
@@ -171,12 +173,16 @@ async def test_an_accepted_call_is_on_disk_when_the_action_returns(
         {"phone": "+34611222333", "rule_group": "A"},
         blocking=True,
     )
-    data = hass_storage[key]["data"]
-    assert data["accepted_calls"] == 1
-    assert data["last_answer"]["result_key"] == "accepted"
-    assert [record["phone"] for record in data["recent"]] == ["+34611222333"]
-    guard = hass_storage[f"{key}.guard"]["data"]
-    assert len(guard["in_flight"]) + len(guard["sent"]) == 1
+    # Home Assistant restarts from what is on disk now.
+    records = InfocallerRecords(hass, setup_integration.entry_id)
+    await records.async_load()
+    assert records.accepted_calls == 1
+    assert records.last_answer is not None
+    assert records.last_answer.result_key == "accepted"
+    assert [record.phone for record in records.recent] == ["+34611222333"]
+    # Read back, it is in the file now, and the journal is gone.
+    assert hass_storage[key]["data"]["accepted_calls"] == 1
+    assert not Path(hass.config.path(".storage", f"{key}.journal")).exists()
 
 
 async def test_refusals_are_saved_with_a_delay(

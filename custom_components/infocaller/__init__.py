@@ -10,12 +10,11 @@ from homeassistant.helpers.typing import ConfigType
 from .caller import InfocallerCaller, account_issue_id, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
-from .guard import CallGuard, guard_store
+from .guard import CallGuard
 from .progress import InfocallerProgress
-from .records import InfocallerRecords, records_store
+from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
-from .saving import async_remove_store
 from .services import async_setup_services
 from .webhook import (
     async_delete_cloudhook,
@@ -109,7 +108,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
     """Delete the entry's saved call records and its cloudhook."""
-    await async_remove_store(records_store(hass, entry.entry_id))
-    await async_remove_store(guard_store(hass, entry.entry_id))
+    await InfocallerRecords(hass, entry.entry_id).async_remove()
+    await CallGuard(hass, entry.entry_id).async_remove()
     ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

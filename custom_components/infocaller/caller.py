@@ -207,7 +207,7 @@ class InfocallerCaller:
         try:
             # On disk before the first byte leaves: a crash or a reload
             # during the request cannot let it through again.
-            await self.guard.async_write_ahead()
+            await self.guard.async_write_ahead(ticket)
         except BaseException:
             self.guard.async_not_placed(ticket)
             raise
@@ -278,7 +278,7 @@ class InfocallerCaller:
             )
             self.progress.async_track(record)
         # An accepted call's record is on disk before the action returns.
-        await self.records.async_save_now()
+        await self.records.async_save_now(record)
         return record
 
     def _credentials_refused(self) -> None:

@@ -23,20 +23,25 @@ in the same file: the hashes keep numbers out of plain sight, they do not
 stop someone holding the file from testing every possible number.)
 
 A request's entry is written before its first byte leaves
-(``async_write_ahead``); an entry still "in flight" when the file is read
-again (a crash, a reload during the request) counts as a request that may
-have been placed, sent at the time it was written. A request's outcome is
-written within ``RECORDS_SAVE_DELAY`` seconds: a crash can forget that a
-request was not placed (so it is refused for one window, never sent twice).
+(``async_write_ahead``): one line appended to
+``.storage/infocaller.<entry id>.guard.journal`` (the same keyed hashes and
+time; a torn last line is skipped when read). The guard's file is written
+within ``RECORDS_SAVE_DELAY`` seconds of a change, and the journal emptied
+once the file holds all of it. An entry of the journal, or one still "in
+flight" in the file, when they are read again (a crash, a reload during
+the request) counts as a request that may have been placed, sent at the
+time it was written. A crash can so forget that a request was not placed
+(it is then refused for one window), never that it may have been.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 import hashlib
 import hmac
+import json
 import math
 import secrets
 import time
@@ -55,7 +60,13 @@ from .const import (
     DEFAULT_REPEAT_WINDOW,
     DOMAIN,
 )
-from .saving import DelayedSave, LineStore, async_load_state
+from .saving import (
+    DelayedSave,
+    Journal,
+    LineStore,
+    async_load_state,
+    async_remove_store,
+)
 
 #: 1: numbers in clear, requests as plain hashes. 2: keyed hashes, and the
 #: requests in flight.
@@ -75,13 +86,14 @@ class Ticket:
     dataclass costs about 1 ms of Home Assistant's start on a small machine.
     """
 
-    __slots__ = ("at", "key", "number")
+    __slots__ = ("at", "key", "number", "seq")
 
-    def __init__(self, key: str, number: str, at: float) -> None:
+    def __init__(self, key: str, number: str, at: float, seq: int) -> None:
         """Keep what ``async_sent`` and ``async_not_placed`` need."""
         self.key = key
         self.number = number
         self.at = at
+        self.seq = seq
 
 
 def _hash(secret: bytes, text: str, length: int) -> str:
@@ -136,7 +148,11 @@ class CallGuard:
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self._store = guard_store(hass, entry_id)
+        self.hass = hass
+        self._store = guard_store(hass, entry_id, self._async_written)
+        self._journal = Journal(f"{self._store.path}.journal")
+        #: The sequence number of the last request let through.
+        self._seq = 0
         self._title = title
         self.repeat_window = float(DEFAULT_REPEAT_WINDOW)
         self.max_per_number = DEFAULT_MAX_CALLS_PER_NUMBER
@@ -174,14 +190,39 @@ class CallGuard:
 
     async def async_load(self) -> None:
         """Restore what was saved before a reload, restart or crash."""
-        await async_load_state(
+        restored = await async_load_state(
             self._store,
             self._restore,
             entry_title=self._title,
             issue_key="guard_unreadable",
         )
+        journal = await self.hass.async_add_executor_job(self._journal.read)
+        now = time.time()
+        for item in journal:
+            try:
+                seq, key = int(item["s"]), str(item["k"])
+                number, at = str(item["n"]), float(item["t"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if seq <= self._seq:
+                continue  # Already in the file.
+            self._seq = seq
+            # May have been placed.
+            self._sent[key] = max(self._sent.pop(key, at), at)
+            self._by_number.setdefault(number, deque()).append(at)
+            self._number_log.append((at, number))
+            self._line.append(at)
+        if journal:
+            self._sent = dict(sorted(self._sent.items(), key=lambda item: item[1]))
+            self._number_log = deque(sorted(self._number_log))
+            self._line = deque(sorted(self._line))
+            self._forget(now)
+        if journal or not restored:
+            # The file takes it all (then the journal is emptied); a new
+            # line's file has its key before any entry uses it.
+            await self._saving.async_save_now()
 
-    def _restore(self, data: Mapping[str, Any]) -> None:
+    def _restore(self, data: Mapping[str, Any]) -> bool:
         """Take a saved state; raise if it is not one (nothing taken then)."""
         secret = data.get("secret")
         key_bytes = self._key_bytes if secret is None else bytes.fromhex(secret)
@@ -195,8 +236,10 @@ class CallGuard:
             for number, times in (data.get("numbers") or {}).items()
         }
         line = deque(_time_list(data.get("line")))
+        seq = int(data.get("seq") or 0)
         if secret is not None:
             self._secret, self._key_bytes = str(secret), key_bytes
+        self._seq = seq
         self._sent = dict(sorted(sent.items(), key=lambda item: item[1]))
         self._legacy_sent = dict(sorted(legacy.items(), key=lambda item: item[1]))
         self._by_number = {number: t for number, t in numbers.items() if t}
@@ -205,6 +248,7 @@ class CallGuard:
             sorted((t, number) for number, times in numbers.items() for t in times)
         )
         self._forget(time.time())
+        return True
 
     def _key(self, request: CallRequest) -> str:
         """Return a keyed hash of what makes a request identical.
@@ -289,11 +333,26 @@ class CallGuard:
         self._by_number.setdefault(number, deque()).append(now)
         self._number_log.append((now, number))
         self._line.append(now)
-        return Ticket(key, number, now)
+        self._seq += 1
+        return Ticket(key, number, now, self._seq)
 
-    async def async_write_ahead(self) -> None:
-        """Write the requests let through, before any of them leaves."""
-        await self._saving.async_save_now()
+    async def async_write_ahead(self, ticket: Ticket) -> None:
+        """Write a request's entry to disk, before it leaves."""
+        if self._saving.closed:
+            return
+        line = json.dumps(
+            {"s": ticket.seq, "k": ticket.key, "n": ticket.number, "t": ticket.at},
+            separators=(",", ":"),
+        )
+        await self.hass.async_add_executor_job(
+            self._journal.append, f"{line}\n".encode(), ticket.seq
+        )
+        self._saving.async_schedule()
+
+    async def _async_written(self, data: dict[str, Any]) -> None:
+        """Empty the journal once the file holds all of its entries."""
+        if isinstance(seq := data.get("seq"), int):
+            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     @callback
     def async_sent(self, ticket: Ticket) -> None:
@@ -314,6 +373,7 @@ class CallGuard:
 
     def _data_to_save(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "seq": self._seq,
             "secret": self._secret,
             "sent": dict(self._sent),
             "in_flight": dict(self._in_flight),
@@ -327,6 +387,12 @@ class CallGuard:
     async def async_unload(self) -> None:
         """Write unsaved state now; this guard writes nothing after."""
         await self._saving.async_unload()
+        await self.hass.async_add_executor_job(self._journal.close)
+
+    async def async_remove(self) -> None:
+        """Delete the guard's file and journal."""
+        await async_remove_store(self._store)
+        await self.hass.async_add_executor_job(self._journal.close, True)
 
     def as_dict(self) -> dict[str, Any]:
         """Return counts for diagnostics (no numbers, no request content)."""
@@ -341,11 +407,16 @@ class CallGuard:
         }
 
 
-def guard_store(hass: HomeAssistant, entry_id: str) -> LineStore:
+def guard_store(
+    hass: HomeAssistant,
+    entry_id: str,
+    written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> LineStore:
     """Return the store of an entry's guard."""
     return LineStore(
         hass,
         f"{DOMAIN}.{entry_id}.guard",
         minor_version=STORAGE_MINOR_VERSION,
         migrate=_migrate,
+        written=written,
     )

@@ -4,19 +4,22 @@ The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
 the records keep the last results and counters and tell the entities.
 Stored in ``.storage/infocaller.<entry id>``: the counters and the last
 results with their numbers, rule groups and call ids (what the entities
-show). An accepted call's record is written before the action returns
-(``async_save_now``); other changes within ``RECORDS_SAVE_DELAY`` seconds,
-when the entry unloads and when Home Assistant stops. A crash loses at
-most the last seconds of refusals and unanswered requests (and of call
-progress), never an accepted call.
+show). An accepted call's record is on disk before the action returns
+(``async_save_now``: one line appended to ``<file>.journal``, read back
+at the next set-up if the file does not hold it yet); the file itself is
+written within ``RECORDS_SAVE_DELAY`` seconds of a change, when the entry
+unloads and when Home Assistant stops. A crash loses at most the last
+seconds of refusals and unanswered requests (and of call progress), never
+an accepted call.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+import json
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -24,7 +27,13 @@ from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN
-from .saving import DelayedSave, LineStore, async_load_state
+from .saving import (
+    DelayedSave,
+    Journal,
+    LineStore,
+    async_load_state,
+    async_remove_store,
+)
 
 RECENT_RESULTS = 10
 
@@ -109,12 +118,11 @@ class CallRecord:
         Fields it does not know (a newer version's) are ignored; a missing
         or ``null`` text is empty. Raises ``ValueError`` without a time.
         """
-        values = {
-            name: value for name, value in data.items() if name in _RECORD_FIELDS
-        }
-        if not isinstance(when := values.get("time"), str) or (
-            moment := dt_util.parse_datetime(when)
-        ) is None:
+        values = {name: value for name, value in data.items() if name in _RECORD_FIELDS}
+        if (
+            not isinstance(when := values.get("time"), str)
+            or (moment := dt_util.parse_datetime(when)) is None
+        ):
             raise ValueError("a record without a time")
         values["time"] = moment
         for name in _RECORD_TEXTS:
@@ -143,7 +151,13 @@ class InfocallerRecords:
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self._store = records_store(hass, entry_id)
+        self.hass = hass
+        self._store = records_store(hass, entry_id, self._async_written)
+        self._journal = Journal(f"{self._store.path}.journal")
+        #: The number of the last record added; the file says which it holds.
+        self._seq = 0
+        #: Records added and maybe not on disk yet: number, saved call id.
+        self._unwritten: dict[int, tuple[int, CallRecord, str | None]] = {}
         self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
@@ -157,7 +171,7 @@ class InfocallerRecords:
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
         self._listeners: list[RecordListener] = []
-        self._saving = DelayedSave(self._store, self.as_dict)
+        self._saving = DelayedSave(self._store, self._data_to_save)
 
     @property
     def last(self) -> CallRecord | None:
@@ -177,6 +191,22 @@ class InfocallerRecords:
             entry_title=self._title,
             issue_key="records_unreadable",
         )
+        journal = await self.hass.async_add_executor_job(self._journal.read)
+        entries = []
+        for item in journal:
+            try:
+                seq, saved_call_id = int(item["s"]), item.get("c")
+                record = CallRecord.from_dict(item["r"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+            if seq > self._seq:
+                entries.append((seq, record, saved_call_id))
+        for seq, record, saved_call_id in sorted(entries, key=lambda e: e[0]):
+            self._seq = seq
+            self._take(record, saved_call_id)
+        if journal:
+            # The file takes it all; then the journal is deleted.
+            await self._saving.async_save_now()
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Take saved records (a record without a time is skipped).
@@ -205,6 +235,7 @@ class InfocallerRecords:
         for record in tracked:
             self.tracked[record.key] = record
         self.last_progress = last_progress
+        self._seq = int(data.get("seq") or 0)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the records, JSON-safe (what is saved, and diagnostics)."""
@@ -229,9 +260,21 @@ class InfocallerRecords:
         for subentry_id in set(self.by_saved_call) - subentry_ids:
             del self.by_saved_call[subentry_id]
 
+    def _data_to_save(self) -> dict[str, Any]:
+        return {**self.as_dict(), "seq": self._seq}
+
     @callback
     def async_add(self, record: CallRecord, saved_call_id: str | None = None) -> None:
         """Keep one outcome, schedule the save and tell the listeners."""
+        self._take(record, saved_call_id)
+        self._seq += 1
+        self._unwritten[id(record)] = (self._seq, record, saved_call_id)
+        self._saving.async_schedule()
+        for listener in list(self._listeners):
+            listener(record, saved_call_id)
+
+    def _take(self, record: CallRecord, saved_call_id: str | None) -> None:
+        """Add one outcome to the records."""
         self.recent.append(record)
         if saved_call_id is not None:
             self.by_saved_call[saved_call_id] = record
@@ -244,9 +287,6 @@ class InfocallerRecords:
         if record.status is not None:
             # A followed call (call progress): the newest one is shown.
             self.last_progress = record
-        self._saving.async_schedule()
-        for listener in list(self._listeners):
-            listener(record, saved_call_id)
 
     @callback
     def async_replace(self, old: CallRecord, new: CallRecord) -> None:
@@ -267,13 +307,39 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
-    async def async_save_now(self) -> None:
-        """Write the records before going on (an accepted call's)."""
-        await self._saving.async_save_now()
+    async def async_save_now(self, record: CallRecord) -> None:
+        """Put a record added with ``async_add`` on disk before going on.
+
+        One line appended to the journal (the file follows within the delay).
+        """
+        if (entry := self._unwritten.get(id(record))) is None or self._saving.closed:
+            return  # Already in the file.
+        seq, _, saved_call_id = entry
+        line = json.dumps(
+            {"s": seq, "c": saved_call_id, "r": record.as_dict()},
+            separators=(",", ":"),
+        )
+        await self.hass.async_add_executor_job(
+            self._journal.append, f"{line}\n".encode(), seq
+        )
+
+    async def _async_written(self, data: dict[str, Any]) -> None:
+        """Forget the journal once the file holds records up to ``seq``."""
+        if isinstance(seq := data.get("seq"), int):
+            self._unwritten = {
+                key: entry for key, entry in self._unwritten.items() if entry[0] > seq
+            }
+            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     async def async_unload(self) -> None:
         """Write unsaved records now; these records write nothing after."""
         await self._saving.async_unload()
+        await self.hass.async_add_executor_job(self._journal.close)
+
+    async def async_remove(self) -> None:
+        """Delete the records' file and journal."""
+        await async_remove_store(self._store)
+        await self.hass.async_add_executor_job(self._journal.close, True)
 
     @callback
     def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
@@ -296,6 +362,10 @@ def _records(items: list[Any]) -> list[CallRecord]:
     return [CallRecord.from_dict(item) for item in items if _has_time(item)]
 
 
-def records_store(hass: HomeAssistant, entry_id: str) -> LineStore:
+def records_store(
+    hass: HomeAssistant,
+    entry_id: str,
+    written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> LineStore:
     """Return the store of an entry's call records."""
-    return LineStore(hass, f"{DOMAIN}.{entry_id}")
+    return LineStore(hass, f"{DOMAIN}.{entry_id}", written=written)

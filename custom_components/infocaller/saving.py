@@ -15,10 +15,13 @@ line starts empty. Older minor versions are migrated; extra fields and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+import json
 import os
+from pathlib import Path
+import threading
 from typing import Any
-
 
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -47,10 +50,21 @@ class LineStore(Store[dict[str, Any]]):
         *,
         minor_version: int = 1,
         migrate: Migrate | None = None,
+        written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
-        """Store under ``key``; ``migrate(old_minor, data)`` upgrades old data."""
+        """Store under ``key``; ``migrate(old_minor, data)`` upgrades old data.
+
+        ``written(data)`` is awaited after each write of ``data``.
+        """
         super().__init__(hass, STORAGE_VERSION, key, minor_version=minor_version)
         self._migrate = migrate
+        self._written = written
+
+    async def _async_write_data(self, *args: Any) -> None:
+        """Write (as Home Assistant does), then tell ``written``."""
+        await super()._async_write_data(*args)
+        if self._written is not None and isinstance(data := args[-1].get("data"), dict):
+            await self._written(data)
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: Any
@@ -81,17 +95,19 @@ class DelayedSave:
     Home Assistant writes a pending save when it stops.
     """
 
-    def __init__(self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]]
+    ) -> None:
         """Save what ``data`` returns at the time of writing."""
         self._store = store
         self._data = data
         self._pending = False
-        self._closed = False
+        self.closed = False
 
     @callback
     def async_schedule(self) -> None:
         """Note a change: the store is written within the delay."""
-        if not self._pending and not self._closed:
+        if not self._pending and not self.closed:
             self._pending = True
             self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
@@ -102,14 +118,80 @@ class DelayedSave:
 
     async def async_save_now(self) -> None:
         """Write the state now (and with it any scheduled save)."""
-        if not self._closed:
+        if not self.closed:
             await self._store.async_save(self._data_to_save())
 
     async def async_unload(self) -> None:
         """Write unsaved changes now; nothing is written after this."""
         if self._pending:
             await self.async_save_now()
-        self._closed = True
+        self.closed = True
+
+
+class Journal:
+    """Entries written before they matter: one JSON line each, appended.
+
+    Next to a store's file (``<file>.journal``); written in the executor,
+    where a lock keeps an append and the deletion in order. Each entry
+    carries a sequence number ``s``; the store's data carries the last one
+    it holds, so an entry is read back only if the file does not hold it.
+    A torn last line (a crash in the middle of an append) is skipped. No
+    fsync: an entry survives the process being killed, not necessarily a
+    power cut in the seconds before the system writes it out.
+    """
+
+    def __init__(self, path: str) -> None:
+        """Append to ``path`` (created on the first entry)."""
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        #: The sequence number of the last entry appended.
+        self._last = 0
+
+    def append(self, lines: bytes, seq: int) -> None:
+        """Add entries, the last numbered ``seq`` (in the executor)."""
+        with self._lock:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(
+                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                )
+            os.write(self._fd, lines)
+            self._last = max(self._last, seq)
+
+    def empty_upto(self, seq: int) -> None:
+        """Delete the journal if the store's file holds all of it (executor)."""
+        with self._lock:
+            if self._last <= seq:
+                self._close(remove=True)
+
+    def read(self) -> list[dict[str, Any]]:
+        """Return the entries (in the executor); skip torn or odd lines."""
+        try:
+            content = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in content.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                entries.append(item)
+        return entries
+
+    def close(self, remove: bool = False) -> None:
+        """Close the file (in the executor); ``remove`` deletes it too."""
+        with self._lock:
+            self._close(remove)
+
+    def _close(self, remove: bool) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if remove:
+            self.path.unlink(missing_ok=True)
 
 
 async def async_load_state[T](
@@ -142,10 +224,8 @@ async def async_load_state[T](
         ValueError,
     ) as err:
         aside = f"{store.path}.unreadable.{started.strftime('%Y%m%dT%H%M%S')}"
-        try:
+        with suppress(FileNotFoundError):
             await hass.async_add_executor_job(os.replace, store.path, aside)
-        except FileNotFoundError:
-            pass
         LOGGER.error(
             "Could not read %s (%s: %s); it was moved to %s",
             store.key,
