@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.infocaller.api import CallRequest, CallResult
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
+from custom_components.infocaller.records import InfocallerRecords
 
 from .conftest import LINE
 
@@ -400,3 +401,25 @@ async def test_a_newer_minor_version_and_nulls_are_read(
     assert not [
         path for path in storage_dir.glob(f"{records}*") if ".unreadable." in path.name
     ]
+
+
+async def test_a_torn_journal_line_is_skipped(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A crash in the middle of an append loses that line only."""
+    await _call(hass)
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    journal = Path(hass.config.path(".storage", f"{key}.journal"))
+    content = await hass.async_add_executor_job(journal.read_bytes)
+    # A second accepted call whose line was cut short by the crash.
+    await hass.async_add_executor_job(
+        journal.write_bytes, content + content[: len(content) // 2]
+    )
+    hass_storage.pop(key, None)
+    records = InfocallerRecords(hass, setup_integration.entry_id)
+    await records.async_load()
+    assert records.accepted_calls == 1
+    assert [record.phone for record in records.recent] == [PHONE]
