@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
 import json
 from pathlib import Path
@@ -27,12 +27,16 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.infocaller.api import CallRequest, CallResult
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
 from custom_components.infocaller.records import InfocallerRecords
+from custom_components.infocaller.saving import Journal
 
 from .conftest import LINE
 
@@ -423,3 +427,47 @@ async def test_a_torn_journal_line_is_skipped(
     await records.async_load()
     assert records.accepted_calls == 1
     assert [record.phone for record in records.recent] == [PHONE]
+
+
+async def test_no_request_leaves_without_its_entry(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A disk that refuses the guard's entry: nothing sent, a translated error."""
+    with (
+        patch.object(Journal, "append", side_effect=OSError(28, "No space left")),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await _call(hass)
+    assert err.value.translation_key == "guard_not_written"
+    mock_infocaller.issue_call.assert_not_awaited()
+    # Not placed: the same call goes through once the disk takes it.
+    await _call(hass)
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_an_unwritten_record_does_not_fail_a_placed_call(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The call was placed: the action says so; the record follows in the file."""
+    real_append = Journal.append
+
+    def append(journal: Journal, lines: bytes, seq: int) -> None:
+        if journal.path.name.endswith(".guard.journal"):
+            real_append(journal, lines, seq)
+            return
+        raise OSError(28, "No space left")
+
+    with patch.object(Journal, "append", autospec=True, side_effect=append):
+        response = await _call(hass)
+    assert response["result_key"] == "accepted"
+    freezer.tick(timedelta(seconds=11))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    assert hass_storage[key]["data"]["accepted_calls"] == 1

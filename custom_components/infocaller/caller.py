@@ -208,6 +208,14 @@ class InfocallerCaller:
             # On disk before the first byte leaves: a crash or a reload
             # during the request cannot let it through again.
             await self.guard.async_write_ahead(ticket)
+        except OSError as err:
+            self.guard.async_not_placed(ticket)
+            LOGGER.error("Could not write the duplicate guard's entry: %s", err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="guard_not_written",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except BaseException:
             self.guard.async_not_placed(ticket)
             raise

@@ -26,7 +26,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .saving import (
     DelayedSave,
     Journal,
@@ -319,9 +319,13 @@ class InfocallerRecords:
             {"s": seq, "c": saved_call_id, "r": record.as_dict()},
             separators=(",", ":"),
         )
-        await self.hass.async_add_executor_job(
-            self._journal.append, f"{line}\n".encode(), seq
-        )
+        try:
+            await self.hass.async_add_executor_job(
+                self._journal.append, f"{line}\n".encode(), seq
+            )
+        except OSError as err:
+            # The call is placed all the same: its record follows in the file.
+            LOGGER.error("Could not write the record of a call: %s", err)
 
     async def _async_written(self, data: dict[str, Any]) -> None:
         """Forget the journal once the file holds records up to ``seq``."""
