@@ -444,7 +444,7 @@ async def test_fault(
             assert record.result_key == fault.result_key
             guard = entry.runtime_data.caller.guard
             assert (len(guard._sent) == 1) is fault.may_have_been_placed
-            assert guard._in_flight == set()
+            assert guard._in_flight == {}
             if fault.may_have_been_placed:
                 # Never sent twice: the same call is refused as a duplicate.
                 server.answer = "ok"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 import pytest
@@ -17,8 +19,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.infocaller import saving
+from custom_components.infocaller.api import CallResult, InfocallerRejectedError
 from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
+from custom_components.infocaller.records import InfocallerRecords
 
 from .conftest import LINE
 
@@ -58,9 +61,6 @@ async def test_unload_and_remove(
         blocking=True,
     )
     key = f"{DOMAIN}.{setup_integration.entry_id}"
-    # Saved with a delay, not on every call...
-    assert key not in hass_storage
-    # ...and written when the entry unloads.
     assert await hass.config_entries.async_unload(setup_integration.entry_id)
     assert setup_integration.state is ConfigEntryState.NOT_LOADED
     assert hass_storage[key]["data"]["accepted_calls"] == 1
@@ -71,14 +71,15 @@ async def test_unload_and_remove(
     assert key not in hass_storage
 
 
-async def test_a_reload_takes_its_state_from_memory(
+async def test_a_reload_reads_the_files(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
     hass_storage: dict[str, Any],
 ) -> None:
-    """Unloading writes records and guard and keeps them; set-up reads neither.
+    """A reload reads records and guard back from the files, like a restart.
 
-    Removing the entry forgets what was kept, with the files.
+    Nothing is kept in memory between an unload and the next set-up; the
+    files are current, so the new set-up has the same state.
     """
     entry = setup_integration
     await hass.services.async_call(
@@ -88,48 +89,26 @@ async def test_a_reload_takes_its_state_from_memory(
         blocking=True,
     )
     records = entry.runtime_data.records.as_dict()
-    sent = entry.runtime_data.caller.guard._data_to_save()
-    assert sent["sent"]
+    guard = entry.runtime_data.caller.guard.as_dict()
     with patch.object(
         Store, "async_load", autospec=True, side_effect=Store.async_load
     ) as load:
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
-    load.assert_not_called()
-    # Written at the unload all the same (a restart reads these).
     key = f"{DOMAIN}.{entry.entry_id}"
-    assert hass_storage[key]["data"] == records
-    assert hass_storage[f"{key}.guard"]["data"] == sent
-    # The new set-up has the same records and guard.
-    assert entry.runtime_data.records.as_dict() == records
-    assert entry.runtime_data.caller.guard._data_to_save() == sent
-    assert hass.states.get(f"sensor.infocaller_{LINE}_accepted_calls").state == "1"
-    # Taken once: what is in memory now is the loaded entry's own state.
-    assert not hass.data[saving._UNLOADED]
-
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    assert set(hass.data[saving._UNLOADED]) == {
+    assert sorted(call.args[0].key for call in load.call_args_list) == [
         key,
         f"{key}.guard",
         f"{key}.progress",
-    }
+    ]
+    assert entry.runtime_data.records.as_dict() == records
+    assert entry.runtime_data.caller.guard.as_dict() == guard
+    assert hass.states.get(f"sensor.infocaller_{LINE}_accepted_calls").state == "1"
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert not hass.data[saving._UNLOADED]
     assert key not in hass_storage
     assert f"{key}.guard" not in hass_storage
-
-
-async def test_nothing_is_kept_when_the_platforms_fail_to_unload(
-    hass: HomeAssistant, setup_integration: MockConfigEntry
-) -> None:
-    """A line whose entities stay loaded keeps its live state, not a copy."""
-    with patch.object(
-        hass.config_entries, "async_unload_platforms", return_value=False
-    ):
-        assert not await hass.config_entries.async_unload(setup_integration.entry_id)
-    assert setup_integration.state is ConfigEntryState.FAILED_UNLOAD
-    assert not hass.data.get(saving._UNLOADED)
+    assert f"{key}.progress" not in hass_storage
 
 
 @pytest.mark.usefixtures("mock_infocaller")
@@ -179,13 +158,16 @@ async def test_records_survive_a_restart(
     assert hass.states.get(f"binary_sensor.{prefix}_line_problem").state == "on"
 
 
-async def test_records_are_saved_with_a_delay(
+async def test_an_accepted_call_is_on_disk_when_the_action_returns(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
     hass_storage: dict[str, Any],
-    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A call does not wait for the disk; the records follow within the delay."""
+    """A crash right after an accepted call loses neither its record nor the guard.
+
+    What is in ``hass_storage`` when the action returns is what a SIGKILL
+    would leave on disk.
+    """
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     await hass.services.async_call(
         DOMAIN,
@@ -193,6 +175,37 @@ async def test_records_are_saved_with_a_delay(
         {"phone": "+34611222333", "rule_group": "A"},
         blocking=True,
     )
+    # Home Assistant restarts from what is on disk now.
+    records = InfocallerRecords(hass, setup_integration.entry_id)
+    await records.async_load()
+    assert records.accepted_calls == 1
+    assert records.last_answer is not None
+    assert records.last_answer.result_key == "accepted"
+    assert [record.phone for record in records.recent] == ["+34611222333"]
+    # Read back, it is in the file now, and the journal is gone.
+    assert hass_storage[key]["data"]["accepted_calls"] == 1
+    assert not Path(hass.config.path(".storage", f"{key}.journal")).exists()
+
+
+async def test_refusals_are_saved_with_a_delay(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A refused call does not wait for the disk; its record follows within the delay."""
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=8, result_text="Grupo de reglas no existe")
+    )
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222333", "rule_group": "A"},
+            blocking=True,
+        )
     assert key not in hass_storage
     freezer.tick(timedelta(seconds=RECORDS_SAVE_DELAY - 1))
     async_fire_time_changed(hass)
@@ -202,7 +215,7 @@ async def test_records_are_saved_with_a_delay(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     data = hass_storage[key]["data"]
-    assert data["accepted_calls"] == 1
+    assert data["refused_calls"] == 1
     assert [record["phone"] for record in data["recent"]] == ["+34611222333"]
     # Unloading with nothing new to save writes nothing more.
     hass_storage.pop(key)
@@ -210,37 +223,38 @@ async def test_records_are_saved_with_a_delay(
     assert key not in hass_storage
 
 
-async def test_steady_calls_do_not_postpone_the_save(
+async def test_steady_refusals_do_not_postpone_the_save(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
     hass_storage: dict[str, Any],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A call every 4 s: records and guard are still written within the delay.
+    """A refusal every 4 s: the records are still written within the delay.
 
     (Pushing the delayed save back on every change would never write them
     while the calls go on, and a crash would lose all of them.)
     """
-    keys = [
-        f"{DOMAIN}.{setup_integration.entry_id}",
-        f"{DOMAIN}.{setup_integration.entry_id}.guard",
-    ]
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
+        CallResult(result=8, result_text="Grupo de reglas no existe")
+    )
     for index in range(4):
-        await hass.services.async_call(
-            DOMAIN,
-            "issue_call",
-            {"phone": f"+3461122233{index}", "rule_group": "A"},
-            blocking=True,
-        )
+        with pytest.raises(ServiceValidationError):
+            await hass.services.async_call(
+                DOMAIN,
+                "issue_call",
+                {"phone": f"+3461122233{index}", "rule_group": "A"},
+                blocking=True,
+            )
         if index < 3:
             freezer.tick(timedelta(seconds=4))
             async_fire_time_changed(hass)
             await hass.async_block_till_done()
     # 12 s after the first call, 0 s after the last: written at 10 s.
-    assert all(key in hass_storage for key in keys)
-    assert hass_storage[keys[0]]["data"]["accepted_calls"] == 3
+    assert hass_storage[key]["data"]["refused_calls"] == 3
     # The fourth call is written within the delay after it.
     freezer.tick(timedelta(seconds=RECORDS_SAVE_DELAY + 1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert hass_storage[keys[0]]["data"]["accepted_calls"] == 4
+    assert hass_storage[key]["data"]["refused_calls"] == 4

@@ -10,9 +10,9 @@ from homeassistant.helpers.typing import ConfigType
 from .caller import InfocallerCaller, account_issue_id, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import async_sync_saved_calls
-from .guard import CallGuard, guard_store
+from .guard import CallGuard
 from .progress import InfocallerProgress, progress_store
-from .records import InfocallerRecords, records_store
+from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
 from .saving import async_remove_store
@@ -49,8 +49,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     config flow and are checked again by every call.
     """
     calls = saved_calls(entry)
-    records = InfocallerRecords(hass, entry.entry_id)
-    guard = CallGuard(hass, entry.entry_id)
+    records = InfocallerRecords(hass, entry.entry_id, entry.title)
+    guard = CallGuard(hass, entry.entry_id, entry.title)
     await records.async_load()
     await guard.async_load()
     client = await async_build_client(hass, entry)
@@ -99,11 +99,10 @@ async def _async_entry_updated(
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
     """Unload a config entry; unsaved records and guard state are written.
 
-    Both are also kept in memory for the entry's next set-up in this run (a
-    reload, the entry enabled again), which so does not read back the files
-    just written. From the start of the unload the line's pipeline places
-    no call; once it is unloaded, chains and waits on it end (they never
-    go on through a line that is gone).
+    The next set-up (a reload, the entry enabled again) reads the files, as
+    after a restart. From the start of the unload the line's pipeline places no call; once
+    it is unloaded, chains and waits on it end (they never go on through a
+    line that is gone).
     """
     runtime = entry.runtime_data
     runtime.caller.stopped = True
@@ -119,8 +118,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
 
 async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> None:
     """Delete the entry's saved call records and its cloudhook."""
-    await async_remove_store(records_store(hass, entry.entry_id))
-    await async_remove_store(guard_store(hass, entry.entry_id))
+    await InfocallerRecords(hass, entry.entry_id).async_remove()
+    await CallGuard(hass, entry.entry_id).async_remove()
     await async_remove_store(progress_store(hass, entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

@@ -150,6 +150,7 @@ class InfocallerCaller:
         self.progress = progress
         self.guard = guard
         guard.apply_options(entry.options)
+        guard.time_zone = client.time_zone
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
         #: Infocaller refused the line's credentials: nothing more is sent
         #: until they are fixed (reauthentication reloads the line).
@@ -162,6 +163,7 @@ class InfocallerCaller:
         """Take changed options into use (no reload)."""
         self.client = await async_build_client(self.hass, self.entry)
         self.guard.apply_options(self.entry.options)
+        self.guard.time_zone = self.client.time_zone
 
     @property
     def account_issue_id(self) -> str:
@@ -216,6 +218,21 @@ class InfocallerCaller:
             ticket = self.guard.async_check(request)
         except RateLimitedError:
             self._record(request, source, saved, None, RESULT_RATE_LIMITED)
+            raise
+        try:
+            # On disk before the first byte leaves: a crash or a reload
+            # during the request cannot let it through again.
+            await self.guard.async_write_ahead(ticket)
+        except OSError as err:
+            self.guard.async_not_placed(ticket)
+            LOGGER.error("Could not write the duplicate guard's entry: %s", err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="guard_not_written",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except BaseException:
+            self.guard.async_not_placed(ticket)
             raise
         # Until proven otherwise, a request may have been placed.
         placed = True
@@ -272,16 +289,20 @@ class InfocallerCaller:
         # issue_call returns only accepted calls (it raises for the rest).
         ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
         if not self.progress.enabled:
-            return self._record(request, source, saved, result)
-        # Call progress follows the call from its record (``progress.py``).
-        return self._record(
-            request,
-            source,
-            saved,
-            result,
-            status=CallStatus.QUEUED.value,
-            window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
-        )
+            record = self._record(request, source, saved, result)
+        else:
+            # Call progress follows the call from its record (``progress.py``).
+            record = self._record(
+                request,
+                source,
+                saved,
+                result,
+                status=CallStatus.QUEUED.value,
+                window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
+            )
+        # An accepted call's record is on disk before the action returns.
+        await self.records.async_save_now(record)
+        return record
 
     def _credentials_refused(self) -> None:
         """Stop sending for this line, and ask for the password once."""

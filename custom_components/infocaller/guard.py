@@ -9,23 +9,46 @@ Before anything is sent, the pipeline asks the guard:
   empty the account).
 A request counts from the moment it is sent (so concurrent requests are
 counted too) and stops counting if it was certainly not placed (not sent,
-or refused by Infocaller). The guard is saved with a delay, so a reload or
-a restart does not reset it. Requests are kept as hashes of their
-fingerprint, not their content.
+or refused by Infocaller). Two requests are identical when they have the
+same number, rule group, variables (in any order) and scheduled instant
+(however it is written; a time without offset is in the account's zone).
+
+What is stored, in ``.storage/infocaller.<entry id>.guard``: a random key
+of the line; for each request of the last ``repeat_window`` seconds, a
+keyed hash (HMAC-SHA256, shortened) of what makes it identical and when
+it was sent; for each number called in the last hour, a keyed hash of the
+number and the times it was called; the times of the line's calls in the
+last 24 hours. No number, rule group or variable in clear. (The key is
+in the same file: the hashes keep numbers out of plain sight, they do not
+stop someone holding the file from testing every possible number.)
+
+A request's entry is written before its first byte leaves
+(``async_write_ahead``): one line appended to
+``.storage/infocaller.<entry id>.guard.journal`` (the same keyed hashes and
+time; a torn last line is skipped when read). The guard's file is written
+within ``RECORDS_SAVE_DELAY`` seconds of a change, and the journal emptied
+once the file holds all of it. An entry of the journal, or one still "in
+flight" in the file, when they are read again (a crash, a reload during
+the request) counts as a request that may have been placed, sent at the
+time it was written. A crash can so forget that a request was not placed
+(it is then refused for one window), never that it may have been.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, tzinfo
 import hashlib
+import hmac
+import json
 import math
+import secrets
 import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.storage import Store
 
 from .api import CallRequest
 from .const import (
@@ -37,9 +60,17 @@ from .const import (
     DEFAULT_REPEAT_WINDOW,
     DOMAIN,
 )
-from .saving import DelayedSave
+from .saving import (
+    DelayedSave,
+    Journal,
+    LineStore,
+    async_load_state,
+    async_remove_store,
+)
 
-STORAGE_VERSION = 1
+#: 1: numbers in clear, requests as plain hashes. 2: keyed hashes, and the
+#: requests in flight.
+STORAGE_MINOR_VERSION = 2
 HOUR = 3600.0
 DAY = 24 * HOUR
 
@@ -55,37 +86,93 @@ class Ticket:
     dataclass costs about 1 ms of Home Assistant's start on a small machine.
     """
 
-    __slots__ = ("at", "key", "phone")
+    __slots__ = ("at", "key", "number", "seq")
 
-    def __init__(self, key: str, phone: str, at: float) -> None:
+    def __init__(self, key: str, number: str, at: float, seq: int) -> None:
         """Keep what ``async_sent`` and ``async_not_placed`` need."""
         self.key = key
-        self.phone = phone
+        self.number = number
         self.at = at
+        self.seq = seq
 
 
-def _key(request: CallRequest) -> str:
-    """Return a request's fingerprint as a short hash (no content kept)."""
-    return hashlib.sha256(repr(request.fingerprint).encode()).hexdigest()[:32]
+def _hash(secret: bytes, text: str, length: int) -> str:
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+def _legacy_key(request: CallRequest) -> str:
+    """Return a request's key as version 1.1 files stored it."""
+    fingerprint = (
+        request.phone,
+        request.rule_group,
+        request.scheduled_for,
+        tuple(sorted(request.variables)),
+    )
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:32]
+
+
+def _times(value: Any) -> dict[str, float]:
+    """Return a saved ``{key: time}`` (nulls tolerated, other kinds refused)."""
+    if value is None:
+        return {}
+    return {str(k): float(v) for k, v in value.items() if v is not None}
+
+
+def _time_list(value: Any) -> list[float]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError("a list of times expected")
+    return sorted(float(t) for t in value if t is not None)
+
+
+def _migrate(old_minor: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade a 1.1 file: numbers hashed, old request hashes kept apart."""
+    secret = secrets.token_hex(16)
+    key = bytes.fromhex(secret)
+    return {
+        "secret": secret,
+        "sent": {},
+        "in_flight": {},
+        "legacy_sent": _times(data.get("sent")),
+        "numbers": {
+            _hash(key, str(phone), 16): _time_list(times)
+            for phone, times in (data.get("by_number") or {}).items()
+        },
+        "line": _time_list(data.get("line")),
+    }
 
 
 class CallGuard:
-    """Duplicate and loop protection of one line, saved across restarts."""
+    """Duplicate and loop protection of one line, kept across restarts."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self._store: Store[dict[str, Any]] = guard_store(hass, entry_id)
+        self.hass = hass
+        self._store = guard_store(hass, entry_id, self._async_written)
+        self._journal = Journal(f"{self._store.path}.journal")
+        #: The sequence number of the last request let through.
+        self._seq = 0
+        self._title = title
         self.repeat_window = float(DEFAULT_REPEAT_WINDOW)
         self.max_per_number = DEFAULT_MAX_CALLS_PER_NUMBER
         self.max_per_day = DEFAULT_MAX_CALLS_PER_DAY
-        self._in_flight: set[str] = set()
+        #: The account's time zone: what a schedule without offset means.
+        self.time_zone: tzinfo | None = None
+        self._secret = secrets.token_hex(16)
+        self._key_bytes = bytes.fromhex(self._secret)
+        #: Requests sent and not answered yet, by key: when they were let through.
+        self._in_flight: dict[str, float] = {}
         #: Sent requests by key, in the order of sending (wall-clock time).
         self._sent: dict[str, float] = {}
-        #: When each number was called (last hour) and the line (last day).
+        #: Requests remembered from a version 1.1 file, by their old key.
+        self._legacy_sent: dict[str, float] = {}
+        #: When each number (by keyed hash) was called in the last hour, and
+        #: the line in the last day.
         self._by_number: dict[str, deque[float]] = {}
         self._line: deque[float] = deque()
-        #: (time, number) of each call in the last hour, oldest first: what
-        #: to forget from ``_by_number`` without scanning every number.
+        #: (time, number hash) of each call in the last hour, oldest first:
+        #: what to forget from ``_by_number`` without scanning every number.
         self._number_log: deque[tuple[float, str]] = deque()
         self._saving = DelayedSave(self._store, self._data_to_save)
 
@@ -102,49 +189,114 @@ class CallGuard:
         )
 
     async def async_load(self) -> None:
-        """Restore the requests sent before a reload or restart."""
-        if (data := await self._saving.async_load()) is None:
-            return
-        self._sent = {str(k): float(v) for k, v in data.get("sent", {}).items()}
-        self._by_number = {
-            phone: deque(sorted(float(t) for t in times))
-            for phone, times in data.get("by_number", {}).items()
+        """Restore what was saved before a reload, restart or crash."""
+        restored = await async_load_state(
+            self._store,
+            self._restore,
+            entry_title=self._title,
+            issue_key="guard_unreadable",
+        )
+        journal = await self.hass.async_add_executor_job(self._journal.read)
+        now = time.time()
+        for item in journal:
+            try:
+                seq, key = int(item["s"]), str(item["k"])
+                number, at = str(item["n"]), float(item["t"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if seq <= self._seq:
+                continue  # Already in the file.
+            self._seq = seq
+            # May have been placed.
+            self._sent[key] = max(self._sent.pop(key, at), at)
+            self._by_number.setdefault(number, deque()).append(at)
+            self._number_log.append((at, number))
+            self._line.append(at)
+        if journal:
+            self._sent = dict(sorted(self._sent.items(), key=lambda item: item[1]))
+            self._number_log = deque(sorted(self._number_log))
+            self._line = deque(sorted(self._line))
+            self._forget(now)
+        if journal or not restored:
+            # The file takes it all (then the journal is emptied); a new
+            # line's file has its key before any entry uses it.
+            await self._saving.async_save_now()
+
+    def _restore(self, data: Mapping[str, Any]) -> bool:
+        """Take a saved state; raise if it is not one (nothing taken then)."""
+        secret = data.get("secret")
+        key_bytes = self._key_bytes if secret is None else bytes.fromhex(secret)
+        sent = _times(data.get("sent"))
+        # In flight when written: it may have been placed.
+        for key, at in _times(data.get("in_flight")).items():
+            sent[key] = max(sent.get(key, at), at)
+        legacy = _times(data.get("legacy_sent"))
+        numbers = {
+            str(number): deque(_time_list(times))
+            for number, times in (data.get("numbers") or {}).items()
         }
-        self._line = deque(sorted(float(t) for t in data.get("line", [])))
+        line = deque(_time_list(data.get("line")))
+        seq = int(data.get("seq") or 0)
+        if secret is not None:
+            self._secret, self._key_bytes = str(secret), key_bytes
+        self._seq = seq
+        self._sent = dict(sorted(sent.items(), key=lambda item: item[1]))
+        self._legacy_sent = dict(sorted(legacy.items(), key=lambda item: item[1]))
+        self._by_number = {number: t for number, t in numbers.items() if t}
+        self._line = line
         self._number_log = deque(
-            sorted(
-                (t, phone) for phone, times in self._by_number.items() for t in times
-            )
+            sorted((t, number) for number, times in numbers.items() for t in times)
         )
         self._forget(time.time())
+        return True
+
+    def _key(self, request: CallRequest) -> str:
+        """Return a keyed hash of what makes a request identical.
+
+        The scheduled time counts as an instant: a time without offset is
+        taken in the account's time zone.
+        """
+        phone, rule_group, when, variables = request.fingerprint
+        if isinstance(when, datetime):
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=self.time_zone or UTC)
+            when = when.astimezone(UTC).isoformat()
+        return _hash(self._key_bytes, repr((phone, rule_group, when, variables)), 24)
 
     def _forget(self, now: float) -> None:
         """Drop what is too old to matter: O(expired), never O(everything)."""
-        while self._sent:
-            oldest, at = next(iter(self._sent.items()))
-            if now - at < self.repeat_window:
-                break
-            del self._sent[oldest]
+        for sent in (self._sent, self._legacy_sent):
+            while sent:
+                oldest, at = next(iter(sent.items()))
+                if now - at < self.repeat_window:
+                    break
+                del sent[oldest]
         log = self._number_log
         while log and now - log[0][0] >= HOUR:
-            at, phone = log.popleft()
-            times = self._by_number.get(phone)
+            at, number = log.popleft()
+            times = self._by_number.get(number)
             # (A call that was not placed has already left its number's times.)
             if times and times[0] <= at:
                 times.popleft()
             if times is not None and not times:
-                del self._by_number[phone]
+                del self._by_number[number]
         while self._line and now - self._line[0] >= DAY:
             self._line.popleft()
 
     @callback
     def async_check(self, request: CallRequest) -> Ticket:
-        """Let a request through, or raise why not; the ticket marks it sent."""
+        """Let a request through, or raise why not; the ticket marks it sent.
+
+        ``async_write_ahead`` must be awaited before the request is sent.
+        """
         now = time.time()
         self._forget(now)
-        key = _key(request)
-        if key in self._in_flight or key in self._sent:
-            since = now - self._sent.get(key, now)
+        key = self._key(request)
+        sent_at = self._sent.get(key)
+        if sent_at is None and self._legacy_sent:
+            sent_at = self._legacy_sent.get(_legacy_key(request))
+        if key in self._in_flight or sent_at is not None:
+            since = now - (now if sent_at is None else sent_at)
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="duplicate_call",
@@ -154,7 +306,8 @@ class CallGuard:
                     "remaining": str(max(1, math.ceil(self.repeat_window - since))),
                 },
             )
-        times = self._by_number.get(request.phone, deque())
+        number = _hash(self._key_bytes, request.phone, 16)
+        times = self._by_number.get(number, deque())
         if self.max_per_number and len(times) >= self.max_per_number:
             raise RateLimitedError(
                 translation_domain=DOMAIN,
@@ -176,17 +329,35 @@ class CallGuard:
                     "minutes": str(max(1, math.ceil((self._line[0] + DAY - now) / 60))),
                 },
             )
-        self._in_flight.add(key)
-        self._by_number.setdefault(request.phone, deque()).append(now)
-        self._number_log.append((now, request.phone))
+        self._in_flight[key] = now
+        self._by_number.setdefault(number, deque()).append(now)
+        self._number_log.append((now, number))
         self._line.append(now)
-        # No save here: async_sent or async_not_placed always follows.
-        return Ticket(key, request.phone, now)
+        self._seq += 1
+        return Ticket(key, number, now, self._seq)
+
+    async def async_write_ahead(self, ticket: Ticket) -> None:
+        """Write a request's entry to disk, before it leaves."""
+        if self._saving.closed:
+            return
+        line = json.dumps(
+            {"s": ticket.seq, "k": ticket.key, "n": ticket.number, "t": ticket.at},
+            separators=(",", ":"),
+        )
+        await self.hass.async_add_executor_job(
+            self._journal.append, f"{line}\n".encode(), ticket.seq
+        )
+        self._saving.async_schedule()
+
+    async def _async_written(self, data: dict[str, Any]) -> None:
+        """Empty the journal once the file holds all of its entries."""
+        if isinstance(seq := data.get("seq"), int):
+            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     @callback
     def async_sent(self, ticket: Ticket) -> None:
         """Count a request that was placed, or may have been: no repeat for a while."""
-        self._in_flight.discard(ticket.key)
+        self._in_flight.pop(ticket.key, None)
         self._sent.pop(ticket.key, None)
         self._sent[ticket.key] = time.time()
         self._saving.async_schedule()
@@ -194,22 +365,34 @@ class CallGuard:
     @callback
     def async_not_placed(self, ticket: Ticket) -> None:
         """Forget a request that certainly rang nobody: it does not count."""
-        self._in_flight.discard(ticket.key)
-        for times in (self._by_number.get(ticket.phone), self._line):
+        self._in_flight.pop(ticket.key, None)
+        for times in (self._by_number.get(ticket.number), self._line):
             if times is not None and ticket.at in times:
                 times.remove(ticket.at)
         self._saving.async_schedule()
 
     def _data_to_save(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
+            "seq": self._seq,
+            "secret": self._secret,
             "sent": dict(self._sent),
-            "by_number": {phone: list(t) for phone, t in self._by_number.items()},
+            "in_flight": dict(self._in_flight),
+            "numbers": {number: list(t) for number, t in self._by_number.items()},
             "line": list(self._line),
         }
+        if self._legacy_sent:
+            data["legacy_sent"] = dict(self._legacy_sent)
+        return data
 
     async def async_unload(self) -> None:
-        """Write unsaved state now, and keep it for the entry's next set-up."""
+        """Write unsaved state now; this guard writes nothing after."""
         await self._saving.async_unload()
+        await self.hass.async_add_executor_job(self._journal.close)
+
+    async def async_remove(self) -> None:
+        """Delete the guard's file and journal."""
+        await async_remove_store(self._store)
+        await self.hass.async_add_executor_job(self._journal.close, True)
 
     def as_dict(self) -> dict[str, Any]:
         """Return counts for diagnostics (no numbers, no request content)."""
@@ -218,12 +401,22 @@ class CallGuard:
             "max_calls_per_number": self.max_per_number,
             "max_calls_per_day": self.max_per_day,
             "in_flight": len(self._in_flight),
-            "recently_sent": len(self._sent),
+            "recently_sent": len(self._sent) + len(self._legacy_sent),
             "numbers_called_last_hour": len(self._by_number),
             "calls_last_day": len(self._line),
         }
 
 
-def guard_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+def guard_store(
+    hass: HomeAssistant,
+    entry_id: str,
+    written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> LineStore:
     """Return the store of an entry's guard."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.guard")
+    return LineStore(
+        hass,
+        f"{DOMAIN}.{entry_id}.guard",
+        minor_version=STORAGE_MINOR_VERSION,
+        migrate=_migrate,
+        written=written,
+    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import dataclasses
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Stage
@@ -59,7 +58,7 @@ from .matching import (
 )
 from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords
-from .saving import DelayedSave
+from .saving import DelayedSave, LineStore, async_load_state
 
 if TYPE_CHECKING:
     from .api.progress import ProgressReport
@@ -74,7 +73,6 @@ __all__ = [
     "same_number",
 ]
 
-STORAGE_VERSION = 1
 #: Reports that matched nothing, kept for a call not followed yet.
 PENDING_REPORTS: Final = 50
 PENDING_SECONDS: Final = 120
@@ -108,9 +106,9 @@ def followed_call(record: CallRecord) -> FollowedCall:
     )
 
 
-def progress_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+def progress_store(hass: HomeAssistant, entry_id: str) -> LineStore:
     """Return the store of the calls a line follows (and finished call ids)."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.progress")
+    return LineStore(hass, f"{DOMAIN}.{entry_id}.progress")
 
 
 class InfocallerProgress:
@@ -144,7 +142,8 @@ class InfocallerProgress:
         self._listeners: list[ProgressListener] = []
         self._remove_records_listener: CALLBACK_TYPE | None = None
         self.stopped = False
-        self._saving = DelayedSave(progress_store(hass, entry.entry_id), self.as_dict)
+        self._store = progress_store(hass, entry.entry_id)
+        self._saving = DelayedSave(self._store, self.as_dict)
         #: Requests that were not progress reports, or matched nothing.
         self.invalid_reports = 0
         self.unmatched_reports = 0
@@ -163,23 +162,37 @@ class InfocallerProgress:
         A line saved before progress had its own store kept its followed
         calls in the records file (``records.legacy_tracked``): read once.
         """
-        data = await self._saving.async_load()
-        if data is None:
-            data = {"tracked": self.records.legacy_tracked}
-            if self.records.legacy_tracked:
-                self._saving.async_schedule()  # from now on in our store
+        restored = await async_load_state(
+            self._store,
+            self._restore,
+            entry_title=self.entry.title,
+            issue_key="progress_unreadable",
+        )
+        if restored is None and self.records.legacy_tracked:
+            self._restore({"tracked": self.records.legacy_tracked})
+            self._saving.async_schedule()  # from now on in our store
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        """Take saved followed calls and finished ids (unknown fields ignored).
+
+        Raises, having taken nothing, if they are not what was saved.
+        """
+        tracked: dict[str, CallRecord] = {}
+        ids: dict[str, str] = {}
         for item in data.get("tracked") or []:
             record = CallRecord.from_dict(item)
-            self.tracked[record.key] = record
+            tracked[record.key] = record
             if record.call_id:
-                self._ids[record.call_id] = record.key
+                ids[record.call_id] = record.key
         for call_id, key in (data.get("ids") or {}).items():
-            if key in self.tracked:
-                self._ids[call_id] = key
+            if key in tracked:
+                ids[str(call_id)] = str(key)
         oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
+        finished: dict[str, tuple[str, datetime]] = {}
         for call_id, (key, when) in (data.get("finished") or {}).items():
             if (at := _parse(when)) is not None and at >= oldest:
-                self.finished_ids[call_id] = (key, at)
+                finished[str(call_id)] = (str(key), at)
+        self.tracked, self._ids, self.finished_ids = tracked, ids, finished
 
     def as_dict(self) -> dict[str, Any]:
         """Return what is saved: followed calls, their ids, finished ids."""

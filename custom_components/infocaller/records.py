@@ -1,30 +1,40 @@
 """The call records of one line: what every entity and diagnostics show.
 
 The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
-the records keep the last results and counters, tell the entities, and are
-saved with a delay (``saving.DelayedSave``), so a call never waits for
-the disk. A pending save is written when the entry unloads and when Home
-Assistant stops; a crash loses at most the last ``RECORDS_SAVE_DELAY``
-seconds of records.
+the records keep the last results and counters and tell the entities.
+Stored in ``.storage/infocaller.<entry id>``: the counters and the last
+results with their numbers, rule groups and call ids (what the entities
+show). An accepted call's record is on disk before the action returns
+(``async_save_now``: one line appended to ``<file>.journal``, read back
+at the next set-up if the file does not hold it yet); the file itself is
+written within ``RECORDS_SAVE_DELAY`` seconds of a change, when the entry
+unloads and when Home Assistant stops. A crash loses at most the last
+seconds of refusals and unanswered requests (and of call progress), never
+an accepted call.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+import json
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
-from .const import DOMAIN
-from .saving import DelayedSave
+from .const import DOMAIN, LOGGER
+from .saving import (
+    DelayedSave,
+    Journal,
+    LineStore,
+    async_load_state,
+    async_remove_store,
+)
 
-STORAGE_VERSION = 1
 RECENT_RESULTS = 10
 
 
@@ -103,9 +113,24 @@ class CallRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
-        """Rebuild a record saved with ``as_dict``."""
-        values = dict(data)
-        values["time"] = dt_util.parse_datetime(values["time"]) or dt_util.utcnow()
+        """Rebuild a record saved with ``as_dict``.
+
+        Fields it does not know (a newer version's) are ignored; a missing
+        or ``null`` text is empty. Raises ``ValueError`` without a time.
+        """
+        values = {name: value for name, value in data.items() if name in _RECORD_FIELDS}
+        if (
+            not isinstance(when := values.get("time"), str)
+            or (moment := dt_util.parse_datetime(when)) is None
+        ):
+            raise ValueError("a record without a time")
+        values["time"] = moment
+        for name in _RECORD_TEXTS:
+            if values.get(name) is None:
+                values[name] = ""
+        values.setdefault("scheduled_for", None)
+        values.setdefault("result", None)
+        values.setdefault("call_id", None)
         return cls(**values)
 
     @property
@@ -114,15 +139,26 @@ class CallRecord:
         return self.call_id or f"{self.time.isoformat()} {self.phone}"
 
 
+_RECORD_FIELDS = frozenset(f.name for f in fields(CallRecord) if f.init)
+_RECORD_TEXTS = ("source", "phone", "rule_group", "result_key", "result_text")
+
+
 type RecordListener = Callable[[CallRecord, str | None], None]
 
 
 class InfocallerRecords:
     """Counters and the last results of one line, saved with a delay."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self._store = records_store(hass, entry_id)
+        self.hass = hass
+        self._store = records_store(hass, entry_id, self._async_written)
+        self._journal = Journal(f"{self._store.path}.journal")
+        #: The number of the last record added; the file says which it holds.
+        self._seq = 0
+        #: Records added and maybe not on disk yet: number, saved call id.
+        self._unwritten: dict[int, tuple[int, CallRecord, str | None]] = {}
+        self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -135,7 +171,7 @@ class InfocallerRecords:
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
         self._listeners: list[RecordListener] = []
-        self._saving = DelayedSave(self._store, self.as_dict)
+        self._saving = DelayedSave(self._store, self._data_to_save)
 
     @property
     def last(self) -> CallRecord | None:
@@ -148,23 +184,59 @@ class InfocallerRecords:
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
     async def async_load(self) -> None:
-        """Restore the records saved before the last reload or restart."""
-        if (data := await self._saving.async_load()) is None:
-            return
-        self.accepted_calls = int(data.get("accepted_calls", 0))
-        self.refused_calls = int(data.get("refused_calls", 0))
-        if data.get("last_answer"):
-            self.last_answer = CallRecord.from_dict(data["last_answer"])
-        self.recent.extend(
-            CallRecord.from_dict(item) for item in data.get("recent", [])
+        """Restore the records saved before the last reload, restart or crash."""
+        await async_load_state(
+            self._store,
+            self._restore,
+            entry_title=self._title,
+            issue_key="records_unreadable",
         )
-        self.by_saved_call = {
+        journal = await self.hass.async_add_executor_job(self._journal.read)
+        entries = []
+        for item in journal:
+            try:
+                seq, saved_call_id = int(item["s"]), item.get("c")
+                record = CallRecord.from_dict(item["r"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+            if seq > self._seq:
+                entries.append((seq, record, saved_call_id))
+        for seq, record, saved_call_id in sorted(entries, key=lambda e: e[0]):
+            self._seq = seq
+            self._take(record, saved_call_id)
+        if journal:
+            # The file takes it all; then the journal is deleted.
+            await self._saving.async_save_now()
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        """Take saved records (a record without a time is skipped).
+
+        Raises, having taken nothing, if they are not records.
+        """
+        accepted_calls = int(data.get("accepted_calls") or 0)
+        refused_calls = int(data.get("refused_calls") or 0)
+        last_answer = None
+        if data.get("last_answer"):
+            last_answer = CallRecord.from_dict(data["last_answer"])
+        recent = _records(data.get("recent") or [])
+        by_saved_call = {
             subentry_id: CallRecord.from_dict(item)
-            for subentry_id, item in data.get("by_saved_call", {}).items()
+            for subentry_id, item in (data.get("by_saved_call") or {}).items()
+            if _has_time(item)
         }
-        self.legacy_tracked = list(data.get("tracked") or [])
+        legacy_tracked = [
+            dict(item) for item in data.get("tracked") or [] if _has_time(item)
+        ]
+        last_progress = None
         if data.get("last_progress"):
-            self.last_progress = CallRecord.from_dict(data["last_progress"])
+            last_progress = CallRecord.from_dict(data["last_progress"])
+        self.accepted_calls, self.refused_calls = accepted_calls, refused_calls
+        self.last_answer = last_answer
+        self.recent.extend(recent)
+        self.by_saved_call = by_saved_call
+        self.legacy_tracked = legacy_tracked
+        self.last_progress = last_progress
+        self._seq = int(data.get("seq") or 0)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the records, JSON-safe (what is saved, and diagnostics)."""
@@ -188,9 +260,21 @@ class InfocallerRecords:
         for subentry_id in set(self.by_saved_call) - subentry_ids:
             del self.by_saved_call[subentry_id]
 
+    def _data_to_save(self) -> dict[str, Any]:
+        return {**self.as_dict(), "seq": self._seq}
+
     @callback
     def async_add(self, record: CallRecord, saved_call_id: str | None = None) -> None:
         """Keep one outcome, schedule the save and tell the listeners."""
+        self._take(record, saved_call_id)
+        self._seq += 1
+        self._unwritten[id(record)] = (self._seq, record, saved_call_id)
+        self._saving.async_schedule()
+        for listener in list(self._listeners):
+            listener(record, saved_call_id)
+
+    def _take(self, record: CallRecord, saved_call_id: str | None) -> None:
+        """Add one outcome to the records."""
         self.recent.append(record)
         if saved_call_id is not None:
             self.by_saved_call[saved_call_id] = record
@@ -203,9 +287,6 @@ class InfocallerRecords:
         if record.status is not None:
             # A followed call (call progress): the newest one is shown.
             self.last_progress = record
-        self._saving.async_schedule()
-        for listener in list(self._listeners):
-            listener(record, saved_call_id)
 
     @callback
     def async_replace(self, old: CallRecord, new: CallRecord) -> None:
@@ -226,9 +307,43 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
+    async def async_save_now(self, record: CallRecord) -> None:
+        """Put a record added with ``async_add`` on disk before going on.
+
+        One line appended to the journal (the file follows within the delay).
+        """
+        if (entry := self._unwritten.get(id(record))) is None or self._saving.closed:
+            return  # Already in the file.
+        seq, _, saved_call_id = entry
+        line = json.dumps(
+            {"s": seq, "c": saved_call_id, "r": record.as_dict()},
+            separators=(",", ":"),
+        )
+        try:
+            await self.hass.async_add_executor_job(
+                self._journal.append, f"{line}\n".encode(), seq
+            )
+        except OSError as err:
+            # The call is placed all the same: its record follows in the file.
+            LOGGER.error("Could not write the record of a call: %s", err)
+
+    async def _async_written(self, data: dict[str, Any]) -> None:
+        """Forget the journal once the file holds records up to ``seq``."""
+        if isinstance(seq := data.get("seq"), int):
+            self._unwritten = {
+                key: entry for key, entry in self._unwritten.items() if entry[0] > seq
+            }
+            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
+
     async def async_unload(self) -> None:
-        """Write unsaved records now, and keep them for the next set-up."""
+        """Write unsaved records now; these records write nothing after."""
         await self._saving.async_unload()
+        await self.hass.async_add_executor_job(self._journal.close)
+
+    async def async_remove(self) -> None:
+        """Delete the records' file and journal."""
+        await async_remove_store(self._store)
+        await self.hass.async_add_executor_job(self._journal.close, True)
 
     @callback
     def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
@@ -242,6 +357,19 @@ class InfocallerRecords:
         return remove
 
 
-def records_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+def _has_time(item: Any) -> bool:
+    return isinstance(item, Mapping) and isinstance(item.get("time"), str)
+
+
+def _records(items: list[Any]) -> list[CallRecord]:
+    """Rebuild saved records, skipping those without a time."""
+    return [CallRecord.from_dict(item) for item in items if _has_time(item)]
+
+
+def records_store(
+    hass: HomeAssistant,
+    entry_id: str,
+    written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> LineStore:
     """Return the store of an entry's call records."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
+    return LineStore(hass, f"{DOMAIN}.{entry_id}", written=written)

@@ -1,32 +1,98 @@
-"""Saving a line's state to disk without making a call wait for it."""
+"""Saving a line's state to disk, and reading back whatever is there.
+
+A line has two files in ``.storage``: its records (``records.py``) and its
+guard (``guard.py``). Both are read at every set-up, a reload like a restart:
+what needs to outlive a crash is written before it matters (the guard's
+entry before a request leaves, an accepted call's record before the action
+returns), and the rest within ``RECORDS_SAVE_DELAY`` seconds.
+
+A file this version cannot use (unreadable JSON, a newer major version,
+values of the wrong kind) never stops the line from loading: it is moved
+aside (renamed, not deleted), a repair issue says what was lost, and the
+line starts empty. Older minor versions are migrated; extra fields and
+``null`` values are tolerated by the readers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+import json
+import os
+from pathlib import Path
+import threading
 from typing import Any
 
-from homeassistant.core import callback
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, RECORDS_SAVE_DELAY
+from .const import DOMAIN, LOGGER, RECORDS_SAVE_DELAY
 
-#: What each store held when its entry unloaded, by store key, for the
-#: entry's next set-up in this run of Home Assistant (a reload, the entry
-#: enabled again): it is what was just written, so it is not read back.
-_UNLOADED: HassKey[dict[str, dict[str, Any]]] = HassKey(f"{DOMAIN}_unloaded")
+STORAGE_VERSION = 1
+
+type Migrate = Callable[[int, dict[str, Any]], dict[str, Any]]
+
+
+class UnreadableStateError(Exception):
+    """A stored state this version cannot use."""
+
+
+class LineStore(Store[dict[str, Any]]):
+    """A line's store: migrates its older minor versions, refuses newer majors."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        key: str,
+        *,
+        minor_version: int = 1,
+        migrate: Migrate | None = None,
+        written: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        """Store under ``key``; ``migrate(old_minor, data)`` upgrades old data.
+
+        ``written(data)`` is awaited after each write of ``data``.
+        """
+        super().__init__(hass, STORAGE_VERSION, key, minor_version=minor_version)
+        self._migrate = migrate
+        self._written = written
+
+    async def _async_write_data(self, *args: Any) -> None:
+        """Write (as Home Assistant does), then tell ``written``."""
+        await super()._async_write_data(*args)
+        if self._written is not None and isinstance(data := args[-1].get("data"), dict):
+            await self._written(data)
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        """Upgrade an older minor version; take a newer one as it is."""
+        if old_major_version != STORAGE_VERSION:
+            # (Newer Home Assistant refuses a newer major version itself.)
+            raise UnreadableStateError(f"version {old_major_version}")
+        if not isinstance(old_data, dict):
+            raise UnreadableStateError("not an object")
+        if self._migrate is not None and old_minor_version < self.minor_version:
+            return self._migrate(old_minor_version, old_data)
+        # A newer minor version of the same major: extra fields are ignored.
+        return old_data
 
 
 class DelayedSave:
-    """Write a store ``RECORDS_SAVE_DELAY`` seconds after its first unsaved change.
+    """Write a store now, or ``RECORDS_SAVE_DELAY`` seconds after a change.
 
-    The save is scheduled once and takes everything changed since; later
-    changes do not push it back (``Store.async_delay_save`` alone would, so
-    a steady stream of calls would never be written). ``async_unload``
-    writes at once and keeps the state for the entry's next set-up, whose
-    ``async_load`` takes it instead of reading the file; Home Assistant
-    writes a pending save when it stops. A crash loses at most the last
-    delay's changes.
+    ``async_save_now`` writes before returning (atomically: a temporary
+    file renamed into place, in the executor; no fsync, so it survives the
+    process being killed but not necessarily a power cut before the
+    operating system flushed it). A scheduled save is written once and
+    takes everything changed since; later changes do not push it back
+    (``Store.async_delay_save`` alone would, so a steady stream of calls
+    would never be written). ``async_unload`` writes what is unsaved and
+    stops all writing: a reloaded line has a new store that reads the file.
+    Home Assistant writes a pending save when it stops.
     """
 
     def __init__(
@@ -36,11 +102,12 @@ class DelayedSave:
         self._store = store
         self._data = data
         self._pending = False
+        self.closed = False
 
     @callback
     def async_schedule(self) -> None:
         """Note a change: the store is written within the delay."""
-        if not self._pending:
+        if not self._pending and not self.closed:
             self._pending = True
             self._store.async_delay_save(self._data_to_save, RECORDS_SAVE_DELAY)
 
@@ -49,29 +116,164 @@ class DelayedSave:
         self._pending = False
         return self._data()
 
-    async def async_load(self) -> dict[str, Any] | None:
-        """Return the saved state: kept at the entry's unload, else read."""
-        hass = self._store.hass
-        if (unloaded := hass.data.get(_UNLOADED)) and (
-            data := unloaded.pop(self._store.key, None)
-        ) is not None:
-            return data
-        return await self._store.async_load()
+    async def async_save_now(self) -> None:
+        """Write the state now (and with it any scheduled save)."""
+        if not self.closed:
+            await self._store.async_save(self._data_to_save())
 
     async def async_unload(self) -> None:
-        """Write unsaved changes now and keep the state for the next set-up.
+        """Write unsaved changes now; nothing is written after this."""
+        if self._pending:
+            await self.async_save_now()
+        self.closed = True
 
-        The state is built once: what is written (replacing the pending
-        delayed save) is what is kept.
-        """
-        unsaved = self._pending
-        data = self._data_to_save()
-        if unsaved:
-            await self._store.async_save(data)
-        self._store.hass.data.setdefault(_UNLOADED, {})[self._store.key] = data
+
+class Journal:
+    """Entries written before they matter: one JSON line each, appended.
+
+    Next to a store's file (``<file>.journal``); written in the executor,
+    where a lock keeps an append and the deletion in order. Each entry
+    carries a sequence number ``s``; the store's data carries the last one
+    it holds, so an entry is read back only if the file does not hold it.
+    A torn last line (a crash in the middle of an append) is skipped. No
+    fsync: an entry survives the process being killed, not necessarily a
+    power cut in the seconds before the system writes it out.
+    """
+
+    def __init__(self, path: str) -> None:
+        """Append to ``path`` (created on the first entry)."""
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        #: The sequence number of the last entry appended.
+        self._last = 0
+
+    def append(self, lines: bytes, seq: int) -> None:
+        """Add entries, the last numbered ``seq`` (in the executor)."""
+        with self._lock:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(
+                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                )
+            os.write(self._fd, lines)
+            self._last = max(self._last, seq)
+
+    def empty_upto(self, seq: int) -> None:
+        """Delete the journal if the store's file holds all of it (executor)."""
+        with self._lock:
+            if self._last <= seq:
+                self._close(remove=True)
+
+    def read(self) -> list[dict[str, Any]]:
+        """Return the entries (in the executor); skip torn or odd lines."""
+        try:
+            content = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in content.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                entries.append(item)
+        return entries
+
+    def close(self, remove: bool = False) -> None:
+        """Close the file (in the executor); ``remove`` deletes it too."""
+        with self._lock:
+            self._close(remove)
+
+    def _close(self, remove: bool) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if remove:
+            self.path.unlink(missing_ok=True)
+
+
+async def async_load_state[T](
+    store: Store[dict[str, Any]],
+    restore: Callable[[Mapping[str, Any]], T],
+    *,
+    entry_title: str,
+    issue_key: str,
+) -> T | None:
+    """Return ``restore(saved data)``, or None if there is none it can use.
+
+    Content it cannot use is moved aside and a repair issue (translation
+    key ``issue_key``) tells what was lost; the line loads all the same.
+    """
+    hass = store.hass
+    started = dt_util.utcnow()
+    try:
+        data = await store.async_load()
+        if data is not None:
+            if not isinstance(data, Mapping):
+                raise UnreadableStateError("not an object")
+            return restore(data)
+    except (
+        HomeAssistantError,
+        UnreadableStateError,
+        NotImplementedError,
+        AttributeError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as err:
+        aside = f"{store.path}.unreadable.{started.strftime('%Y%m%dT%H%M%S')}"
+        with suppress(FileNotFoundError):
+            await hass.async_add_executor_job(os.replace, store.path, aside)
+        LOGGER.error(
+            "Could not read %s (%s: %s); it was moved to %s",
+            store.key,
+            type(err).__name__,
+            err,
+            aside,
+        )
+        _async_lost(hass, store, issue_key, entry_title, aside)
+        return None
+    # An unreadable JSON file: Home Assistant moved it aside just now.
+    for issue in list(ir.async_get(hass).issues.values()):
+        if (
+            issue.domain == HOMEASSISTANT_DOMAIN
+            and issue.issue_id.startswith(f"storage_corruption_{store.key}_")
+            and issue.created >= started
+        ):
+            aside = (issue.translation_placeholders or {}).get("corrupt_path", "")
+            _async_lost(hass, store, issue_key, entry_title, aside)
+    return None
+
+
+@callback
+def _async_lost(
+    hass: HomeAssistant,
+    store: Store[dict[str, Any]],
+    issue_key: str,
+    entry_title: str,
+    aside: str,
+) -> None:
+    """Raise the repair issue that says a store's content was lost."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        lost_issue_id(store.key),
+        is_fixable=False,
+        is_persistent=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=issue_key,
+        translation_placeholders={"title": entry_title, "path": aside},
+    )
+
+
+def lost_issue_id(store_key: str) -> str:
+    """Return the id of the repair issue about a store's lost content."""
+    return f"unreadable_{store_key}"
 
 
 async def async_remove_store(store: Store[dict[str, Any]]) -> None:
-    """Delete a store's file and what its entry's unload kept of it."""
-    store.hass.data.get(_UNLOADED, {}).pop(store.key, None)
+    """Delete a store's file and its repair issue."""
+    ir.async_delete_issue(store.hass, DOMAIN, lost_issue_id(store.key))
     await store.async_remove()

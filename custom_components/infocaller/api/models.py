@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -220,13 +220,16 @@ class CallRequest:
 
     @property
     def fingerprint(self) -> tuple[object, ...]:
-        """What makes two requests the same call, whatever the variables' order."""
-        return (
-            self.phone,
-            self.rule_group,
-            self.scheduled_for,
-            tuple(sorted(self.variables)),
-        )
+        """What makes two requests the same call, whatever the variables' order.
+
+        An aware ``scheduled_for`` is the instant (in UTC), however it was
+        written; a naive one is left as it is (its instant depends on the
+        account's time zone, which the request does not know).
+        """
+        when = self.scheduled_for
+        if when is not None and when.tzinfo is not None:
+            when = when.astimezone(UTC)
+        return (self.phone, self.rule_group, when, tuple(sorted(self.variables)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

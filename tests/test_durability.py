@@ -1,0 +1,473 @@
+"""The guard and the records survive crashes, reloads and odd files.
+
+What ``hass_storage`` holds when an action returns (or while a request is
+in flight) is what a crash would leave on disk. Odd files are real files
+in the test's ``.storage``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import ExitStack
+import copy
+from datetime import datetime, timedelta
+import hashlib
+import json
+from pathlib import Path
+import time
+from typing import Any
+from unittest.mock import MagicMock, patch
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.infocaller.api import CallRequest, CallResult
+from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.guard import CallGuard
+from custom_components.infocaller.records import InfocallerRecords
+from custom_components.infocaller.saving import Journal
+
+from .conftest import LINE
+
+PHONE = "+34611222333"
+NOW = "2030-03-01 12:00:00+00:00"
+
+
+async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": phone, "rule_group": "Aviso", **data},
+        blocking=True,
+        return_response=True,
+    )
+
+
+def _guard_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.{entry.entry_id}.guard"
+
+
+async def test_the_guard_entry_is_on_disk_before_the_request_leaves(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A crash while the request is on its way: the restarted guard refuses it."""
+    on_disk: dict[str, Any] = {}
+    journal = Path(
+        hass.config.path(".storage", f"{_guard_key(setup_integration)}.journal")
+    )
+
+    async def send(request: CallRequest) -> CallResult:
+        on_disk.update(copy.deepcopy(hass_storage))
+        on_disk["journal"] = await hass.async_add_executor_job(journal.read_bytes)
+        return CallResult(result=0, result_text="Aceptada", call_id="1")
+
+    mock_infocaller.issue_call.side_effect = send
+    await _call(hass)
+    # Home Assistant restarts from what was on disk when the request left.
+    journal.write_bytes(on_disk.pop("journal"))
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+    guard = CallGuard(hass, setup_integration.entry_id)
+    await guard.async_load()
+    with pytest.raises(ServiceValidationError) as err:
+        guard.async_check(CallRequest(phone=PHONE, rule_group="Aviso"))
+    assert err.value.translation_key == "duplicate_call"
+
+
+async def test_a_reload_during_the_request_does_not_let_it_through(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A request waiting for Infocaller's answer is in the reloaded guard too."""
+    release = asyncio.Event()
+
+    async def slow(request: CallRequest) -> CallResult:
+        if mock_infocaller.issue_call.await_count == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="1")
+
+    mock_infocaller.issue_call.side_effect = slow
+    first = asyncio.create_task(_call(hass))
+    while mock_infocaller.issue_call.await_count == 0:
+        await asyncio.sleep(0)
+    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    assert setup_integration.state is ConfigEntryState.LOADED
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass)
+    assert err.value.translation_key == "duplicate_call"
+    assert mock_infocaller.issue_call.await_count == 1
+    release.set()
+    await first
+    # The old line's answer arrives after the reload: still refused.
+    with pytest.raises(ServiceValidationError):
+        await _call(hass)
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_the_same_instant_written_differently_is_one_call(
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """16:58 UTC, 17:58+01:00 and 11:58-05:00 are one call, sent once."""
+    freezer.move_to(NOW)
+    await _call(hass, schedule="2030-03-09T16:58:00+00:00")
+    for same in ("2030-03-09T17:58:00+01:00", "2030-03-09T11:58:00-05:00"):
+        with pytest.raises(ServiceValidationError) as err:
+            await _call(hass, schedule=same)
+        assert err.value.translation_key == "duplicate_call"
+    # Another instant is another call.
+    await _call(hass, schedule="2030-03-09T16:59:00+00:00")
+    assert mock_infocaller.issue_call.await_count == 2
+
+
+async def test_a_time_without_offset_is_in_the_account_zone(
+    hass: HomeAssistant,
+) -> None:
+    """A naive time is the account's wall time: the same instant as its UTC."""
+    guard = CallGuard(hass, "entry")
+    guard.time_zone = ZoneInfo("Europe/Madrid")
+    guard.async_check(
+        CallRequest(
+            phone=PHONE,
+            rule_group="Aviso",
+            scheduled_for=datetime(2030, 3, 9, 17, 58),  # noqa: DTZ001
+        )
+    )
+    with pytest.raises(ServiceValidationError):
+        guard.async_check(
+            CallRequest(
+                phone=PHONE,
+                rule_group="Aviso",
+                scheduled_for=datetime.fromisoformat("2030-03-09T16:58:00+00:00"),
+            )
+        )
+    # 17:58 in Madrid is not 17:58 UTC.
+    guard.async_check(
+        CallRequest(
+            phone=PHONE,
+            rule_group="Aviso",
+            scheduled_for=datetime.fromisoformat("2030-03-09T17:58:00+00:00"),
+        )
+    )
+
+
+async def test_the_guard_file_keeps_no_number(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Numbers, rule groups and variables are not in the guard's file."""
+    await _call(hass, variables={"CODE": "8812"})
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    saved = json.dumps(hass_storage[_guard_key(setup_integration)])
+    for content in ("611222333", "Aviso", "8812", "CODE"):
+        assert content not in saved
+    # The hashes still count: the reloaded line refuses the repeat.
+    assert await hass.config_entries.async_setup(setup_integration.entry_id)
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, variables={"CODE": "8812"})
+
+
+async def test_a_version_1_1_guard_is_migrated(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An older guard file keeps protecting; its numbers leave the file."""
+    freezer.move_to(NOW)
+    now = time.time()
+    old_key = hashlib.sha256(repr((PHONE, "Aviso", None, ())).encode()).hexdigest()[:32]
+    hass_storage[_guard_key(mock_config_entry)] = {
+        "version": 1,
+        "key": _guard_key(mock_config_entry),
+        "data": {
+            "sent": {old_key: now - 10},
+            "by_number": {PHONE: [now - 60]},
+            "line": [now - 60],
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={"max_calls_per_number": 2}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    saved = hass_storage[_guard_key(mock_config_entry)]
+    assert saved["minor_version"] == 2
+    assert "611222333" not in json.dumps(saved)
+    # The request sent 10 s ago is still a duplicate...
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass)
+    assert err.value.translation_key == "duplicate_call"
+    # ... and the call a minute ago still counts for the hourly limit.
+    await _call(hass, variables={"N": 1})
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, variables={"N": 2})
+    assert err.value.translation_key == "rate_limited_number"
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+# Odd files: real files in .storage, both stores.
+
+RECORD = {
+    "time": "2030-02-01T10:00:00+00:00",
+    "source": "action",
+    "phone": PHONE,
+    "rule_group": "Aviso",
+    "scheduled_for": None,
+    "result": 0,
+    "result_key": "accepted",
+    "result_text": "Aceptada",
+    "call_id": "77",
+}
+
+
+#: Home Assistant's own file access, before the tests' fixtures mock it.
+_REAL_STORE = {
+    name: Store.__dict__[name]
+    for name in ("_async_load", "_async_write_data", "async_remove")
+}
+
+
+@pytest.fixture
+def storage_dir(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> Iterator[Path]:
+    """The test's real .storage folder; the line's files are removed afterwards."""
+    folder = Path(hass.config.path(".storage"))
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for name, real in _REAL_STORE.items():
+            stack.enter_context(patch.object(Store, name, real))
+        yield folder
+    for path in folder.glob(f"{DOMAIN}.{mock_config_entry.entry_id}*"):
+        path.unlink()
+
+
+def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
+    """Unusable content of each store, by shape."""
+    records, guard = f"{DOMAIN}.{entry_id}", f"{DOMAIN}.{entry_id}.guard"
+    shapes = {
+        "newer major version": {"version": 2, "minor_version": 1, "data": {}},
+        "wrong kinds": {"version": 1, "data": {"recent": 5, "sent": [1, 2]}},
+        "no version": {"data": {}},
+        "not an object": [1, 2],
+    }
+    odd = {
+        name: {
+            records: json.dumps({"key": records, **shape})
+            if isinstance(shape, dict)
+            else json.dumps(shape),
+            guard: json.dumps({"key": guard, **shape})
+            if isinstance(shape, dict)
+            else json.dumps(shape),
+        }
+        for name, shape in shapes.items()
+    }
+    odd["garbage"] = {records: "{not json", guard: '{"version": 1, "da'}
+    return odd
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["newer major version", "wrong kinds", "no version", "not an object", "garbage"],
+)
+@pytest.mark.parametrize("store", ["records", "guard"])
+@pytest.mark.usefixtures("mock_infocaller")
+async def test_an_unusable_file_is_moved_aside(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    storage_dir: Path,
+    shape: str,
+    store: str,
+) -> None:
+    """The line loads; the file is renamed, not deleted; a repair says what was lost."""
+    entry_id = mock_config_entry.entry_id
+    key = f"{DOMAIN}.{entry_id}" + (".guard" if store == "guard" else "")
+    content = _odd_files(entry_id)[shape][key]
+    (storage_dir / key).write_text(content)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    (aside,) = [
+        path
+        for path in storage_dir.glob(f"{key}.*")
+        if ".unreadable." in path.name or ".corrupt." in path.name
+    ]
+    assert aside.read_text() == content
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}")
+    assert issue is not None
+    assert issue.translation_key == f"{store}_unreadable"
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "path": str(aside),
+    }
+    # The line works, and removing it removes the issue.
+    await _call(hass)
+    await hass.config_entries.async_remove(entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}") is None
+
+
+async def test_a_newer_minor_version_and_nulls_are_read(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    storage_dir: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Extra fields are ignored and nulls taken as empty: nothing is lost."""
+    freezer.move_to(NOW)
+    now = time.time()
+    entry_id = mock_config_entry.entry_id
+    records, guard = f"{DOMAIN}.{entry_id}", f"{DOMAIN}.{entry_id}.guard"
+    (storage_dir / records).write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "minor_version": 7,
+                "key": records,
+                "data": {
+                    "accepted_calls": 3,
+                    "refused_calls": None,
+                    "last_answer": {**RECORD, "from_the_future": True},
+                    "recent": [
+                        {**RECORD, "result_text": None, "from_the_future": 1},
+                        {**RECORD, "time": None},
+                    ],
+                    "by_saved_call": None,
+                    "tracked": None,
+                    "last_progress": None,
+                    "from_the_future": {"a": 1},
+                },
+            }
+        )
+    )
+    (storage_dir / guard).write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "minor_version": 9,
+                "key": guard,
+                "data": {
+                    "secret": None,
+                    "sent": None,
+                    "in_flight": None,
+                    "numbers": None,
+                    "line": [None, now - 60],
+                    "from_the_future": [1],
+                },
+            }
+        )
+    )
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={"max_calls_per_day": 2}
+    )
+    assert await hass.config_entries.async_setup(entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert not [
+        issue
+        for issue in ir.async_get(hass).issues.values()
+        if issue.domain in (DOMAIN, "homeassistant") and entry_id in issue.issue_id
+    ]
+    line = f"sensor.infocaller_{LINE}"
+    assert hass.states.get(f"{line}_accepted_calls").state == "3"
+    assert hass.states.get(f"{line}_refused_calls").state == "0"
+    # The guard's call of a minute ago counts: one more today, then refused.
+    await _call(hass)
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, phone="+34622333444")
+    assert err.value.translation_key == "rate_limited_line"
+    assert mock_infocaller.issue_call.await_count == 1
+    await hass.config_entries.async_unload(entry_id)
+    assert not [
+        path for path in storage_dir.glob(f"{records}*") if ".unreadable." in path.name
+    ]
+
+
+async def test_a_torn_journal_line_is_skipped(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A crash in the middle of an append loses that line only."""
+    await _call(hass)
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    journal = Path(hass.config.path(".storage", f"{key}.journal"))
+    content = await hass.async_add_executor_job(journal.read_bytes)
+    # A second accepted call whose line was cut short by the crash.
+    await hass.async_add_executor_job(
+        journal.write_bytes, content + content[: len(content) // 2]
+    )
+    hass_storage.pop(key, None)
+    records = InfocallerRecords(hass, setup_integration.entry_id)
+    await records.async_load()
+    assert records.accepted_calls == 1
+    assert [record.phone for record in records.recent] == [PHONE]
+
+
+async def test_no_request_leaves_without_its_entry(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A disk that refuses the guard's entry: nothing sent, a translated error."""
+    with (
+        patch.object(Journal, "append", side_effect=OSError(28, "No space left")),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await _call(hass)
+    assert err.value.translation_key == "guard_not_written"
+    mock_infocaller.issue_call.assert_not_awaited()
+    # Not placed: the same call goes through once the disk takes it.
+    await _call(hass)
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_an_unwritten_record_does_not_fail_a_placed_call(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The call was placed: the action says so; the record follows in the file."""
+    real_append = Journal.append
+
+    def append(journal: Journal, lines: bytes, seq: int) -> None:
+        if journal.path.name.endswith(".guard.journal"):
+            real_append(journal, lines, seq)
+            return
+        raise OSError(28, "No space left")
+
+    with patch.object(Journal, "append", autospec=True, side_effect=append):
+        response = await _call(hass)
+    assert response["result_key"] == "accepted"
+    freezer.tick(timedelta(seconds=11))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{setup_integration.entry_id}"
+    assert hass_storage[key]["data"]["accepted_calls"] == 1
