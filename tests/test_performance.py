@@ -16,6 +16,7 @@ from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -131,13 +132,14 @@ async def test_sensors_that_cannot_change_are_not_written(
     accepted = hass.states.get(ACCEPTED).last_reported
     freezer.tick(timedelta(seconds=5))
     mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("slow")
-    with pytest.raises(Exception):  # noqa: B017, PT011 - checked in test_services
+    with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             DOMAIN,
             "issue_call",
             {"phone": "+34611222334", "rule_group": "A"},
             blocking=True,
         )
+    assert err.value.translation_key == "outcome_unknown"
     assert hass.states.get(LINE_PROBLEM).last_reported == answered
     assert hass.states.get(ACCEPTED).last_reported == accepted
     assert hass.states.get(REFUSED).last_reported == before[REFUSED]
