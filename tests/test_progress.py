@@ -709,7 +709,16 @@ async def test_a_finished_call_id_never_changes_another_call(
         progress = progress_integration.runtime_data.progress
     else:
         # More calls finished since: call 1's record is gone from memory.
-        progress._finished.clear()
+        mock_infocaller.issue_call.side_effect = [
+            CallResult(result=0, result_text="Aceptada", call_id=f"X{index}")
+            for index in range(FINISHED_CALLS_KEPT)
+        ]
+        for index in range(FINISHED_CALLS_KEPT):
+            await _call(hass, phone=f"+34622{index:06d}")
+            for stage in (Stage.ANSWERED, Stage.ENDED):
+                progress.async_report(ProgressReport(stage=stage, call_id=f"X{index}"))
+        mock_infocaller.issue_call.side_effect = None
+        assert progress.tracked == {}
     assert FINISHED_CALLS_KEPT > 0
     freezer.tick(60)
     mock_infocaller.issue_call.return_value = CallResult(
