@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import ExitStack
 import inspect
 import json
-import logging
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
@@ -53,45 +53,36 @@ FRAME_REPORT_MARKERS = (
 )
 
 
-def frame_reports(records: list[logging.LogRecord]) -> list[str]:
-    """Return the Home Assistant frame and blocking-call reports in ``records``."""
-    reports = []
-    for record in records:
-        message = record.getMessage()
-        if any(marker in message for marker in FRAME_REPORT_MARKERS) and (
-            "Detected blocking call" not in message
-            or f"custom integration '{DOMAIN}'" in message
-        ):
-            reports.append(message)
-    return reports
-
-
 @pytest.fixture(autouse=True)
-def blocking_call_detection(request: pytest.FixtureRequest) -> Generator[None]:
-    """Home Assistant's blocking-call detection, on as in a real start.
-
-    For the tests that run in the event loop (the detection only knows the
-    loop's thread, where synchronous tests run too). A blocking call by this
-    integration is then logged, and ``fail_on_frame_reports`` fails the test;
-    reports about other code (the tests' own file reads) are not logged.
-    """
-    if not inspect.iscoroutinefunction(request.function):
-        yield
-        return
-    with loop_protection(only_about=DOMAIN):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def fail_on_frame_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+def fail_on_home_assistant_reports(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Generator[None]:
     """Fail any test in whose log Home Assistant reports this integration.
 
-    Such reports ("... will stop working in Home Assistant 2026.12") are
-    only logged, and pytest hides the log of a passing test; this makes
-    them failures.
+    Frame reports ("... will stop working in Home Assistant 2026.12") and
+    blocking calls in the event loop are only logged, and pytest hides the
+    log of a passing test; this makes them failures. For the tests that run
+    in the event loop, Home Assistant's blocking-call detection is turned on
+    as a real start does (the test harness leaves most of it off); reports
+    about other code (the tests' own file reads) are not logged.
     """
-    yield
-    if reports := frame_reports(caplog.get_records("call")):
+    with ExitStack() as stack:
+        if inspect.iscoroutinefunction(request.function):
+            stack.enter_context(loop_protection(only_about=DOMAIN))
+        yield
+    reports = [
+        message
+        for record in caplog.get_records("call")
+        if any(
+            marker in (message := record.getMessage())
+            for marker in FRAME_REPORT_MARKERS
+        )
+        and (
+            "Detected blocking call" not in message
+            or f"custom integration '{DOMAIN}'" in message
+        )
+    ]
+    if reports:
         pytest.fail("Home Assistant reported this integration:\n" + "\n".join(reports))
 
 

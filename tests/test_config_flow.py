@@ -8,7 +8,7 @@ make of each answer.
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import AsyncMock, MagicMock
+from unittest.mock import AsyncMock, MagicMock, patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
@@ -377,6 +377,27 @@ async def test_reconfigure(
     }
     await hass.async_block_till_done()
     assert setup_integration.runtime_data.data[CONF_PASSWORD] == "p2"
+
+
+@pytest.mark.usefixtures("mock_infocaller")
+async def test_reconfigure_reloads_the_line_once(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """The line's update listener reloads it, once; the flow does not again.
+
+    ``async_update_reload_and_abort`` next to an update listener would reload
+    it twice, and Home Assistant 2026.x reports that (the suite's guard fails
+    the test on such a report).
+    """
+    result = await setup_integration.start_reconfigure_flow(hass)
+    with patch.object(hass.config_entries, "async_schedule_reload") as schedule_reload:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_IDINFOCALLER: LINE, CONF_PASSWORD: "new"}
+        )
+        await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert setup_integration.data[CONF_PASSWORD] == "new"
+    schedule_reload.assert_called_once_with(setup_integration.entry_id)
 
 
 @pytest.mark.usefixtures("mock_infocaller")

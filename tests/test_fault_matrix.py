@@ -44,6 +44,9 @@ from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_RESULT,
 )
+from custom_components.infocaller.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 
 from .conftest import LINE, PASSWORD
 
@@ -442,9 +445,9 @@ async def test_fault(
             record = entry.runtime_data.records.last
             assert record is not None
             assert record.result_key == fault.result_key
-            guard = entry.runtime_data.caller.guard
-            assert (len(guard._sent) == 1) is fault.may_have_been_placed
-            assert guard._in_flight == {}
+            guard = (await async_get_config_entry_diagnostics(hass, entry))["guard"]
+            assert guard["recently_sent"] == int(fault.may_have_been_placed)
+            assert guard["in_flight"] == 0
             if fault.may_have_been_placed:
                 # Never sent twice: the same call is refused as a duplicate.
                 server.answer = "ok"

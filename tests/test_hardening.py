@@ -13,10 +13,12 @@ from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.infocaller.api import (
@@ -218,7 +220,10 @@ async def test_removing_the_line_removes_its_repair(
     )
     with pytest.raises(HomeAssistantError):
         await _call(hass)
+    issue_id = f"account_{setup_integration.entry_id}"
+    assert list(issue_registry.issues) == [(DOMAIN, issue_id)]
     await hass.config_entries.async_remove(setup_integration.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     assert not issue_registry.issues
 
 
@@ -270,15 +275,12 @@ async def test_a_chains_attempts_count_for_the_loop_limit(
         )
     )
     # Nobody answers the first round's call within its wait.
-    progress = progress_integration.runtime_data.progress
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if progress._changed:
+        if mock_infocaller.issue_call.await_count:
             break
-    from homeassistant.util import dt as dt_util
-    from pytest_homeassistant_custom_component.common import async_fire_time_changed
-
-    assert progress._changed, "the chain never waited"
+    assert mock_infocaller.issue_call.await_count == 1, "the chain never called"
+    await hass.async_block_till_done()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
     async with asyncio.timeout(5):
         response = await task

@@ -581,6 +581,8 @@ async def test_dropped_values_are_counted(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["call_progress"]["dropped_values"] == 2
+
+
 # -- reports before the answer, schedules, finished ids, floods, lines --------
 
 
@@ -707,7 +709,16 @@ async def test_a_finished_call_id_never_changes_another_call(
         progress = progress_integration.runtime_data.progress
     else:
         # More calls finished since: call 1's record is gone from memory.
-        progress._finished.clear()
+        mock_infocaller.issue_call.side_effect = [
+            CallResult(result=0, result_text="Aceptada", call_id=f"X{index}")
+            for index in range(FINISHED_CALLS_KEPT)
+        ]
+        for index in range(FINISHED_CALLS_KEPT):
+            await _call(hass, phone=f"+34622{index:06d}")
+            for stage in (Stage.ANSWERED, Stage.ENDED):
+                progress.async_report(ProgressReport(stage=stage, call_id=f"X{index}"))
+        mock_infocaller.issue_call.side_effect = None
+        assert progress.tracked == {}
     assert FINISHED_CALLS_KEPT > 0
     freezer.tick(60)
     mock_infocaller.issue_call.return_value = CallResult(
@@ -755,17 +766,35 @@ async def test_a_flood_of_strangers_does_not_starve_a_followed_call(
 async def test_distinct_digits_remembered_per_call_are_capped(
     hass: HomeAssistant, client: Any
 ) -> None:
-    """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7)."""
+    """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7).
+
+    Seen from outside: a repeat of one of the last MARKS_PER_CALL reports is
+    dropped (no event), a repeat of an older one is applied again.
+    """
     from custom_components.infocaller.progress import MARKS_PER_CALL
 
     await _call(hass)
     progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
-    for digits in range(MARKS_PER_CALL * 3):
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+
+    def report(digits: int) -> None:
         progress.async_report(
             ProgressReport(stage=Stage.DIGITS, call_id="4711", digits=str(digits))
         )
-    assert len(progress._seen["4711"]) == MARKS_PER_CALL
+
+    for digits in range(MARKS_PER_CALL * 3):
+        report(digits)
+    await hass.async_block_till_done()
+    assert len(events) == MARKS_PER_CALL * 3
     assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL * 3 - 1)
+    oldest_kept = MARKS_PER_CALL * 2
+    report(oldest_kept)  # remembered: a repeated request
+    await hass.async_block_till_done()
+    assert len(events) == MARKS_PER_CALL * 3
+    report(oldest_kept - 1)  # forgotten: applied again
+    await hass.async_block_till_done()
+    assert len(events) == MARKS_PER_CALL * 3 + 1
+    assert events[-1].data["digits"] == str(oldest_kept - 1)
 
 
 async def test_a_report_for_another_line_matches_nothing(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import json
 import re
 from typing import Any
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode
 from xml.etree import ElementTree as ET
 
@@ -222,11 +223,19 @@ def test_character_set_is_its_whole_class(text: str) -> None:
 
 
 def test_character_set_compiles_the_whole_class_for_other_text_only() -> None:
-    """The slow-to-compile class waits for the first text that is not ASCII."""
-    checks = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
-    assert checks.search("rule group\x01") is True
-    assert checks.replace("a\x00b", "?") == "a?b"
-    assert checks._whole is None
-    assert checks.search("Pe\u00f1a\ud800") is True
-    assert checks.search("Pe\u00f1a") is False
-    assert checks._whole is not None
+    """The slow-to-compile class waits for the first text that is not ASCII.
+
+    Counted as ``re.compile`` calls: one for the ASCII part when the set is
+    made, none for ASCII text, one for the whole class on the first other
+    text, and none after.
+    """
+    with patch.object(re, "compile", wraps=re.compile) as compile_:
+        checks = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
+        assert compile_.call_count == 1
+        assert checks.search("rule group\x01") is True
+        assert checks.replace("a\x00b", "?") == "a?b"
+        assert compile_.call_count == 1
+        assert checks.search("Pe\u00f1a\ud800") is True
+        assert checks.search("Pe\u00f1a") is False
+        assert checks.replace("Pe\u00f1a\ufffe", "?") == "Pe\u00f1a?"
+        assert compile_.call_count == 2

@@ -21,14 +21,3 @@ def test_versions_agree() -> None:
     )
     assert sections, "CHANGELOG.md has no version section"
     assert manifest["version"] == project["version"] == sections[0]
-
-
-def test_workflows_exist() -> None:
-    """HACS, hassfest, the tests and the release each have a workflow."""
-    workflows = ROOT / ".github" / "workflows"
-    validate = (workflows / "validate.yaml").read_text()
-    assert "hacs/action@" in validate
-    assert "category: integration" in validate
-    assert "home-assistant/actions/hassfest@" in validate
-    assert "scripts/test" in (workflows / "tests.yaml").read_text()
-    assert "GITHUB_REF_NAME" in (workflows / "release.yaml").read_text()

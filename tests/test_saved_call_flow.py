@@ -6,6 +6,7 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
@@ -95,9 +96,12 @@ async def test_add_saved_call_errors_and_recovery(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(with_saved_calls.subentries) == 3
     mock_infocaller.issue_call.assert_not_awaited()  # validating calls nobody
-    # The line reloads with the new saved call (and its button).
+    # The new saved call has its button, never pressed.
     await hass.async_block_till_done()
-    assert hass.states.get("button.call_vecino") is not None
+    state = hass.states.get("button.call_vecino")
+    assert state is not None
+    assert state.state == STATE_UNKNOWN
+    assert state.attributes["friendly_name"] == "Call Vecino"
 
 
 async def test_reconfigure_and_delete_saved_call(
@@ -133,7 +137,9 @@ async def test_reconfigure_and_delete_saved_call(
     await hass.async_block_till_done()
     assert entity_registry.async_get(BUTTON) is None
     assert hass.states.get(BUTTON) is None
+    # Mamá's entities stay, working.
     assert entity_registry.async_get(NOTIFY) is not None
+    assert hass.states.get(NOTIFY).state == STATE_UNKNOWN
 
 
 async def test_saved_call_changes_do_not_reload_the_line(
@@ -161,7 +167,7 @@ async def test_saved_call_changes_do_not_reload_the_line(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert hass.states.get("button.call_vecino") is not None
+    assert hass.states.get("button.call_vecino").state == STATE_UNKNOWN
     vecino = next(
         s
         for s in with_saved_calls.subentries.values()
@@ -183,7 +189,7 @@ async def test_saved_call_changes_do_not_reload_the_line(
     await hass.async_block_till_done()
     assert entity_registry.async_get(NOTIFY) is None
     assert hass.states.get(NOTIFY) is None
-    assert hass.states.get("button.call_mama") is not None
+    assert hass.states.get("button.call_mama").state == STATE_UNKNOWN
 
     assert hass.config_entries.async_remove_subentry(
         with_saved_calls, vecino.subentry_id

@@ -34,41 +34,6 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-# hassfest's rules (script/hassfest/translations.py and
-# cv.string_with_no_html): keys are lower-case snake/kebab case, values carry
-# no HTML (the frontend drops it) and no single-quoted placeholders.
-HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
-KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
-SINGLE_QUOTED_PLACEHOLDER = re.compile(r"'[^']*\{[^}]+\}[^']*'")
-
-
-def _keys(tree: object) -> list[str]:
-    if not isinstance(tree, dict):
-        return []
-    return [key for key, value in tree.items() for key in (key, *_keys(value))]
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_hassfest_string_rules(language: str) -> None:
-    """No HTML-like <...>, no single-quoted placeholders, valid keys."""
-    tree = _load(language)
-    for path, text in _leaves(tree).items():
-        assert not HTML.search(text), f"{path}: the string should not contain HTML"
-        assert not SINGLE_QUOTED_PLACEHOLDER.search(text), path
-    assert [key for key in _keys(tree) if not KEY.match(key)] == []
-
-
-def test_hassfest_rules_catch_what_they_should() -> None:
-    """The rules above reject what hassfest rejects (they can fail)."""
-    assert HTML.search('the button is "Call <name>"')
-    assert HTML.search("<b>bold</b>")
-    assert not HTML.search("0 < 5 and 7 > 3")
-    assert SINGLE_QUOTED_PLACEHOLDER.search("Call '{name}' now")
-    assert not KEY.match("Bad_Key")
-    assert not KEY.match("double__underscore")
-    assert KEY.match("result_unknown_code")
-
-
 def test_same_keys_and_placeholders() -> None:
     """Spanish has exactly the English keys, each with the same placeholders."""
     en, es = _leaves(_load("en")), _leaves(_load("es"))

@@ -17,11 +17,11 @@ from custom_components.infocaller import ratelimit
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
-    FINISHED_CALLS_KEPT,
 )
 from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from custom_components.infocaller.progress import PENDING_REPORTS
 
 from .conftest import WEBHOOK_ID
 
@@ -229,9 +229,11 @@ async def test_flood_is_limited_and_home_assistant_keeps_answering(
     # The forged reports matched nothing, and nothing grew without bound.
     assert list(entry.runtime_data.progress.tracked) == ["4711"]
     assert entry.runtime_data.progress.tracked["4711"].status == "queued"
-    assert len(progress._finished) <= FINISHED_CALLS_KEPT
-    assert len(progress._seen) <= 1
-    assert progress._changed == {}
+    call_progress = diagnostics["call_progress"]
+    assert call_progress["followed_calls"] == 1
+    assert call_progress["finished_call_ids"] == 0
+    assert call_progress["kept_reports"] <= PENDING_REPORTS
+    assert call_progress["unmatched_reports"] > 0
 
 
 async def test_limit_lets_a_burst_through_then_refills(
