@@ -265,25 +265,26 @@ def storage_dir(
 
 def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
     """Unusable content of each store, by shape."""
-    records, guard = f"{DOMAIN}.{entry_id}", f"{DOMAIN}.{entry_id}.guard"
+    keys = [f"{DOMAIN}.{entry_id}{suffix}" for suffix in ("", ".guard", ".progress")]
     shapes = {
         "newer major version": {"version": 2, "minor_version": 1, "data": {}},
-        "wrong kinds": {"version": 1, "data": {"recent": 5, "sent": [1, 2]}},
+        "wrong kinds": {
+            "version": 1,
+            "data": {"recent": 5, "sent": [1, 2], "tracked": 5},
+        },
         "no version": {"data": {}},
         "not an object": [1, 2],
     }
     odd = {
         name: {
-            records: json.dumps({"key": records, **shape})
+            key: json.dumps({"key": key, **shape})
             if isinstance(shape, dict)
-            else json.dumps(shape),
-            guard: json.dumps({"key": guard, **shape})
-            if isinstance(shape, dict)
-            else json.dumps(shape),
+            else json.dumps(shape)
+            for key in keys
         }
         for name, shape in shapes.items()
     }
-    odd["garbage"] = {records: "{not json", guard: '{"version": 1, "da'}
+    odd["garbage"] = dict(zip(keys, ["{not json", '{"version": 1, "da', "{["]))
     return odd
 
 
@@ -291,7 +292,7 @@ def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
     "shape",
     ["newer major version", "wrong kinds", "no version", "not an object", "garbage"],
 )
-@pytest.mark.parametrize("store", ["records", "guard"])
+@pytest.mark.parametrize("store", ["records", "guard", "progress"])
 @pytest.mark.usefixtures("mock_infocaller")
 async def test_an_unusable_file_is_moved_aside(
     hass: HomeAssistant,
@@ -302,7 +303,7 @@ async def test_an_unusable_file_is_moved_aside(
 ) -> None:
     """The line loads; the file is renamed, not deleted; a repair says what was lost."""
     entry_id = mock_config_entry.entry_id
-    key = f"{DOMAIN}.{entry_id}" + (".guard" if store == "guard" else "")
+    key = f"{DOMAIN}.{entry_id}" + ("" if store == "records" else f".{store}")
     content = _odd_files(entry_id)[shape][key]
     (storage_dir / key).write_text(content)
     mock_config_entry.add_to_hass(hass)

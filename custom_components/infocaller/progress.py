@@ -162,15 +162,23 @@ class InfocallerProgress:
         A line saved before progress had its own store kept its followed
         calls in the records file (``records.legacy_tracked``): read once.
         """
-        restored = await async_load_state(
-            self._store,
-            self._restore,
-            entry_title=self.entry.title,
-            issue_key="progress_unreadable",
-        )
-        if restored is None and self.records.legacy_tracked:
+        if (
+            await async_load_state(
+                self._store,
+                self._loaded,
+                entry_title=self.entry.title,
+                issue_key="progress_unreadable",
+            )
+            is None
+            and self.records.legacy_tracked
+        ):
             self._restore({"tracked": self.records.legacy_tracked})
             self._saving.async_schedule()  # from now on in our store
+
+    def _loaded(self, data: Mapping[str, Any]) -> bool:
+        """Take what ``async_load_state`` read; True (something was there)."""
+        self._restore(data)
+        return True
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Take saved followed calls and finished ids (unknown fields ignored).
