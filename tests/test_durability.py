@@ -284,7 +284,9 @@ def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
         }
         for name, shape in shapes.items()
     }
-    odd["garbage"] = dict(zip(keys, ["{not json", '{"version": 1, "da', "{["]))
+    odd["garbage"] = dict(
+        zip(keys, ["{not json", '{"version": 1, "da', "{["], strict=True)
+    )
     return odd
 
 
