@@ -15,8 +15,10 @@ an accepted call.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 import json
@@ -158,6 +160,8 @@ class InfocallerRecords:
         self._seq = 0
         #: Records added and maybe not on disk yet: number, saved call id.
         self._unwritten: dict[int, tuple[int, CallRecord, str | None]] = {}
+        #: Journal writes of accepted calls under way, by ``id(record)``.
+        self._writing: dict[int, asyncio.Future[None]] = {}
         self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
@@ -269,6 +273,11 @@ class InfocallerRecords:
         self._take(record, saved_call_id)
         self._seq += 1
         self._unwritten[id(record)] = (self._seq, record, saved_call_id)
+        if record.accepted and not self._saving.closed:
+            # Written while the listeners run; ``async_save_now`` awaits it.
+            self._writing[id(record)] = self._async_append(
+                self._seq, record, saved_call_id
+            )
         self._saving.async_schedule()
         for listener in list(self._listeners):
             listener(record, saved_call_id)
@@ -307,25 +316,31 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
-    async def async_save_now(self, record: CallRecord) -> None:
-        """Put a record added with ``async_add`` on disk before going on.
-
-        One line appended to the journal (the file follows within the delay).
-        """
-        if (entry := self._unwritten.get(id(record))) is None or self._saving.closed:
-            return  # Already in the file.
-        seq, _, saved_call_id = entry
+    @callback
+    def _async_append(
+        self, seq: int, record: CallRecord, saved_call_id: str | None
+    ) -> asyncio.Future[None]:
+        """Start appending a record to the journal (in the executor)."""
         line = json.dumps(
             {"s": seq, "c": saved_call_id, "r": record.as_dict()},
             separators=(",", ":"),
         )
-        try:
-            await self.hass.async_add_executor_job(
-                self._journal.append, f"{line}\n".encode(), seq
-            )
-        except OSError as err:
-            # The call is placed all the same: its record follows in the file.
-            LOGGER.error("Could not write the record of a call: %s", err)
+        write = self.hass.async_add_executor_job(
+            self._journal.append, f"{line}\n".encode(), seq
+        )
+        write.add_done_callback(_log_write_error)
+        return write
+
+    async def async_save_now(self, record: CallRecord) -> None:
+        """Wait until an accepted call's record, added with ``async_add``, is on disk.
+
+        Its journal line was started when it was added (the file follows
+        within the delay). A write that fails is logged; the call it
+        records was placed all the same.
+        """
+        if (write := self._writing.pop(id(record), None)) is not None:
+            with suppress(OSError):
+                await write
 
     async def _async_written(self, data: dict[str, Any]) -> None:
         """Forget the journal once the file holds records up to ``seq``."""
@@ -373,3 +388,9 @@ def records_store(
 ) -> LineStore:
     """Return the store of an entry's call records."""
     return LineStore(hass, f"{DOMAIN}.{entry_id}", written=written)
+
+
+def _log_write_error(write: asyncio.Future[None]) -> None:
+    """Log a journal write that failed (its call was placed all the same)."""
+    if not write.cancelled() and (err := write.exception()) is not None:
+        LOGGER.error("Could not write the record of a call: %s", err)
