@@ -28,7 +28,7 @@ BASE = {
         (
             {"result": 0, "call_id": "9"},
             "es",
-            "llamada a +34611222333 (Aviso) aceptada, id 9",
+            "llamada a +34611222333 (Aviso) aceptada, ID de llamada 9",
         ),
         (
             {"result": 11},
@@ -75,7 +75,7 @@ async def test_logbook_platform(hass: HomeAssistant) -> None:
         Event(EVENT_CALL_RESULT, {**BASE, "result": 0, "call_id": "1"})
     ) == {
         "name": "Infocaller",
-        "message": "llamada a +34611222333 (Aviso) aceptada, id 1",
+        "message": "llamada a +34611222333 (Aviso) aceptada, ID de llamada 1",
         "icon": "mdi:phone-check",
     }
     # Each outcome has its icon (the logbook line had none).

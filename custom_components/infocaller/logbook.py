@@ -26,7 +26,7 @@ TEXTS = {
         "rate_limited": "call to {phone} ({rule_group}) not sent: a call limit of the line was reached",
     },
     "es": {
-        "accepted": "llamada a {phone} ({rule_group}) aceptada, id {call_id}",
+        "accepted": "llamada a {phone} ({rule_group}) aceptada, ID de llamada {call_id}",
         "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
         "no_answer": "llamada a {phone} ({rule_group}): Infocaller no ha respondido, puede que la llamada se haya realizado",
         "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se ha podido conectar con Infocaller",
