@@ -125,7 +125,9 @@ async def test_logbook_globs_hide_our_repeating_entities_in_each_language(
     hidden = {entity_id for entity_id in ours if not shown(entity_id)}
     assert expected <= hidden
     assert hidden == {
-        entity_id for entity_id in ours if entity_id.split(".")[0] in ("sensor", "event")
+        entity_id
+        for entity_id in ours
+        if entity_id.split(".")[0] in ("sensor", "event")
     }
     for other in OTHERS:
         assert shown(other), other

@@ -263,7 +263,7 @@ def _spanish_texts() -> dict[str, str]:
 
 
 def test_the_call_id_is_written_one_way_in_spanish() -> None:
-    """ "ID de llamada", as the attribute and Home Assistant ("ID de la entidad").
+    """Write "ID de llamada", as the attribute and Home Assistant ("ID de la entidad").
 
     It was written "ID de llamada", "id de llamada" and "id".
     """
@@ -272,8 +272,7 @@ def test_the_call_id_is_written_one_way_in_spanish() -> None:
     assert {
         path: text
         for path, text in texts.items()
-        if re.search(r"\b(id|Id)\b", text)
-        or re.search(r"\bID\b(?! de llamada)", text)
+        if re.search(r"\b(id|Id)\b", text) or re.search(r"\bID\b(?! de llamada)", text)
     } == {}
 
 
@@ -290,9 +289,7 @@ def test_messages_name_fields_and_actions_by_their_label(language: str) -> None:
         for service in tree["services"].values()
         for field, spec in service["fields"].items()
     }
-    messages = {
-        key: value["message"] for key, value in tree["exceptions"].items()
-    }
+    messages = {key: value["message"] for key, value in tree["exceptions"].items()}
     # missing_field names a field it is given ({field}): a known leftover.
     assert [key for key, text in messages.items() if "{field}" in text] == [
         "missing_field"
@@ -310,15 +307,14 @@ def test_messages_name_fields_and_actions_by_their_label(language: str) -> None:
             if field == label.lower():
                 continue  # "el campo variables" is both
             named = rf"The {field} {word}" if language == "en" else rf"{word} {field}\b"
-            found = re.finditer(
-                rf"{named}(?! \((?i:{re.escape(label)})\))", text
-            )
+            found = re.finditer(rf"{named}(?! \((?i:{re.escape(label)})\))", text)
             unlabelled += [(key, match.group(0)) for match in found]
     # English names the obvious ones by key only ("The phone field").
     if language == "en":
         unlabelled = [
-            item for item in unlabelled if "config_entry_id" in item[1]
-            or "rule_group field is required" in item[1]
+            item
+            for item in unlabelled
+            if "config_entry_id" in item[1] or "rule_group field is required" in item[1]
         ]
     assert unlabelled == []
 
