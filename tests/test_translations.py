@@ -263,7 +263,7 @@ def _spanish_texts() -> dict[str, str]:
 
 
 def test_the_call_id_is_written_one_way_in_spanish() -> None:
-    """Write "ID de llamada", as the attribute and Home Assistant ("ID de la entidad").
+    """Spanish writes the call id one way: "ID de llamada" (HA: "ID de la entidad").
 
     It was written "ID de llamada", "id de llamada" and "id".
     """
