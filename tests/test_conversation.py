@@ -38,6 +38,7 @@ async def voice(
     for data in (
         {"name": "El fontanero", "phone": "+34611222333", "rule_group": "Aviso"},
         {"name": "Mamá", "phone": "+34622333444", "rule_group": "Aviso"},
+        {"name": "La vecina", "phone": "+34644555666", "rule_group": "Aviso"},
     ):
         result = await hass.config_entries.subentries.async_init(
             (setup_integration.entry_id, "saved_call"), context={"source": SOURCE_USER}
@@ -79,6 +80,19 @@ async def voice(
         ("es", "llama al fontanero al móvil", "Llamando al fontanero", "+34611222333"),
         ("es", "telefonea a mi mamá al móvil", "Llamando a Mamá", "+34622333444"),
         ("en", "call my mama on the phone", "Calling Mamá", "+34622333444"),
+        # A Spanish tester's sentences that were not understood, and a
+        # courtesy that became part of the name.
+        ("es", "llama por teléfono a mamá", "Llamando a Mamá", "+34622333444"),
+        ("es", "llámela a la vecina", "Llamando a La vecina", "+34644555666"),
+        ("es", "llámelo al fontanero", "Llamando al fontanero", "+34611222333"),
+        ("es", "llama a mamá, por favor", "Llamando a Mamá", "+34622333444"),
+        (
+            "es",
+            "llama a mi mamá al móvil por favor",
+            "Llamando a Mamá",
+            "+34622333444",
+        ),
+        ("en", "call mama, please", "Calling Mamá", "+34622333444"),
     ],
 )
 async def test_sentences(
@@ -120,5 +134,77 @@ async def test_refused_call_is_answered(
     )
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert result.response.speech["plain"]["speech"].startswith(
-        "La llamada a Mamá ha fallado: "
+        "La llamada a Mamá ha fallado. La cuenta de Infocaller"
     )
+
+
+@pytest.mark.usefixtures("voice")
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        (
+            "es",
+            "llama al fontanero",
+            "No he llamado al fontanero. No se ha vuelto a enviar: hay una "
+            "llamada idéntica a +34611222333 en curso o enviada hace menos de "
+            "60 segundos",
+        ),
+        (
+            "en",
+            "call el fontanero",
+            "I did not call El fontanero. Not sent again: an identical call to "
+            "+34611222333 is in progress or was sent less than 60 seconds ago",
+        ),
+    ],
+)
+async def test_a_refused_duplicate_is_not_called_a_failure(
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    language: str,
+    sentence: str,
+    expected: str,
+) -> None:
+    """The same call again within the repeat window: refused, said as such.
+
+    It was answered "La llamada al fontanero ha fallado: No se ha vuelto a
+    enviar..." ("ha fallado" for a refusal, a capital after a colon).
+    """
+    mock_infocaller.issue_call.return_value = CallResult(result=0, result_text="OK")
+    first = await conversation.async_converse(
+        hass, sentence, None, Context(), language=language
+    )
+    assert first.response.response_type is intent.IntentResponseType.ACTION_DONE
+    again = await conversation.async_converse(
+        hass, sentence, None, Context(), language=language
+    )
+    assert again.response.response_type is intent.IntentResponseType.ERROR
+    assert again.response.speech["plain"]["speech"].startswith(expected)
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+@pytest.mark.usefixtures("voice")
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        (
+            "es",
+            "llama a mi madre al móvil, por favor",
+            "No hay ninguna llamada guardada con el nombre madre",
+        ),
+        ("en", "call my dentist please", "There is no saved call named dentist"),
+    ],
+)
+async def test_an_unknown_name_is_answered_without_the_words_around_it(
+    hass: HomeAssistant,
+    mock_infocaller: MagicMock,
+    language: str,
+    sentence: str,
+    expected: str,
+) -> None:
+    """The reply names what was looked for, not "mi madre al móvil"."""
+    result = await conversation.async_converse(
+        hass, sentence, None, Context(), language=language
+    )
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert result.response.speech["plain"]["speech"] == expected
+    mock_infocaller.issue_call.assert_not_awaited()

@@ -88,11 +88,11 @@ async def test_intent_unknown_name(
     [
         (
             "en",
-            "The call to Mamá failed: The Infocaller account has insufficient balance (code 11",
+            "The call to Mamá failed. The Infocaller account has insufficient balance (code 11",
         ),
         (
             "es",
-            "La llamada a Mamá ha fallado: La cuenta de Infocaller no tiene saldo suficiente (código 11",
+            "La llamada a Mamá ha fallado. La cuenta de Infocaller no tiene saldo suficiente (código 11",
         ),
     ],
 )

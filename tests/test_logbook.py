@@ -28,7 +28,7 @@ BASE = {
         (
             {"result": 0, "call_id": "9"},
             "es",
-            "llamada a +34611222333 (Aviso) aceptada, id 9",
+            "llamada a +34611222333 (Aviso) aceptada, ID de llamada 9",
         ),
         (
             {"result": 11},
@@ -75,7 +75,7 @@ async def test_logbook_platform(hass: HomeAssistant) -> None:
         Event(EVENT_CALL_RESULT, {**BASE, "result": 0, "call_id": "1"})
     ) == {
         "name": "Infocaller",
-        "message": "llamada a +34611222333 (Aviso) aceptada, id 1",
+        "message": "llamada a +34611222333 (Aviso) aceptada, ID de llamada 1",
         "icon": "mdi:phone-check",
     }
     # Each outcome has its icon (the logbook line had none).
@@ -98,7 +98,18 @@ PROGRESS = {"phone": "+34611222333", "match": "call_id"}
         (
             {"stage": "ended", "talk_seconds": 42.0},
             "en",
-            "call to +34611222333 ended after 42.0 s",
+            "call to +34611222333 ended after 42 s",
+        ),
+        # Spanish writes a decimal comma (it printed "5.5 s").
+        (
+            {"stage": "ended", "talk_seconds": 5.5},
+            "es",
+            "llamada a +34611222333 terminada tras 5,5 s",
+        ),
+        (
+            {"stage": "ended", "talk_seconds": 5.5},
+            "en-GB",
+            "call to +34611222333 ended after 5.5 s",
         ),
         (
             {"stage": "ended", "talk_seconds": None},
@@ -120,6 +131,22 @@ PROGRESS = {"phone": "+34611222333", "match": "call_id"}
             {"stage": "answered", "match": "none"},
             "en",
             "call progress (answered) for a call this line did not place",
+        ),
+        # The stage by its name, not its key ("progreso de llamada (answered)").
+        (
+            {"stage": "answered", "match": "none"},
+            "es-ES",
+            "progreso de llamada (contestada) de una llamada que esta línea no ha hecho",
+        ),
+        (
+            {"stage": "forward_answered", "match": "none"},
+            "en",
+            "call progress (forwarded call answered) for a call this line did not place",
+        ),
+        (
+            {"stage": "hung_up", "match": "call_id"},
+            "es",
+            "progreso de llamada (hung_up) de una llamada que esta línea no ha hecho",
         ),
     ],
 )

@@ -209,11 +209,11 @@ async def test_waiting_needs_call_progress(
     with pytest.raises(ServiceValidationError) as err:
         await _issue(hass, wait_for="answered")
     assert err.value.translation_key == "call_progress_off"
-    assert err.value.translation_placeholders["field"] == "wait_for"
+    assert "field" not in err.value.translation_placeholders
     mock_infocaller.issue_call.assert_not_called()
     with pytest.raises(ServiceValidationError) as err:
         await _chain(hass)
-    assert err.value.translation_key == "call_progress_off"
+    assert err.value.translation_key == "chain_call_progress_off"
     mock_infocaller.issue_call.assert_not_called()
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, intent, translation
 
 from .caller import InfocallerCaller
 from .const import DOMAIN, Source
+from .guard import RateLimitedError
 from .language import text_language
 from .runtime import async_loaded_entries
 from .saved_call import SavedCall, fold_name
@@ -21,7 +22,8 @@ SPEECH = {
         "calling": "Calling {name}",
         "unknown": "There is no saved call named {name}",
         "ambiguous": "More than one Infocaller line has a saved call named {name}",
-        "failed": "The call to {name} failed: {error}",
+        "failed": "The call to {name} failed. {error}",
+        "not_placed": "I did not call {name}. {error}",
     },
     "es": {
         "calling": "Llamando a {name}",
@@ -30,14 +32,16 @@ SPEECH = {
             "Hay más de una línea de Infocaller con una llamada guardada "
             "que se llama {name}"
         ),
-        "failed": "La llamada a {name} ha fallado: {error}",
+        "failed": "La llamada a {name} ha fallado. {error}",
+        "not_placed": "No he llamado a {name}. {error}",
     },
 }
 
 
 #: Words said around a name that are not part of it: a possessive before
-#: ("llama a mi madre", "call my mum"), how to call after ("... por
-#: teléfono", "... al móvil"). Folded as ``fold_name`` folds (no accents).
+#: ("llama a mi madre", "call my mum"), how to call and courtesy after
+#: ("... por teléfono", "... al móvil", "..., por favor"). Folded as
+#: ``fold_name`` folds (no accents).
 _POSSESSIVES = frozenset(
     {"mi", "mis", "tu", "tus", "su", "sus", "nuestro", "nuestra", "my", "our"}
 )
@@ -48,7 +52,40 @@ _TRAILERS = (
     ("al", "movil"),
     ("por", "el", "movil"),
     ("on", "the", "phone"),
+    ("por", "favor"),
+    ("please",),
 )
+
+
+def _fold_word(word: str) -> str:
+    """Fold one said word: no case, accents or punctuation ("Móvil," is "movil")."""
+    return "".join(c for c in fold_name(word) if c.isalnum())
+
+
+def _said_forms(name: str) -> list[list[str]]:
+    """Return the name as said, then without each extra word around it.
+
+    Each form is the list of the words as said (case and accents kept):
+    "mi madre al móvil, por favor" gives "mi madre al móvil," then "mi
+    madre" (trailers dropped, one after another), then "madre".
+    """
+    words = name.split()
+    forms = [words]
+    trailers = sorted(_TRAILERS, key=len, reverse=True)
+    stripped = True
+    while stripped:
+        stripped = False
+        folded = [_fold_word(word) for word in words]
+        for trailer in trailers:
+            if len(words) > len(trailer) and tuple(folded[-len(trailer) :]) == trailer:
+                words = words[: -len(trailer)]
+                stripped = True
+                break
+    if words != forms[0]:
+        forms.append(words)
+    if len(words) > 1 and _fold_word(words[0]) in _POSSESSIVES:
+        forms.append(words[1:])
+    return forms
 
 
 def _candidates(name: str) -> list[str]:
@@ -57,16 +94,22 @@ def _candidates(name: str) -> list[str]:
     A saved call named "Mi madre" is found as said; "mi madre por
     teléfono" also finds "Madre" (or "La madre").
     """
-    words = fold_name(name).split()
-    candidates = [" ".join(words)]
-    for trailer in _TRAILERS:
-        if len(words) > len(trailer) and tuple(words[-len(trailer) :]) == trailer:
-            words = words[: -len(trailer)]
-            candidates.append(" ".join(words))
-            break
-    if len(words) > 1 and words[0] in _POSSESSIVES:
-        candidates.append(fold_name(" ".join(words[1:])))
+    candidates: list[str] = []
+    for words in _said_forms(name):
+        folded = fold_name(" ".join(_fold_word(word) for word in words))
+        if folded and folded not in candidates:
+            candidates.append(folded)
     return candidates
+
+
+def _cleaned(name: str) -> str:
+    """Return the name as said without the words around it, for a reply.
+
+    "mi madre al móvil, por favor" is answered as "madre" is looked for
+    (the reply used to repeat every word after the name).
+    """
+    words = _said_forms(name)[-1]
+    return " ".join(words).strip(" ,.;:!?¡¿") or name
 
 
 def _speech(language: str, key: str, *, name: str, **values: str) -> str:
@@ -133,7 +176,11 @@ class CallSavedCallIntent(intent.IntentHandler):
         if len(matches) != 1:
             response.async_set_error(
                 intent.IntentResponseErrorCode.NO_VALID_TARGETS,
-                _speech(language, "unknown" if not matches else "ambiguous", name=name),
+                _speech(
+                    language,
+                    "unknown" if not matches else "ambiguous",
+                    name=_cleaned(name),
+                ),
             )
             return response
         caller, saved = matches[0]
@@ -141,9 +188,17 @@ class CallSavedCallIntent(intent.IntentHandler):
             await caller.async_call(saved.data, Source.INTENT, saved=saved)
         except HomeAssistantError as err:
             error = await _async_error_text(intent_obj.hass, language, err)
+            # Refused here, before anything was sent (a duplicate, a call
+            # limit): nothing failed, the call was not placed.
+            refused = isinstance(err, (ServiceValidationError, RateLimitedError))
             response.async_set_error(
                 intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-                _speech(language, "failed", name=saved.name, error=error),
+                _speech(
+                    language,
+                    "not_placed" if refused else "failed",
+                    name=saved.name,
+                    error=error,
+                ),
             )
             return response
         response.async_set_speech(_speech(language, "calling", name=saved.name))

@@ -26,7 +26,7 @@ TEXTS = {
         "rate_limited": "call to {phone} ({rule_group}) not sent: a call limit of the line was reached",
     },
     "es": {
-        "accepted": "llamada a {phone} ({rule_group}) aceptada, id {call_id}",
+        "accepted": "llamada a {phone} ({rule_group}) aceptada, ID de llamada {call_id}",
         "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
         "no_answer": "llamada a {phone} ({rule_group}): Infocaller no ha respondido, puede que la llamada se haya realizado",
         "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se ha podido conectar con Infocaller",
@@ -60,6 +60,27 @@ PROGRESS_TEXTS = {
         "unmatched": "progreso de llamada ({stage}) de una llamada que esta línea no ha hecho",
     },
 }
+#: The stages as the unmatched line names them (the event entity's states).
+STAGE_NAMES = {
+    "en": {
+        "answered": "answered",
+        "forward_answered": "forwarded call answered",
+        "forward_failed": "forwarding failed",
+        "ended": "ended",
+        "acknowledged": "acknowledged",
+        "digits": "keys pressed",
+        "not_answered": "not answered",
+    },
+    "es": {
+        "answered": "contestada",
+        "forward_answered": "desvío contestado",
+        "forward_failed": "desvío fallido",
+        "ended": "terminada",
+        "acknowledged": "confirmada",
+        "digits": "teclas pulsadas",
+        "not_answered": "no contestada",
+    },
+}
 PROGRESS_ICONS = {
     "answered": "mdi:phone-in-talk",
     "forward_answered": "mdi:phone-forward",
@@ -71,20 +92,33 @@ PROGRESS_ICONS = {
 }
 
 
+def _seconds(value: object, language: str) -> str:
+    """Write seconds as the language does: "42", "5.5" in English, "5,5" in Spanish."""
+    seconds = round(float(str(value)), 1)
+    text = str(int(seconds)) if seconds.is_integer() else str(seconds)
+    return text.replace(".", ",") if language == "es" else text
+
+
 def describe_progress(data: dict[str, Any], language: str) -> str:
     """Return one readable line for an ``infocaller_call_progress`` event."""
-    texts = PROGRESS_TEXTS[text_language(language)]
+    language = text_language(language)
+    texts = PROGRESS_TEXTS[language]
     stage = str(data.get("stage"))
+    talk_seconds = data.get("talk_seconds")
     if data.get("match") == "none":
         key = "unmatched"
-    elif stage == "ended" and data.get("talk_seconds") is not None:
+    elif stage == "ended" and talk_seconds is not None:
         key = "ended_talk"
     else:
         key = stage if stage in texts else "unmatched"
+    values = {name: data.get(name) for name in ("phone", "forward", "digits")}
     return texts[key].format_map(
-        {
-            name: data.get(name)
-            for name in ("phone", "forward", "talk_seconds", "digits", "stage")
+        values
+        | {
+            "stage": STAGE_NAMES[language].get(stage, stage),
+            "talk_seconds": (
+                None if talk_seconds is None else _seconds(talk_seconds, language)
+            ),
         }
     )
 

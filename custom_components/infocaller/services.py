@@ -107,13 +107,17 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
 )
 
 
-def _require_progress(entry: InfocallerConfigEntry, field: str) -> None:
-    """Refuse to wait for progress on a line that does not follow it."""
+def _require_progress(entry: InfocallerConfigEntry, translation_key: str) -> None:
+    """Refuse to wait for progress on a line that does not follow it.
+
+    ``call_progress_off`` names the field that waits (issue_call's
+    wait_for), ``chain_call_progress_off`` the action (it always waits).
+    """
     if not entry.runtime_data.progress.enabled:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="call_progress_off",
-            translation_placeholders={"field": field, "title": entry.title},
+            translation_key=translation_key,
+            translation_placeholders={"title": entry.title},
         )
 
 
@@ -156,7 +160,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         if (wait_for := call.data.get(ATTR_WAIT_FOR)) is None:
             record = await runtime.caller.async_call(call.data, Source.ACTION)
             return record.as_dict() if call.return_response else None
-        _require_progress(entry, ATTR_WAIT_FOR)
+        _require_progress(entry, "call_progress_off")
         until = Stage(wait_for)
         record = await runtime.caller.async_call(call.data, Source.ACTION)
         try:
@@ -183,7 +187,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def _call_until_answered(call: ServiceCall) -> ServiceResponse:
         entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-        _require_progress(entry, ATTR_STOP_ON)
+        _require_progress(entry, "chain_call_progress_off")
         runtime = entry.runtime_data
         # Loaded on first use, in Home Assistant's import executor: a start
         # without chains does not pay for it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import importlib.util
 import json
 import os
@@ -285,6 +286,41 @@ async def _assist_calls_a_saved_call(
         assert status == 200, body
         assert body["service_response"]["digits"] == "1", body
 
+        # The same step in Spanish, as a user with Home Assistant in Spanish
+        # reads and copies it: pasted alone (the English URLs cleared
+        # first), every URL is found and the keys a person presses arrive.
+        async with session.post(f"{simulator}/_simulator/", data={"all": ""}):
+            pass
+        spanish = _rendered(flow, "es")
+        assert "pega cada URL en su evento" in spanish
+        async with session.post(
+            f"{simulator}/_simulator/", data={"all": spanish}
+        ) as response:
+            page = await response.text()
+        assert "Saved." in page
+        for name in (
+            "answered_url",
+            "forward_answered_url",
+            "forward_failed_url",
+            "ended_url",
+            "query_url",
+        ):
+            url = flow["description_placeholders"][name]
+            assert f'value="{html.escape(url)}"' in page, (name, page)
+        status, body = await hass.request(
+            session,
+            "POST",
+            "/api/services/infocaller/issue_call?return_response",
+            json={
+                "phone": "611222342",
+                "rule_group": "Aviso",
+                "wait_for": "acknowledged",
+                "timeout": 30,
+            },
+        )
+        assert status == 200, body
+        assert body["service_response"]["digits"] == "1", body
+
 
 def _ignore_sigint() -> None:
     """Start as `nohup` or `&` from a script would: SIGINT ignored."""
@@ -439,10 +475,21 @@ async def test_develop_fails_loudly_when_home_assistant_crashes(
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     python = venv / "bin" / "python"
+    # Its log: other integrations' errors first (ffmpeg, turbojpeg), then
+    # the crash, printed without a record.
+    noise = (
+        "2026-12-07 18:00:02.000 ERROR (MainThread) [homeassistant.setup] "
+        "Error during setup of component ffmpeg\n"
+        "Traceback (most recent call last):\n"
+        "ImportError: libturbojpeg.so.0: cannot open shared object file\n"
+    )
     python.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "-m" ] && [ "$2" = "homeassistant" ]; then\n'
-        "  sleep 1; echo 'Traceback (most recent call last): boom' >&2; exit 3\n"
+        f"  sleep 1; printf '%s' '{noise}' >&2\n"
+        "  echo 'Traceback (most recent call last): boom' >&2\n"
+        "  echo '  File \"bootstrap.py\", line 1' >&2\n"
+        "  echo 'RuntimeError: the real cause' >&2; exit 3\n"
         "fi\n"
         f'exec {sys.executable} "$@"\n'
     )
@@ -462,6 +509,11 @@ async def test_develop_fails_loudly_when_home_assistant_crashes(
         assert process.returncode == 3, output
         assert "Home Assistant stopped during start-up (exit code 3)" in output
         assert "Traceback (most recent call last): boom" in output
+        # What explains the crash, not the others' noise (it showed the
+        # last 30 lines of the log).
+        assert "RuntimeError: the real cause" in output
+        assert "libturbojpeg" not in output
+        assert "ffmpeg" not in output
         assert "stopped Home Assistant and the simulator" in output
         assert "Home Assistant is ready" not in output
         async with aiohttp.ClientSession() as session:
@@ -470,3 +522,46 @@ async def test_develop_fails_loudly_when_home_assistant_crashes(
             )
     finally:
         await _stop(process)
+
+
+async def test_develop_says_why_the_simulator_stopped(tmp_path: Path) -> None:
+    """The simulator's port is taken: non-zero exit, and the cause shown.
+
+    It said "the simulator stopped (exit code 1); see <log>" and nothing
+    of the OSError.
+    """
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "configuration.yaml").write_text(MINIMAL)
+    # Home Assistant only pretends to run here: the simulator is the point.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "homeassistant" ]; then exec sleep 60; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    port, simulator_port = _free_port(), _free_port()
+    env = {**_develop_env(config, port, simulator_port), "VENV": str(venv)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", simulator_port))
+        taken.listen()
+        process = await asyncio.create_subprocess_exec(
+            str(ROOT / "scripts" / "develop"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            async with asyncio.timeout(60):
+                output = (await process.communicate())[0].decode()
+            assert process.returncode != 0, output
+            assert "the simulator stopped (exit code 1)" in output
+            assert "address already in use" in output
+            assert "OSError" in output
+            assert "stopped Home Assistant and the simulator" in output
+        finally:
+            await _stop(process)
