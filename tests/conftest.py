@@ -376,3 +376,15 @@ async def progress_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def progress_with_saved_calls(
+    hass: HomeAssistant, progress_integration: MockConfigEntry
+) -> MockConfigEntry:
+    """The line with call progress on and the two saved calls."""
+    for data in (PLUMBER, MUM):
+        result = await add_saved_call(hass, progress_integration, data)
+        assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    return progress_integration

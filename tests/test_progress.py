@@ -9,6 +9,7 @@ from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -581,6 +582,8 @@ async def test_dropped_values_are_counted(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["call_progress"]["dropped_values"] == 2
+
+
 # -- reports before the answer, schedules, finished ids, floods, lines --------
 
 
@@ -808,3 +811,54 @@ async def test_finished_ids_are_bounded_in_count_and_age(
         freezer.tick(timedelta(seconds=progress_module.FINISHED_IDS_SECONDS + 1))
         await finish("1004")
         assert list(progress.finished_ids) == ["1004"]
+
+
+async def test_state_writes_per_call_and_per_step(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Each entity writes its state only when something it shows changed.
+
+    An accepted call, its answered and ended reports, a report that matches
+    nothing, then a refused call: the writes of each line entity.
+    """
+    from unittest.mock import patch
+
+    from homeassistant.helpers.entity import Entity
+
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    freezer.move_to(NOW)
+    writes: list[str] = []
+    original = Entity.async_write_ha_state
+
+    def counting(entity: Entity) -> None:
+        writes.append(entity.entity_id)
+        original(entity)
+
+    with patch.object(Entity, "async_write_ha_state", counting):
+        await _call(hass)
+        freezer.tick(20)
+        assert await _report(client, event="answered", call_id="4711") == 200
+        freezer.tick(42)
+        assert await _report(client, event="ended", call_id="4711") == 200
+        assert await _report(client, event="answered", called="+34699000000") == 200
+        await hass.async_block_till_done()
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        entry.runtime_data.caller.client.issue_call.side_effect = (
+            InfocallerRejectedError(CallResult(result=11, result_text="Saldo"))
+        )
+        with pytest.raises(HomeAssistantError):
+            await _call(hass, "+34611222334")
+        await hass.async_block_till_done()
+    line = "34910000000"
+    counts = {entity_id: writes.count(entity_id) for entity_id in sorted(set(writes))}
+    assert counts == {
+        f"binary_sensor.infocaller_{line}_line_problem": 2,
+        f"event.infocaller_{line}_call_progress": 3,
+        f"event.infocaller_{line}_call_result": 2,
+        f"sensor.infocaller_{line}_accepted_calls": 1,
+        f"sensor.infocaller_{line}_last_call": 2,
+        STATUS: 3,
+        f"sensor.infocaller_{line}_last_result": 4,
+        f"sensor.infocaller_{line}_refused_calls": 1,
+    }

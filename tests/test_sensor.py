@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
@@ -163,3 +164,46 @@ async def test_saved_call_results_survive_a_restart(
     records = mock_config_entry.runtime_data.records
     assert set(records.by_saved_call) == {"plumber01"}
     assert records.by_saved_call["plumber01"] == CallRecord.from_dict(record)
+
+
+async def test_saved_call_result_follows_call_progress(
+    hass: HomeAssistant,
+    progress_with_saved_calls: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The saved call's Last result shows its call answered, then ended."""
+    from .conftest import BUTTON, WEBHOOK_ID
+
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.state == "accepted"
+    assert state.attributes["status"] == "queued"
+    assert state.attributes["answered_at"] is None
+
+    client = await hass_client_no_auth()
+    freezer.tick(20)
+    response = await client.get(
+        f"/api/webhook/{WEBHOOK_ID}", params={"event": "answered", "call_id": "4711"}
+    )
+    assert response.status == 200
+    await hass.async_block_till_done()
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.state == "accepted"
+    assert state.attributes["status"] == "answered"
+    assert state.attributes["answered_at"] == "2030-03-01T12:00:20+00:00"
+
+    freezer.tick(42)
+    response = await client.get(
+        f"/api/webhook/{WEBHOOK_ID}", params={"event": "ended", "call_id": "4711"}
+    )
+    assert response.status == 200
+    await hass.async_block_till_done()
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.attributes["ended_at"] == "2030-03-01T12:01:02+00:00"
+    assert state.attributes["talk_seconds"] == 42.0
+    # The other saved call's sensor is not touched.
+    assert hass.states.get(MUM_RESULT).state == "unknown"

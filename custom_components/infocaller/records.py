@@ -1,7 +1,9 @@
 """The call records of one line: what every entity and diagnostics show.
 
 The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
-the records keep the last results and counters, tell the entities, and are
+the records keep the last results and counters, send each new record on
+the line's dispatcher signal (``signal_line_updated``, one ``LineUpdate``:
+the entities and call progress follow it), and are
 saved with a delay (``saving.DelayedSave``), so a call never waits for
 the disk. A pending save is written when the entry unloads and when Home
 Assistant stops; a crash loses at most the last ``RECORDS_SAVE_DELAY``
@@ -11,12 +13,13 @@ seconds of records.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -114,7 +117,25 @@ class CallRecord:
         return self.call_id or f"{self.time.isoformat()} {self.phone}"
 
 
-type RecordListener = Callable[[CallRecord, str | None], None]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineUpdate:
+    """A change of a line's state, sent on ``signal_line_updated``.
+
+    Either a new record (``progress`` is None), or a step of a call's
+    progress (``progress`` is the ``infocaller_call_progress`` event's data;
+    ``record`` is the call's new version, None when the report matched no
+    call). The records and the progress are already changed when it is sent.
+    """
+
+    record: CallRecord | None
+    #: The saved call that placed a new record, by subentry id.
+    saved_call_id: str | None = None
+    progress: dict[str, Any] | None = None
+
+
+def signal_line_updated(entry_id: str) -> str:
+    """Return the dispatcher signal of a line's changes (``LineUpdate``)."""
+    return f"{DOMAIN}_{entry_id}_updated"
 
 
 class InfocallerRecords:
@@ -122,6 +143,9 @@ class InfocallerRecords:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Start empty; ``async_load`` restores what was saved."""
+        self.hass = hass
+        #: The line's dispatcher signal: every change of its state (``LineUpdate``).
+        self.signal = signal_line_updated(entry_id)
         self._store = records_store(hass, entry_id)
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
@@ -134,7 +158,6 @@ class InfocallerRecords:
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
-        self._listeners: list[RecordListener] = []
         self._saving = DelayedSave(self._store, self.as_dict)
 
     @property
@@ -190,7 +213,7 @@ class InfocallerRecords:
 
     @callback
     def async_add(self, record: CallRecord, saved_call_id: str | None = None) -> None:
-        """Keep one outcome, schedule the save and tell the listeners."""
+        """Keep one outcome, schedule the save and send it on the line's signal."""
         self.recent.append(record)
         if saved_call_id is not None:
             self.by_saved_call[saved_call_id] = record
@@ -204,15 +227,18 @@ class InfocallerRecords:
             # A followed call (call progress): the newest one is shown.
             self.last_progress = record
         self._saving.async_schedule()
-        for listener in list(self._listeners):
-            listener(record, saved_call_id)
+        async_dispatcher_send(
+            self.hass,
+            self.signal,
+            LineUpdate(record=record, saved_call_id=saved_call_id),
+        )
 
     @callback
     def async_replace(self, old: CallRecord, new: CallRecord) -> None:
         """Put a newer version of a record (its progress) where the old one is.
 
-        Record listeners are not told: a progress change is not a new call
-        (``progress.py`` tells its own listeners).
+        Nothing is sent: a progress change is not a new call (``progress.py``
+        sends the change on the line's signal once it is applied).
         """
         for index, record in enumerate(self.recent):
             if record is old:
@@ -229,17 +255,6 @@ class InfocallerRecords:
     async def async_unload(self) -> None:
         """Write unsaved records now, and keep them for the next set-up."""
         await self._saving.async_unload()
-
-    @callback
-    def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each new record and its saved call's id."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
 
 
 def records_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
