@@ -5,37 +5,20 @@ from __future__ import annotations
 from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
 
-from .conftest import LINE, check_line_entities
-
-ENTITIES = {
-    "sensor.infocaller_34910000000_accepted_calls": "accepted_calls",
-    "sensor.infocaller_34910000000_last_call": "last_call",
-    "sensor.infocaller_34910000000_last_call_status": "last_call_status",
-    "sensor.infocaller_34910000000_last_result": "last_result",
-    "sensor.infocaller_34910000000_refused_calls": "refused_calls",
-}
-
-
-async def test_sensor_entities(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    snapshot: SnapshotAssertion,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """Each entity with its translation key and unique id; states before and after."""
-    await check_line_entities(
-        hass, mock_config_entry, mock_infocaller, freezer, snapshot, ENTITIES
-    )
+from .conftest import LINE
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -207,3 +190,16 @@ async def test_saved_call_result_follows_call_progress(
     assert state.attributes["talk_seconds"] == 42.0
     # The other saved call's sensor is not touched.
     assert hass.states.get(MUM_RESULT).state == "unknown"
+
+
+@pytest.mark.parametrize("init_platform", [Platform.SENSOR], indirect=True)
+async def test_entities(
+    hass: HomeAssistant,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
+) -> None:
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
+    )
