@@ -337,18 +337,6 @@ async def progress_integration(
     return mock_config_entry
 
 
-@pytest.fixture
-async def progress_with_saved_calls(
-    hass: HomeAssistant, progress_integration: MockConfigEntry
-) -> MockConfigEntry:
-    """The line with call progress on and the two saved calls."""
-    for data in (PLUMBER, MUM):
-        result = await add_saved_call(hass, progress_integration, data)
-        assert result["type"] == "create_entry"
-    await hass.async_block_till_done()
-    return progress_integration
-
-
 #: The saved calls of ``saved_calls_entry``, as the subentry flow stores them.
 SAVED_CALLS = [
     ConfigSubentryData(
@@ -445,3 +433,14 @@ class LegSnapshotExtension(HomeAssistantSnapshotExtension):
 def platform_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """The snapshot of a platform's entities, one set per Home Assistant version."""
     return snapshot.use_extension(LegSnapshotExtension)
+
+
+@pytest.fixture
+async def saved_calls_integration(
+    hass: HomeAssistant, saved_calls_entry: MockConfigEntry, mock_infocaller: MagicMock
+) -> MockConfigEntry:
+    """Set up the line of ``saved_calls_entry`` (call progress, two saved calls)."""
+    saved_calls_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
+    await hass.async_block_till_done()
+    return saved_calls_entry

@@ -18,8 +18,6 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
 
-from .conftest import LINE
-
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_sensor_options_are_the_result_keys(hass: HomeAssistant) -> None:
@@ -36,7 +34,6 @@ async def test_saved_call_result_sensor(
     hass: HomeAssistant,
     with_saved_calls: MockConfigEntry,
     mock_infocaller: MagicMock,
-    entity_registry: er.EntityRegistry,
 ) -> None:
     """Each saved call's device shows the result of its own last call."""
     from homeassistant.exceptions import HomeAssistantError
@@ -45,14 +42,6 @@ async def test_saved_call_result_sensor(
 
     from .conftest import BUTTON, NOTIFY
 
-    plumber = next(iter(with_saved_calls.subentries.values()))
-    registry_entry = entity_registry.async_get(PLUMBER_RESULT)
-    assert registry_entry is not None
-    assert registry_entry.translation_key == "saved_call_result"
-    assert registry_entry.config_subentry_id == plumber.subentry_id
-    assert registry_entry.unique_id == (
-        f"{LINE}_{plumber.subentry_id}_saved_call_result"
-    )
     assert hass.states.get(PLUMBER_RESULT).state == "unknown"
     assert hass.states.get(PLUMBER_RESULT).attributes["options"] == list(
         ALL_RESULT_KEYS
@@ -92,12 +81,10 @@ async def test_saved_call_result_sensor(
 @pytest.mark.usefixtures("mock_infocaller")
 async def test_saved_call_results_survive_a_restart(
     hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
+    saved_calls_entry: MockConfigEntry,
     hass_storage: dict,
 ) -> None:
     """Restored from the records; a deleted saved call's record is dropped."""
-    from homeassistant.config_entries import ConfigSubentryData
-
     from custom_components.infocaller.records import CallRecord
 
     record = {
@@ -112,25 +99,10 @@ async def test_saved_call_results_survive_a_restart(
         "call_id": "9",
         "saved_call": "El fontanero",
     }
-    mock_config_entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        subentries_data=[
-            ConfigSubentryData(
-                data={"phone": "+34611222333", "rule_group": "Aviso", "variables": {}},
-                subentry_id="plumber01",
-                subentry_type="saved_call",
-                title="El fontanero",
-                unique_id=None,
-            )
-        ],
-    )
-    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+    hass_storage[f"{DOMAIN}.{saved_calls_entry.entry_id}"] = {
         "version": 1,
         "minor_version": 1,
-        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "key": f"{DOMAIN}.{saved_calls_entry.entry_id}",
         "data": {
             "accepted_calls": 1,
             "refused_calls": 0,
@@ -139,19 +111,19 @@ async def test_saved_call_results_survive_a_restart(
             "by_saved_call": {"plumber01": record, "deleted99": record},
         },
     }
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    saved_calls_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(PLUMBER_RESULT).state == "accepted"
     assert hass.states.get(PLUMBER_RESULT).attributes["call_id"] == "9"
-    records = mock_config_entry.runtime_data.records
+    records = saved_calls_entry.runtime_data.records
     assert set(records.by_saved_call) == {"plumber01"}
     assert records.by_saved_call["plumber01"] == CallRecord.from_dict(record)
 
 
 async def test_saved_call_result_follows_call_progress(
     hass: HomeAssistant,
-    progress_with_saved_calls: MockConfigEntry,
+    saved_calls_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
