@@ -6,17 +6,19 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import ExitStack
 import inspect
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.const import CONF_PASSWORD, MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
@@ -30,7 +32,11 @@ from custom_components.infocaller.const import (
 
 from .loop_protection import loop_protection
 
-ROOT_DIR = __import__("pathlib").Path(__file__).parents[1]
+if TYPE_CHECKING:
+    from syrupy.assertion import SnapshotAssertion
+    from syrupy.location import PyTestLocation
+
+ROOT_DIR = Path(__file__).parents[1]
 LINE = "34910000000"
 PASSWORD = "Secr3t-line-pass"
 ENDPOINT = "https://apicall.example.test"
@@ -84,53 +90,6 @@ def fail_on_home_assistant_reports(
     ]
     if reports:
         pytest.fail("Home Assistant reported this integration:\n" + "\n".join(reports))
-
-
-def states_json(hass: HomeAssistant, entity_ids: list[str]) -> dict[str, Any]:
-    """States as plain JSON, so both Home Assistant legs share one snapshot."""
-    return json.loads(
-        json.dumps(
-            {
-                entity_id: {
-                    "state": hass.states.get(entity_id).state,
-                    "attributes": dict(hass.states.get(entity_id).attributes),
-                }
-                for entity_id in entity_ids
-            },
-            default=str,
-        )
-    )
-
-
-async def check_line_entities(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    freezer: Any,
-    snapshot: Any,
-    entities: dict[str, str],
-) -> None:
-    """Each line entity: translation key, unique id, name; states before/after.
-
-    The states are snapshotted before any call and after an accepted call
-    followed by a refused one.
-    """
-    from homeassistant.helpers import entity_registry as er
-
-    registry = er.async_get(hass)
-    freezer.move_to("2030-03-01 12:00:00+00:00")
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    for entity_id, key in entities.items():
-        registered = registry.async_get(entity_id)
-        assert registered is not None, entity_id
-        assert registered.translation_key == key
-        assert registered.unique_id == f"{LINE}_{key}"
-        assert registered.has_entity_name
-    assert states_json(hass, list(entities)) == snapshot(name="before")
-    await place_two_calls(hass, mock_infocaller, freezer)
-    assert states_json(hass, list(entities)) == snapshot(name="after")
 
 
 async def place_two_calls(
@@ -367,3 +326,112 @@ async def progress_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+#: The saved calls of ``saved_calls_entry``, as the subentry flow stores them.
+SAVED_CALLS = [
+    ConfigSubentryData(
+        data={
+            "phone": "+34611222333",
+            "rule_group": "Click to Call",
+            "variables": {"CALLCENTER": "+34911888920"},
+            "max_wait": 30,
+        },
+        subentry_id="plumber01",
+        subentry_type="saved_call",
+        title="El fontanero",
+        unique_id=None,
+    ),
+    ConfigSubentryData(
+        data={
+            "phone": "+34622333444",
+            "rule_group": "Aviso",
+            "variables": {},
+            "message_variable": "MENSAJE",
+        },
+        subentry_id="mum00002",
+        subentry_type="saved_call",
+        title="Mamá",
+        unique_id=None,
+    ),
+]
+
+
+@pytest.fixture
+def saved_calls_entry() -> MockConfigEntry:
+    """A line with call progress on and two saved calls (fixed ids)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Infocaller {LINE}",
+        unique_id=LINE,
+        entry_id="01JLINE0000000000000000000",
+        data={
+            CONF_IDINFOCALLER: LINE,
+            CONF_PASSWORD: PASSWORD,
+            CONF_ENDPOINT: ENDPOINT,
+        },
+        options={"call_progress": True, "webhook_id": WEBHOOK_ID},
+        subentries_data=SAVED_CALLS,
+    )
+
+
+@pytest.fixture
+async def init_platform(
+    request: pytest.FixtureRequest,
+    hass: HomeAssistant,
+    saved_calls_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    freezer: Any,
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set up the line of ``saved_calls_entry`` with one platform only.
+
+    The platform is the test's parameter (``indirect``), as core's
+    integrations test theirs; an accepted call and a refused one were
+    placed (``place_two_calls``) when the test starts.
+    """
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    with patch("custom_components.infocaller.PLATFORMS", [request.param]):
+        saved_calls_entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(saved_calls_entry.entry_id)
+        await hass.async_block_till_done()
+        await place_two_calls(hass, mock_infocaller, freezer)
+        await hass.async_block_till_done()
+        yield saved_calls_entry
+
+
+class LegSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Snapshots kept apart for each Home Assistant version the tests run on.
+
+    A registry entry (``snapshot_platform``) has fields that differ between
+    the oldest and the newest Home Assistant the integration supports.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return ``__platform_snapshots__/ha<major>.<minor>`` by the test module.
+
+        Not under ``__snapshots__``: each leg would take the other's files
+        for unused snapshots.
+        """
+        return str(
+            Path(test_location.filepath).parent
+            / "__platform_snapshots__"
+            / f"ha{MAJOR_VERSION}.{MINOR_VERSION}"
+        )
+
+
+@pytest.fixture
+def platform_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """The snapshot of a platform's entities, one set per Home Assistant version."""
+    return snapshot.use_extension(LegSnapshotExtension)
+
+
+@pytest.fixture
+async def saved_calls_integration(
+    hass: HomeAssistant, saved_calls_entry: MockConfigEntry, mock_infocaller: MagicMock
+) -> MockConfigEntry:
+    """Set up the line of ``saved_calls_entry`` (call progress, two saved calls)."""
+    saved_calls_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
+    await hass.async_block_till_done()
+    return saved_calls_entry

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
-from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import check_line_entities
 
-ENTITIES = {
-    "binary_sensor.infocaller_34910000000_line_problem": "line_problem",
-}
-
-
-async def test_binary_sensor_entities(
+@pytest.mark.parametrize("init_platform", [Platform.BINARY_SENSOR], indirect=True)
+async def test_entities(
     hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    snapshot: SnapshotAssertion,
-    freezer: FrozenDateTimeFactory,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
 ) -> None:
-    """Each entity with its translation key and unique id; states before and after."""
-    await check_line_entities(
-        hass, mock_config_entry, mock_infocaller, freezer, snapshot, ENTITIES
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
     )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from unittest.mock import MagicMock
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    snapshot_platform,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.api import (
     CallRequest,
@@ -74,4 +78,17 @@ async def test_button_press_refused(
     assert (
         hass.states.get("binary_sensor.infocaller_34910000000_line_problem").state
         == "on"
+    )
+
+
+@pytest.mark.parametrize("init_platform", [Platform.BUTTON], indirect=True)
+async def test_entities(
+    hass: HomeAssistant,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
+) -> None:
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
     )

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
-from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
-
-from .conftest import check_line_entities
-
-ENTITIES = {
-    "event.infocaller_34910000000_call_result": "call_result",
-    "event.infocaller_34910000000_call_progress": "call_progress",
-}
-
-
-async def test_event_entities(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    snapshot: SnapshotAssertion,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """Each entity with its translation key and unique id; states before and after."""
-    await check_line_entities(
-        hass, mock_config_entry, mock_infocaller, freezer, snapshot, ENTITIES
-    )
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -48,3 +30,16 @@ async def test_event_entity_fires_each_result(hass: HomeAssistant) -> None:
     assert state.attributes["event_type"] == "accepted"
     assert state.attributes["call_id"] == "4711"
     assert state.attributes["source"] == "action"
+
+
+@pytest.mark.parametrize("init_platform", [Platform.EVENT], indirect=True)
+async def test_entities(
+    hass: HomeAssistant,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
+) -> None:
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
+    )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from unittest.mock import MagicMock
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    snapshot_platform,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import EVENT_CALL_RESULT
 
@@ -60,3 +64,16 @@ async def test_notify_send_message(
             blocking=True,
         )
     assert caught.value.translation_key == "invalid_variable_value"
+
+
+@pytest.mark.parametrize("init_platform", [Platform.NOTIFY], indirect=True)
+async def test_entities(
+    hass: HomeAssistant,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
+) -> None:
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
+    )

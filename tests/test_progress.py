@@ -8,7 +8,8 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -68,6 +69,18 @@ async def _report(
 
 
 @pytest.fixture
+async def progress_events(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> list[Event]:
+    """An accepted call (4711, to ``PHONE``) at ``NOW``; the progress events after it."""
+    freezer.move_to(NOW)
+    await _call(hass)
+    return async_capture_events(hass, EVENT_CALL_PROGRESS)
+
+
+@pytest.fixture
 async def client(
     hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
 ) -> Any:
@@ -91,16 +104,16 @@ async def test_accepted_call_is_followed(
 
 
 async def test_answered_matched_by_call_id(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """A report naming our call id is attached to that call."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     freezer.tick(20)
     assert await _report(client, event="answered", call_id="4711", called="1") == 200
     await hass.async_block_till_done()
-    (event,) = events
+    (event,) = progress_events
     assert event.data["stage"] == "answered"
     assert event.data["match"] == "call_id"
     assert event.data["phone"] == PHONE
@@ -118,8 +131,8 @@ async def test_answered_matched_by_call_id(
     # Ended 42 s later: the talk time, and the call is no longer followed.
     freezer.tick(42)
     assert await _report(client, event="ended", call_id="4711") == 200
-    assert events[-1].data["stage"] == "ended"
-    assert events[-1].data["talk_seconds"] == 42.0
+    assert progress_events[-1].data["stage"] == "ended"
+    assert progress_events[-1].data["talk_seconds"] == 42.0
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.runtime_data.progress.tracked == {}
 
@@ -141,33 +154,33 @@ async def test_matched_by_number(
 
 
 async def test_number_after_the_window_matches_nothing(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """A number match only counts while the call can still ring."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     freezer.tick(WINDOW + timedelta(seconds=1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert [e.data["stage"] for e in events] == ["not_answered"]
+    assert [e.data["stage"] for e in progress_events] == ["not_answered"]
     assert await _report(client, event="answered", called="611222333") == 200
-    assert events[-1].data["match"] == "none"
+    assert progress_events[-1].data["match"] == "none"
     assert hass.states.get(STATUS).state == "not_answered"
 
 
 async def test_unmatched_report_is_announced_not_attached(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """A report for a call we did not place: an event, no record changes."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     assert (
         await _report(client, event="answered", call_id="555", called="699000111")
         == 200
     )
-    (event,) = events
+    (event,) = progress_events
     assert event.data["match"] == "none"
     assert event.data["phone"] == "699000111"
     assert event.data["status"] is None
@@ -177,32 +190,29 @@ async def test_unmatched_report_is_announced_not_attached(
 
 
 async def test_repeated_report_is_applied_once(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """Infocaller (or a proxy) may send the same request twice."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     for _ in range(3):
         assert await _report(client, event="answered", call_id="4711") == 200
-    assert len(events) == 1
+    assert len(progress_events) == 1
 
 
 async def test_no_answer_by_the_end_of_the_window(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, progress_events: list[Event]
 ) -> None:
     """Nothing came: not answered at the window's end, not a second before."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     freezer.tick(WINDOW - timedelta(seconds=1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert events == []
+    assert progress_events == []
     freezer.tick(timedelta(seconds=2))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    (event,) = events
+    (event,) = progress_events
     assert event.data["stage"] == "not_answered"
     assert event.data["inferred"] is True
     assert event.data["match"] == "call_id"
@@ -222,45 +232,44 @@ async def test_window_counts_schedule_wait_and_retries(
 
 
 async def test_ended_without_answered_is_not_answered_after_grace(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """An "ended" alone means not answered, once a late "answered" cannot come."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     assert await _report(client, event="ended", call_id="4711") == 200
-    assert [e.data["stage"] for e in events] == ["ended"]
-    assert events[0].data["talk_seconds"] is None
+    assert [e.data["stage"] for e in progress_events] == ["ended"]
+    assert progress_events[0].data["talk_seconds"] is None
     freezer.tick(ORDER_GRACE_SECONDS + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert [e.data["stage"] for e in events] == ["ended", "not_answered"]
+    assert [e.data["stage"] for e in progress_events] == ["ended", "not_answered"]
 
 
 async def test_answered_arriving_after_ended(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """Out of order: "ended" then "answered" within the grace: answered."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     assert await _report(client, event="ended", call_id="4711") == 200
     assert await _report(client, event="answered", call_id="4711") == 200
     freezer.tick(ORDER_GRACE_SECONDS + 60)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert [e.data["stage"] for e in events] == ["ended", "answered"]
+    assert [e.data["stage"] for e in progress_events] == ["ended", "answered"]
     assert hass.states.get(STATUS).state == "answered"
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.runtime_data.progress.tracked == {}
 
 
+@pytest.mark.usefixtures("progress_events")
 async def test_late_answered_by_call_id_wins_over_inference(
     hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
 ) -> None:
     """The window was an estimate: an exact report after it still counts."""
-    freezer.move_to(NOW)
-    await _call(hass)
     freezer.tick(WINDOW + timedelta(seconds=5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -270,22 +279,22 @@ async def test_late_answered_by_call_id_wins_over_inference(
 
 
 async def test_forward_acknowledged_and_digits(
-    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    progress_events: list[Event],
 ) -> None:
     """Every stage shows in the status; digits are kept; each fires once."""
-    freezer.move_to(NOW)
-    await _call(hass)
-    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     await _report(client, event="answered", call_id="4711")
     await _report(client, event="forward_failed", call_id="4711", forward="622333444")
     assert hass.states.get(STATUS).state == "forward_failed"
-    assert events[-1].data["forward"] == "622333444"
+    assert progress_events[-1].data["forward"] == "622333444"
     await _report(client, event="query", call_id="4711", digits="[PULSACION]")
     assert hass.states.get(STATUS).state == "acknowledged"
     await _report(client, event="query", call_id="4711", digits="2")
     state = hass.states.get(STATUS)
     assert (state.state, state.attributes["digits"]) == ("digits", "2")
-    assert [e.data["stage"] for e in events] == [
+    assert [e.data["stage"] for e in progress_events] == [
         "answered",
         "forward_failed",
         "acknowledged",
@@ -367,6 +376,7 @@ async def test_wrong_webhook_id_does_nothing(hass: HomeAssistant, client: Any) -
     assert hass.states.get(STATUS).state == "queued"
 
 
+@pytest.mark.usefixtures("progress_events")
 async def test_followed_call_survives_a_restart(
     hass: HomeAssistant,
     progress_integration: MockConfigEntry,
@@ -374,8 +384,6 @@ async def test_followed_call_survives_a_restart(
     hass_storage: dict[str, Any],
 ) -> None:
     """A call in flight across a reload keeps its window (and its state)."""
-    freezer.move_to(NOW)
-    await _call(hass)
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
     saved = hass_storage[progress_store(hass, progress_integration.entry_id).key]
@@ -503,14 +511,13 @@ async def test_url_needs_a_webhook_id(hass: HomeAssistant) -> None:
     )
 
 
+@pytest.mark.usefixtures("progress_events")
 async def test_turning_progress_off_lets_followed_calls_go(
     hass: HomeAssistant,
     progress_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Without call progress nothing is inferred, not even for older calls."""
-    freezer.move_to(NOW)
-    await _call(hass)
     hass.config_entries.async_update_entry(
         progress_integration,
         options={**progress_integration.options, "call_progress": False},
@@ -549,6 +556,7 @@ async def test_an_accepted_call_writes_each_sensor_once(
     assert hass.states.get(STATUS).state == "queued"
 
 
+@pytest.mark.usefixtures("progress_events")
 async def test_keys_from_a_url_copied_with_its_full_stop(
     hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -556,8 +564,6 @@ async def test_keys_from_a_url_copied_with_its_full_stop(
 
     It used to end ``acknowledged`` with no digits, and count nothing.
     """
-    freezer.move_to(NOW)
-    await _call(hass)
     await _report(client, event="answered", call_id="4711")
     assert await _report(client, event="query", call_id="4711", digits="1.") == 200
     state = hass.states.get(STATUS)
@@ -837,3 +843,54 @@ async def test_finished_ids_are_bounded_in_count_and_age(
         freezer.tick(timedelta(seconds=progress_module.FINISHED_IDS_SECONDS + 1))
         await finish("1004")
         assert list(progress.finished_ids) == ["1004"]
+
+
+async def test_state_writes_per_call_and_per_step(
+    hass: HomeAssistant, client: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Each entity writes its state only when something it shows changed.
+
+    An accepted call, its answered and ended reports, a report that matches
+    nothing, then a refused call: the writes of each line entity.
+    """
+    from unittest.mock import patch
+
+    from homeassistant.helpers.entity import Entity
+
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    freezer.move_to(NOW)
+    writes: list[str] = []
+    original = Entity.async_write_ha_state
+
+    def counting(entity: Entity) -> None:
+        writes.append(entity.entity_id)
+        original(entity)
+
+    with patch.object(Entity, "async_write_ha_state", counting):
+        await _call(hass)
+        freezer.tick(20)
+        assert await _report(client, event="answered", call_id="4711") == 200
+        freezer.tick(42)
+        assert await _report(client, event="ended", call_id="4711") == 200
+        assert await _report(client, event="answered", called="+34699000000") == 200
+        await hass.async_block_till_done()
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        entry.runtime_data.caller.client.issue_call.side_effect = (
+            InfocallerRejectedError(CallResult(result=11, result_text="Saldo"))
+        )
+        with pytest.raises(HomeAssistantError):
+            await _call(hass, "+34611222334")
+        await hass.async_block_till_done()
+    line = "34910000000"
+    counts = {entity_id: writes.count(entity_id) for entity_id in sorted(set(writes))}
+    assert counts == {
+        f"binary_sensor.infocaller_{line}_line_problem": 2,
+        f"event.infocaller_{line}_call_progress": 3,
+        f"event.infocaller_{line}_call_result": 2,
+        f"sensor.infocaller_{line}_accepted_calls": 1,
+        f"sensor.infocaller_{line}_last_call": 2,
+        STATUS: 3,
+        f"sensor.infocaller_{line}_last_result": 4,
+        f"sensor.infocaller_{line}_refused_calls": 1,
+    }

@@ -5,36 +5,18 @@ from __future__ import annotations
 from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller.const import ALL_RESULT_KEYS, DOMAIN
-
-from .conftest import LINE, check_line_entities
-
-ENTITIES = {
-    "sensor.infocaller_34910000000_accepted_calls": "accepted_calls",
-    "sensor.infocaller_34910000000_last_call": "last_call",
-    "sensor.infocaller_34910000000_last_call_status": "last_call_status",
-    "sensor.infocaller_34910000000_last_result": "last_result",
-    "sensor.infocaller_34910000000_refused_calls": "refused_calls",
-}
-
-
-async def test_sensor_entities(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    snapshot: SnapshotAssertion,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """Each entity with its translation key and unique id; states before and after."""
-    await check_line_entities(
-        hass, mock_config_entry, mock_infocaller, freezer, snapshot, ENTITIES
-    )
 
 
 @pytest.mark.usefixtures("setup_integration")
@@ -52,7 +34,6 @@ async def test_saved_call_result_sensor(
     hass: HomeAssistant,
     with_saved_calls: MockConfigEntry,
     mock_infocaller: MagicMock,
-    entity_registry: er.EntityRegistry,
 ) -> None:
     """Each saved call's device shows the result of its own last call."""
     from homeassistant.exceptions import HomeAssistantError
@@ -61,14 +42,6 @@ async def test_saved_call_result_sensor(
 
     from .conftest import BUTTON, NOTIFY
 
-    plumber = next(iter(with_saved_calls.subentries.values()))
-    registry_entry = entity_registry.async_get(PLUMBER_RESULT)
-    assert registry_entry is not None
-    assert registry_entry.translation_key == "saved_call_result"
-    assert registry_entry.config_subentry_id == plumber.subentry_id
-    assert registry_entry.unique_id == (
-        f"{LINE}_{plumber.subentry_id}_saved_call_result"
-    )
     assert hass.states.get(PLUMBER_RESULT).state == "unknown"
     assert hass.states.get(PLUMBER_RESULT).attributes["options"] == list(
         ALL_RESULT_KEYS
@@ -108,12 +81,10 @@ async def test_saved_call_result_sensor(
 @pytest.mark.usefixtures("mock_infocaller")
 async def test_saved_call_results_survive_a_restart(
     hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
+    saved_calls_entry: MockConfigEntry,
     hass_storage: dict,
 ) -> None:
     """Restored from the records; a deleted saved call's record is dropped."""
-    from homeassistant.config_entries import ConfigSubentryData
-
     from custom_components.infocaller.records import CallRecord
 
     record = {
@@ -128,25 +99,10 @@ async def test_saved_call_results_survive_a_restart(
         "call_id": "9",
         "saved_call": "El fontanero",
     }
-    mock_config_entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        subentries_data=[
-            ConfigSubentryData(
-                data={"phone": "+34611222333", "rule_group": "Aviso", "variables": {}},
-                subentry_id="plumber01",
-                subentry_type="saved_call",
-                title="El fontanero",
-                unique_id=None,
-            )
-        ],
-    )
-    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+    hass_storage[f"{DOMAIN}.{saved_calls_entry.entry_id}"] = {
         "version": 1,
         "minor_version": 1,
-        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "key": f"{DOMAIN}.{saved_calls_entry.entry_id}",
         "data": {
             "accepted_calls": 1,
             "refused_calls": 0,
@@ -155,11 +111,67 @@ async def test_saved_call_results_survive_a_restart(
             "by_saved_call": {"plumber01": record, "deleted99": record},
         },
     }
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    saved_calls_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(PLUMBER_RESULT).state == "accepted"
     assert hass.states.get(PLUMBER_RESULT).attributes["call_id"] == "9"
-    records = mock_config_entry.runtime_data.records
+    records = saved_calls_entry.runtime_data.records
     assert set(records.by_saved_call) == {"plumber01"}
     assert records.by_saved_call["plumber01"] == CallRecord.from_dict(record)
+
+
+async def test_saved_call_result_follows_call_progress(
+    hass: HomeAssistant,
+    saved_calls_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The saved call's Last result shows its call answered, then ended."""
+    from .conftest import BUTTON, WEBHOOK_ID
+
+    freezer.move_to("2030-03-01 12:00:00+00:00")
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.state == "accepted"
+    assert state.attributes["status"] == "queued"
+    assert state.attributes["answered_at"] is None
+
+    client = await hass_client_no_auth()
+    freezer.tick(20)
+    response = await client.get(
+        f"/api/webhook/{WEBHOOK_ID}", params={"event": "answered", "call_id": "4711"}
+    )
+    assert response.status == 200
+    await hass.async_block_till_done()
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.state == "accepted"
+    assert state.attributes["status"] == "answered"
+    assert state.attributes["answered_at"] == "2030-03-01T12:00:20+00:00"
+
+    freezer.tick(42)
+    response = await client.get(
+        f"/api/webhook/{WEBHOOK_ID}", params={"event": "ended", "call_id": "4711"}
+    )
+    assert response.status == 200
+    await hass.async_block_till_done()
+    state = hass.states.get(PLUMBER_RESULT)
+    assert state.attributes["ended_at"] == "2030-03-01T12:01:02+00:00"
+    assert state.attributes["talk_seconds"] == 42.0
+    # The other saved call's sensor is not touched.
+    assert hass.states.get(MUM_RESULT).state == "unknown"
+
+
+@pytest.mark.parametrize("init_platform", [Platform.SENSOR], indirect=True)
+async def test_entities(
+    hass: HomeAssistant,
+    init_platform: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    platform_snapshot: SnapshotAssertion,
+) -> None:
+    """The platform's entities: registry entries and states, after two calls."""
+    await snapshot_platform(
+        hass, entity_registry, platform_snapshot, init_platform.entry_id
+    )

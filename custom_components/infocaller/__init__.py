@@ -9,7 +9,6 @@ from homeassistant.helpers.typing import ConfigType
 
 from .caller import InfocallerCaller, account_issue_id, async_build_client
 from .const import CONF_WEBHOOK_ID, DOMAIN
-from .entity import async_sync_saved_calls
 from .guard import CallGuard
 from .progress import InfocallerProgress, progress_store
 from .records import InfocallerRecords
@@ -17,6 +16,7 @@ from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls
 from .saving import async_remove_store
 from .services import async_setup_services
+from .subentries import async_sync_saved_calls
 from .webhook import (
     async_delete_cloudhook,
     async_hide_webhook_ids,

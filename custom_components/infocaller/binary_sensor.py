@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
@@ -15,16 +17,39 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import InfocallerLineEntity
-from .records import CallRecord
+from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
 
-LINE_PROBLEM = BinarySensorEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class InfocallerBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """Describes an Infocaller binary sensor."""
+
+    is_on_fn: Callable[[InfocallerRecords], bool]
+    attributes_fn: Callable[[InfocallerRecords], dict[str, Any]]
+
+
+def _answer(records: InfocallerRecords) -> dict[str, Any]:
+    """Return the answer that set the line's state (the record's answer fields)."""
+    if (record := records.last_answer) is None:
+        return {}
+    return {
+        "result": record.result,
+        "result_key": record.result_key,
+        "result_text": record.result_text,
+    }
+
+
+LINE_PROBLEM = InfocallerBinarySensorEntityDescription(
     key="line_problem",
     translation_key="line_problem",
     device_class=BinarySensorDeviceClass.PROBLEM,
     entity_category=EntityCategory.DIAGNOSTIC,
+    # On while the last answer said the line is off, suspended, out of credit...
+    is_on_fn=lambda records: records.line_problem,
+    attributes_fn=_answer,
 )
 
 
@@ -34,40 +59,25 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the line-problem sensor."""
-    async_add_entities([InfocallerLineProblemEntity(entry, LINE_PROBLEM)])
+    async_add_entities([InfocallerBinarySensorEntity(entry, LINE_PROBLEM)])
 
 
-class InfocallerLineProblemEntity(InfocallerLineEntity, BinarySensorEntity):
-    """On while the last answer said the line is off, suspended, out of credit..."""
+class InfocallerBinarySensorEntity(InfocallerLineEntity, BinarySensorEntity):
+    """A binary sensor that shows part of the line's call records.
 
-    _shown: tuple[bool, dict[str, Any] | None] | None = None
+    The state is written only when the problem or the answer that explains
+    it changed: a run of accepted calls leaves it alone, a failure to get an
+    answer never changes it.
+    """
 
-    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
-        """Write only when the problem or the answer that explains it changed.
+    entity_description: InfocallerBinarySensorEntityDescription
 
-        A run of accepted calls leaves it alone; a failure to get an answer
-        never changes it.
-        """
-        shown = (self.is_on, self.extra_state_attributes)
-        if shown != self._shown:
-            self.async_write_ha_state()
-
-    def _async_write_ha_state(self) -> None:
-        self._shown = (self.is_on, self.extra_state_attributes)
-        super()._async_write_ha_state()
-
-    @property
-    def is_on(self) -> bool:
-        """Return whether the last answer was an account-state code."""
-        return self.records.line_problem
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the answer that set the state (the record's answer fields)."""
-        if (record := self.records.last_answer) is None:
-            return None
-        return {
-            "result": record.result,
-            "result_key": record.result_key,
-            "result_text": record.result_text,
-        }
+    def _read_state(self) -> bool:
+        """Read the state and attributes from the records; whether they changed."""
+        is_on = self.entity_description.is_on_fn(self.records)
+        attributes = self.entity_description.attributes_fn(self.records)
+        if (is_on, attributes) == (self._attr_is_on, self.extra_state_attributes):
+            return False
+        self._attr_is_on = is_on
+        self._attr_extra_state_attributes = attributes
+        return True

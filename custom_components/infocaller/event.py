@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Stage
 from .const import ALL_RESULT_KEYS
 from .entity import InfocallerLineEntity
-from .records import CallRecord
+from .records import LineUpdate
 from .runtime import InfocallerConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -46,25 +44,21 @@ async def async_setup_entry(
 class InfocallerCallResultEvent(InfocallerLineEntity, EventEntity):
     """Fires with the result key of every request."""
 
-    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
-        """Trigger the event, then write the state."""
-        self._trigger_event(record.result_key, record.as_dict())
-        self.async_write_ha_state()
+    @callback
+    def _handle_line_update(self, update: LineUpdate) -> None:
+        """Trigger the event on a new record, then write the state."""
+        if update.progress is None and update.record is not None:
+            self._trigger_event(update.record.result_key, update.record.as_dict())
+            self.async_write_ha_state()
 
 
 class InfocallerCallProgressEvent(InfocallerLineEntity, EventEntity):
     """Fires with the stage of every call-progress report (matched or not)."""
 
-    async def async_added_to_hass(self) -> None:
-        """Follow call progress (not the call records)."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.progress.async_add_listener(self._handle_progress))
-
-    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
-        """Ignore a new call: it is not progress."""
-
-    def _handle_progress(self, data: dict[str, Any]) -> None:
-        """Trigger the event with the stage."""
-        attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
-        self._trigger_event(data["stage"], attributes)
-        self.async_write_ha_state()
+    @callback
+    def _handle_line_update(self, update: LineUpdate) -> None:
+        """Trigger the event on a progress step, then write the state."""
+        if (data := update.progress) is not None:
+            attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
+            self._trigger_event(data["stage"], attributes)
+            self.async_write_ha_state()

@@ -7,9 +7,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import Source
-from .entity import InfocallerSavedCallEntity, async_add_saved_call_entities
+from .entity import InfocallerSavedCallEntity
 from .runtime import InfocallerConfigEntry
 from .saved_call import SavedCall
+from .subentries import async_add_saved_call_entities
 
 PARALLEL_UPDATES = 0
 

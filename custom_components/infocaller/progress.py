@@ -12,8 +12,9 @@ may report before the action has read its answer, and the report is
 applied when the call is followed. ``not_answered`` is inferred here: no
 ``answered`` by the end of the call's window, or an ``ended`` without
 ``answered`` (after a short grace, since requests may arrive out of order).
-Every change updates the call record, fires ``infocaller_call_progress``
-and tells the listeners (entities, and anyone waiting with ``async_wait``).
+Every change updates the call record, fires ``infocaller_call_progress``,
+sends a ``LineUpdate`` on the line's signal (the entities) and wakes anyone
+waiting with ``async_wait``.
 
 Waits and timers belong to the line: once it unloads (``async_stop``) no
 timer is set, no report is applied, and a waiter gets
@@ -24,13 +25,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 import dataclasses
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import (
+    async_dispatcher_connect,
+    async_dispatcher_send,
+)
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -57,7 +62,7 @@ from .matching import (
     same_number,
 )
 from .ratelimit import RateLimiter
-from .records import CallRecord, InfocallerRecords
+from .records import CallRecord, InfocallerRecords, LineUpdate
 from .saving import DelayedSave, LineStore, async_load_state
 
 if TYPE_CHECKING:
@@ -81,8 +86,6 @@ FINISHED_IDS_KEPT: Final = 1000
 FINISHED_IDS_SECONDS: Final = 24 * 3600
 #: Distinct (stage, digits) reports remembered per call, to apply a repeat once.
 MARKS_PER_CALL: Final = 20
-
-type ProgressListener = Callable[[dict[str, Any]], None]
 
 
 class LineUnloadedError(Exception):
@@ -139,8 +142,7 @@ class InfocallerProgress:
         self._seen: dict[str, dict[tuple[str, str | None], None]] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._changed: dict[str, list[asyncio.Future[None]]] = {}
-        self._listeners: list[ProgressListener] = []
-        self._remove_records_listener: CALLBACK_TYPE | None = None
+        self._stop_following_records: CALLBACK_TYPE | None = None
         self.stopped = False
         self._store = progress_store(hass, entry.entry_id)
         self._saving = DelayedSave(self._store, self.as_dict)
@@ -236,8 +238,8 @@ class InfocallerProgress:
                 self._ids.clear()
                 self._saving.async_schedule()
             return
-        self._remove_records_listener = self.records.async_add_listener(
-            self._record_added
+        self._stop_following_records = async_dispatcher_connect(
+            self.hass, self.records.signal, self._line_updated
         )
         for record in list(self.tracked.values()):
             self._arm(record)
@@ -249,9 +251,9 @@ class InfocallerProgress:
         Nothing is scheduled or applied afterwards.
         """
         self.stopped = True
-        if self._remove_records_listener is not None:
-            self._remove_records_listener()
-            self._remove_records_listener = None
+        if self._stop_following_records is not None:
+            self._stop_following_records()
+            self._stop_following_records = None
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
@@ -261,9 +263,15 @@ class InfocallerProgress:
                     future.set_result(None)
 
     @callback
-    def _record_added(self, record: CallRecord, _saved_call_id: str | None) -> None:
+    def _line_updated(self, update: LineUpdate) -> None:
         """Follow a call the records just got, if it is an accepted one."""
-        if record.status is None or self.stopped:
+        record = update.record
+        if (
+            update.progress is not None  # our own change
+            or record is None
+            or record.status is None
+            or self.stopped
+        ):
             return
         key = record.key
         self.tracked[key] = record
@@ -346,7 +354,8 @@ class InfocallerProgress:
         self._finish(updated)
         # Inferred for this very call, so the match is exact.
         self._tell(
-            self._event_data(updated, Stage.NOT_ANSWERED, MATCH_CALL_ID, inferred=True)
+            updated,
+            self._event_data(updated, Stage.NOT_ANSWERED, MATCH_CALL_ID, inferred=True),
         )
 
     # -- reports ------------------------------------------------------------
@@ -411,7 +420,7 @@ class InfocallerProgress:
             if not ours:
                 # Maybe for a call whose answer the action has not read yet.
                 self.pending.append((now, report))
-            self._tell(self._event_data(None, report.stage, how, report))
+            self._tell(None, self._event_data(None, report.stage, how, report))
             return how
         self._apply(record, report, how, now)
         return how
@@ -448,7 +457,7 @@ class InfocallerProgress:
             if report.digits is not None:
                 changes["digits"] = report.digits
         updated = self._update(record, **changes)
-        self._tell(self._event_data(updated, report.stage, how, report))
+        self._tell(updated, self._event_data(updated, report.stage, how, report))
         if updated.key in self.tracked:
             if updated.ended_at is not None and updated.answered_at is not None:
                 self._finish(updated)
@@ -534,22 +543,12 @@ class InfocallerProgress:
             "time": dt_util.utcnow().isoformat(),
         }
 
-    def _tell(self, data: dict[str, Any]) -> None:
-        """Fire the event and tell the entities."""
+    def _tell(self, record: CallRecord | None, data: dict[str, Any]) -> None:
+        """Fire the event and send the change on the line's signal."""
         self.hass.bus.async_fire(EVENT_CALL_PROGRESS, data)
-        for listener in list(self._listeners):
-            listener(data)
-
-    @callback
-    def async_add_listener(self, listener: ProgressListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with every progress change (the event's data)."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        async_dispatcher_send(
+            self.hass, self.records.signal, LineUpdate(record=record, progress=data)
+        )
 
     # -- waiting ------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The call records of one line: what every entity and diagnostics show.
 
 The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
-the records keep the last results and counters and tell the entities.
+the records keep the last results and counters, and send each new record on
+the line's dispatcher signal (``signal_line_updated``, one ``LineUpdate``:
+the entities and call progress follow it).
 Stored in ``.storage/infocaller.<entry id>``: the counters and the last
 results with their numbers, rule groups and call ids (what the entities
 show). An accepted call's record is on disk before the action returns
@@ -24,7 +26,8 @@ from datetime import datetime
 import json
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
@@ -145,7 +148,25 @@ _RECORD_FIELDS = frozenset(f.name for f in fields(CallRecord) if f.init)
 _RECORD_TEXTS = ("source", "phone", "rule_group", "result_key", "result_text")
 
 
-type RecordListener = Callable[[CallRecord, str | None], None]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineUpdate:
+    """A change of a line's state, sent on ``signal_line_updated``.
+
+    Either a new record (``progress`` is None), or a step of a call's
+    progress (``progress`` is the ``infocaller_call_progress`` event's data;
+    ``record`` is the call's new version, None when the report matched no
+    call). The records and the progress are already changed when it is sent.
+    """
+
+    record: CallRecord | None
+    #: The saved call that placed a new record, by subentry id.
+    saved_call_id: str | None = None
+    progress: dict[str, Any] | None = None
+
+
+def signal_line_updated(entry_id: str) -> str:
+    """Return the dispatcher signal of a line's changes (``LineUpdate``)."""
+    return f"{DOMAIN}_{entry_id}_updated"
 
 
 class InfocallerRecords:
@@ -154,6 +175,8 @@ class InfocallerRecords:
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
         self.hass = hass
+        #: The line's dispatcher signal: every change of its state (``LineUpdate``).
+        self.signal = signal_line_updated(entry_id)
         self._store = records_store(hass, entry_id, self._async_written)
         self._journal = Journal(f"{self._store.path}.journal")
         #: The number of the last record added; the file says which it holds.
@@ -174,7 +197,6 @@ class InfocallerRecords:
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
-        self._listeners: list[RecordListener] = []
         self._saving = DelayedSave(self._store, self._data_to_save)
 
     @property
@@ -269,18 +291,21 @@ class InfocallerRecords:
 
     @callback
     def async_add(self, record: CallRecord, saved_call_id: str | None = None) -> None:
-        """Keep one outcome, schedule the save and tell the listeners."""
+        """Keep one outcome, schedule the save and send it on the line's signal."""
         self._take(record, saved_call_id)
         self._seq += 1
         self._unwritten[id(record)] = (self._seq, record, saved_call_id)
         if record.accepted and not self._saving.closed:
-            # Written while the listeners run; ``async_save_now`` awaits it.
+            # Written while the entities are told; ``async_save_now`` awaits it.
             self._writing[id(record)] = self._async_append(
                 self._seq, record, saved_call_id
             )
         self._saving.async_schedule()
-        for listener in list(self._listeners):
-            listener(record, saved_call_id)
+        async_dispatcher_send(
+            self.hass,
+            self.signal,
+            LineUpdate(record=record, saved_call_id=saved_call_id),
+        )
 
     def _take(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Add one outcome to the records."""
@@ -301,8 +326,8 @@ class InfocallerRecords:
     def async_replace(self, old: CallRecord, new: CallRecord) -> None:
         """Put a newer version of a record (its progress) where the old one is.
 
-        Record listeners are not told: a progress change is not a new call
-        (``progress.py`` tells its own listeners).
+        Nothing is sent: a progress change is not a new call (``progress.py``
+        sends the change on the line's signal once it is applied).
         """
         for index, record in enumerate(self.recent):
             if record is old:
@@ -359,17 +384,6 @@ class InfocallerRecords:
         """Delete the records' file and journal."""
         await async_remove_store(self._store)
         await self.hass.async_add_executor_job(self._journal.close, True)
-
-    @callback
-    def async_add_listener(self, listener: RecordListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each new record and its saved call's id."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
 
 
 def _has_time(item: Any) -> bool:

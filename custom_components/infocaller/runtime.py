@@ -32,7 +32,7 @@ class InfocallerRuntimeData:
     records: InfocallerRecords
     progress: InfocallerProgress
     #: The saved calls by subentry id, kept in step with the subentries
-    #: without a reload (``entity.async_sync_saved_calls``).
+    #: without a reload (``subentries.async_sync_saved_calls``).
     saved_calls: dict[str, SavedCall]
     #: The entry data the runtime was built from; a change means a reload.
     data: Mapping[str, Any]

@@ -21,11 +21,12 @@ from .const import ALL_RESULT_KEYS, CallStatus
 from .entity import (
     InfocallerLineEntity,
     InfocallerSavedCallEntity,
-    async_add_saved_call_entities,
+    InfocallerStateEntity,
 )
 from .records import CallRecord, InfocallerRecords
 from .runtime import InfocallerConfigEntry
 from .saved_call import SavedCall
+from .subentries import async_add_saved_call_entities
 
 PARALLEL_UPDATES = 0
 
@@ -35,13 +36,7 @@ class InfocallerSensorEntityDescription(SensorEntityDescription):
     """Describes an Infocaller sensor."""
 
     value_fn: Callable[[InfocallerRecords], str | int | datetime | None]
-    attributes_fn: Callable[[InfocallerRecords], dict[str, Any] | None] = (
-        lambda _records: None
-    )
-    #: Whether a new record can change this sensor (else no state write).
-    changed_fn: Callable[[CallRecord], bool] = lambda _record: True
-    #: Whether call progress changes this sensor (state written on each).
-    follows_progress: bool = False
+    attributes_fn: Callable[[InfocallerRecords], dict[str, Any]] = lambda _records: {}
 
 
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
@@ -51,8 +46,7 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=list(ALL_RESULT_KEYS),
         value_fn=lambda records: records.last.result_key if records.last else None,
-        attributes_fn=lambda records: records.last.as_dict() if records.last else None,
-        follows_progress=True,
+        attributes_fn=lambda records: records.last.as_dict() if records.last else {},
     ),
     InfocallerSensorEntityDescription(
         key="last_call_status",
@@ -63,10 +57,8 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
             records.last_progress.status if records.last_progress else None
         ),
         attributes_fn=lambda records: (
-            records.last_progress.as_dict() if records.last_progress else None
+            records.last_progress.as_dict() if records.last_progress else {}
         ),
-        changed_fn=lambda record: record.status is not None,
-        follows_progress=True,
     ),
     InfocallerSensorEntityDescription(
         key="last_call",
@@ -80,7 +72,6 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda records: records.accepted_calls,
-        changed_fn=lambda record: record.accepted,
     ),
     InfocallerSensorEntityDescription(
         key="refused_calls",
@@ -88,7 +79,6 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda records: records.refused_calls,
-        changed_fn=lambda record: record.result is not None and not record.accepted,
     ),
 )
 
@@ -107,79 +97,73 @@ async def async_setup_entry(
     )
 
 
-class InfocallerSensorEntity(InfocallerLineEntity, SensorEntity):
+class InfocallerSensor(InfocallerStateEntity, SensorEntity):
+    """A sensor that shows a value and attributes read from the records."""
+
+    def _show(
+        self, value: str | int | datetime | None, attributes: dict[str, Any]
+    ) -> bool:
+        """Set the value and attributes; return whether they changed."""
+        if (value, attributes) == (self.native_value, self.extra_state_attributes):
+            return False
+        self._attr_native_value = value
+        self._attr_extra_state_attributes = attributes
+        return True
+
+
+class InfocallerSensorEntity(InfocallerLineEntity, InfocallerSensor):
     """A sensor that shows part of the line's call records."""
 
     entity_description: InfocallerSensorEntityDescription
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the records, and call progress when the sensor shows it."""
-        await super().async_added_to_hass()
-        if self.entity_description.follows_progress:
-            self.async_on_remove(
-                self.progress.async_add_listener(self._handle_progress)
-            )
-
-    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
-        """Write the state only when this record can have changed it."""
-        if self.entity_description.changed_fn(record):
-            self.async_write_ha_state()
-
-    def _handle_progress(self, data: dict[str, Any]) -> None:
-        """Show a followed call's change (unmatched reports change nothing)."""
-        if data["status"] is not None:
-            self.async_write_ha_state()
-
-    @property
-    def native_value(self) -> str | int | datetime | None:
-        """Return the value from the records."""
-        return self.entity_description.value_fn(self.records)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return details of the last result."""
-        return self.entity_description.attributes_fn(self.records)
+    def _read_state(self) -> bool:
+        """Read the value and attributes from the records; whether they changed."""
+        description = self.entity_description
+        return self._show(
+            description.value_fn(self.records),
+            description.attributes_fn(self.records),
+        )
 
 
-SAVED_CALL_RESULT = SensorEntityDescription(
+@dataclass(frozen=True, kw_only=True)
+class InfocallerSavedCallSensorEntityDescription(SensorEntityDescription):
+    """Describes a sensor of a saved call: it shows the saved call's last record."""
+
+    value_fn: Callable[[CallRecord], str | None]
+    attributes_fn: Callable[[CallRecord], dict[str, Any]]
+
+
+SAVED_CALL_RESULT = InfocallerSavedCallSensorEntityDescription(
     key="saved_call_result",
     translation_key="saved_call_result",
     device_class=SensorDeviceClass.ENUM,
     options=list(ALL_RESULT_KEYS),
+    value_fn=lambda record: record.result_key,
+    attributes_fn=lambda record: record.as_dict(),
 )
 
 
-class InfocallerSavedCallResultSensor(InfocallerSavedCallEntity, SensorEntity):
+class InfocallerSavedCallResultSensor(InfocallerSavedCallEntity, InfocallerSensor):
     """The result of the saved call's own last call, on its device.
 
     A press, a notification or a voice command shows its outcome where the
-    user pressed; attributes are the call record.
+    user pressed; attributes are the call record, which follows the call's
+    progress like the line's sensors.
     """
+
+    entity_description: InfocallerSavedCallSensorEntityDescription
 
     def __init__(self, entry: InfocallerConfigEntry, saved: SavedCall) -> None:
         """Attach the sensor to the saved call's device; it reads the records."""
         super().__init__(entry, saved, SAVED_CALL_RESULT)
-        self.records = entry.runtime_data.records
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the records of this saved call only."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.records.async_add_listener(self._handle_record))
-
-    def _handle_record(self, record: CallRecord, saved_call_id: str | None) -> None:
-        if saved_call_id == self.saved.subentry_id:
-            self.async_write_ha_state()
-
-    @property
-    def _record(self) -> CallRecord | None:
-        return self.records.by_saved_call.get(self.saved.subentry_id)
-
-    @property
-    def native_value(self) -> str | None:
-        """Return the last result key of this saved call."""
-        return record.result_key if (record := self._record) else None
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the call record."""
-        return record.as_dict() if (record := self._record) else None
+    def _read_state(self) -> bool:
+        """Read the saved call's last record; whether what is shown changed."""
+        value: str | None = None
+        attributes: dict[str, Any] = {}
+        if (
+            record := self.records.by_saved_call.get(self.saved.subentry_id)
+        ) is not None:
+            value = self.entity_description.value_fn(record)
+            attributes = self.entity_description.attributes_fn(record)
+        return self._show(value, attributes)
