@@ -581,6 +581,8 @@ async def test_dropped_values_are_counted(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["call_progress"]["dropped_values"] == 2
+
+
 # -- reports before the answer, schedules, finished ids, floods, lines --------
 
 
@@ -755,7 +757,11 @@ async def test_a_flood_of_strangers_does_not_starve_a_followed_call(
 async def test_distinct_digits_remembered_per_call_are_capped(
     hass: HomeAssistant, client: Any
 ) -> None:
-    """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7)."""
+    """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7).
+
+    Distinct digits past the cap are ignored (not applied): cycling values
+    can neither grow memory nor have an old value applied again.
+    """
     from custom_components.infocaller.progress import MARKS_PER_CALL
 
     await _call(hass)
@@ -765,7 +771,7 @@ async def test_distinct_digits_remembered_per_call_are_capped(
             ProgressReport(stage=Stage.DIGITS, call_id="4711", digits=str(digits))
         )
     assert len(progress._seen["4711"]) == MARKS_PER_CALL
-    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL * 3 - 1)
+    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL - 1)
 
 
 async def test_a_report_for_another_line_matches_nothing(
