@@ -6,10 +6,12 @@ matching.py and chain.py).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from unittest.mock import MagicMock
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -23,6 +25,8 @@ from custom_components.infocaller.progress import (
     MARKS_PER_CALL,
     PENDING_REPORTS,
 )
+
+from .test_wait_and_chain import _chain, _pass_time, _settle
 
 NOW = "2030-03-01 12:00:00+00:00"
 A = "+34611000001"
@@ -334,3 +338,93 @@ async def test_junk_without_numbers_does_not_evict_a_report_with_one(
         progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=f"X{n}"))
     await _call(hass, A)
     assert _answered(progress_integration, "C1")
+
+
+# -- 7. Number-only reports: round 2's call to a person gets the answer ------
+
+
+async def test_round_two_answer_by_number_goes_to_the_round_two_call(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Chain [A, B], wait 30, 2 rounds: A picks up C3 while C1's window is open."""
+    freezer.move_to(NOW)
+    task = _chain(hass, targets=[A, B], wait=30, rounds=2)
+    for _ in range(2):  # C1 (A), C2 (B): nobody within 30 s
+        await _settle(hass)
+        _pass_time(hass, freezer, 31)
+    await _settle(hass)
+    assert call_ids == ["C1", "C2", "C3"]
+    assert "C1" in _progress(progress_integration).tracked  # its window is open
+    # A picks up C3; Infocaller's report has an id of its own.
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="998877", called=A)
+    )
+    for _ in range(50):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0)
+    assert task.done(), "the chain still waits: the answer went to C1"
+    assert (await task)["answered_by"]["call_id"] == "C3"
+    assert not _answered(progress_integration, "C1")
+
+
+# -- 6. Two chains sharing a person -------------------------------------------
+
+
+async def test_second_chain_waits_on_the_person_ringing_for_the_first(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Chain 2 [A, B] while chain 1 waits on A: it waits on C1, not calls B."""
+    freezer.move_to(NOW)
+    first = _chain(hass, targets=[A, C], wait=120)
+    await _settle(hass)
+    assert call_ids == ["C1"]
+    second = _chain(hass, targets=[A, B], wait=120)
+    await _settle(hass)
+    assert call_ids == ["C1"]  # A refused as a duplicate; B not called
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C1")
+    )
+    one, two = await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert one["answered_by"]["call_id"] == "C1"
+    assert two["answered_by"] == {
+        "round": 1,
+        "phone": A,
+        "saved_call": None,
+        "call_id": "C1",
+        "status": "answered",
+        "error": "duplicate_call",
+    }
+    assert call_ids == ["C1"]
+
+
+async def test_chain_refused_as_duplicate_waits_before_the_next_person(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No followed call to A (progress let go): the chain waits its wait."""
+    freezer.move_to(NOW)
+    await _call(hass, A, "Alarma")
+    progress = _progress(progress_integration)
+    progress._finish(progress.tracked["C1"])
+    task = _chain(hass, targets=[A, B], wait=60)
+    for _ in range(50):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0)
+    assert call_ids == ["C1"]
+    assert progress._pauses
+    _pass_time(hass, freezer, 30)
+    await hass.async_block_till_done()
+    assert call_ids == ["C1"]
+    _pass_time(hass, freezer, 31)
+    await _settle(hass)
+    assert call_ids == ["C1", "C2"]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

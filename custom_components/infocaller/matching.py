@@ -21,6 +21,10 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
 - By number only while the call can ring: from shortly before its start
   (the scheduled time, else acceptance) to the end of its window, or while
   it is answered and not over.
+- By number, a call a chain has given up on (it waited its ``wait`` and
+  moved on) is a candidate only when no other call to that number is: when
+  a chain calls the same person again (``rounds``), an "answered" goes to
+  the newer call, the one the chain waits on.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class FollowedCall:
     scheduled_for: datetime | None
     window_end: datetime | None
     answered: bool
+    given_up: bool = False
 
 
 def number_window_opens(call: FollowedCall) -> datetime:
@@ -109,8 +114,10 @@ def by_number(
 ) -> FollowedCall | None:
     """Return the call a report without a known call id belongs to, if any.
 
-    An "answered" goes to the oldest call to that number nobody answered
-    yet; anything else prefers a call already answered (the one that goes on).
+    Calls given up on count only when no other call to the number can
+    ring. An "answered" goes to the oldest call to that number nobody
+    answered yet; anything else prefers a call already answered (the one
+    that goes on).
     """
     numbers = report.numbers
     if not numbers:
@@ -121,6 +128,7 @@ def by_number(
         if any(same_number(call.phone, number) for number in numbers)
         and may_ring(call, at)
     ]
+    candidates = [call for call in candidates if not call.given_up] or candidates
     if report.stage is Stage.ANSWERED:
         candidates = [call for call in candidates if not call.answered]
     else:

@@ -99,9 +99,10 @@ def _parse(value: str | None) -> datetime | None:
     return dt_util.parse_datetime(value) if value else None
 
 
-def followed_call(record: CallRecord) -> FollowedCall:
+def followed_call(record: CallRecord, *, given_up: bool = False) -> FollowedCall:
     """Return what matching needs to know of a followed call's record."""
     return FollowedCall(
+        given_up=given_up,
         key=record.key,
         call_id=record.call_id,
         phone=record.phone,
@@ -146,6 +147,9 @@ class InfocallerProgress:
         #: Numbers with a request on its way to Infocaller (its answer not
         #: read yet), and how many: a report for that call may come first.
         self.sending: dict[str, int] = {}
+        #: Followed calls a chain stopped waiting on (in memory: chains are).
+        self.given_up: set[str] = set()
+        self._pauses: set[asyncio.Future[None]] = set()
         self._seen: dict[str, dict[tuple[str, str | None], None]] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._changed: dict[str, list[asyncio.Future[None]]] = {}
@@ -243,7 +247,7 @@ class InfocallerProgress:
             cancel()
         self._timers.clear()
 
-        for futures in self._changed.values():
+        for futures in [*self._changed.values(), self._pauses]:
             for future in futures:
                 if not future.done():
                     future.set_result(None)
@@ -314,7 +318,7 @@ class InfocallerProgress:
             match = match_report(
                 report,
                 line_id=self.line_id,
-                calls={key: followed_call(r) for key, r in self.tracked.items()},
+                calls=self._followed(),
                 ids=self._ids,
                 finished_ids=self.finished_ids,
                 at=at,
@@ -348,6 +352,39 @@ class InfocallerProgress:
         if any(same_number(call.phone, n) for call in calls for n in report.numbers):
             return 2
         return 1
+
+    def _followed(self) -> dict[str, FollowedCall]:
+        """Return the followed calls as matching sees them."""
+        return {
+            key: followed_call(record, given_up=key in self.given_up)
+            for key, record in self.tracked.items()
+        }
+
+    @callback
+    def async_give_up(self, record: CallRecord) -> None:
+        """Note that a chain stopped waiting on a call (``matching.py``)."""
+        if record.key in self.tracked:
+            self.given_up.add(record.key)
+
+    async def async_pause(self, seconds: float) -> None:
+        """Wait ``seconds``; raise ``LineUnloadedError`` if the line unloads."""
+        if self.stopped:
+            raise LineUnloadedError
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pauses.add(future)
+        try:
+            async with asyncio.timeout(seconds):
+                await future
+        except TimeoutError:
+            return
+        finally:
+            self._pauses.discard(future)
+        raise LineUnloadedError  # only async_stop ends a pause early
+
+    def latest_call(self, phone: str) -> CallRecord | None:
+        """Return the newest followed call to ``phone``, if any."""
+        calls = [r for r in self.tracked.values() if same_number(r.phone, phone)]
+        return max(calls, key=lambda record: record.time, default=None)
 
     def _sending_to(self, report: ProgressReport) -> bool:
         """Whether a request to a number the report names is on its way."""
@@ -387,6 +424,7 @@ class InfocallerProgress:
         """Stop following a call; keep it a while for late reports."""
         key = record.key
         self.tracked.pop(key, None)
+        self.given_up.discard(key)
         if cancel := self._timers.pop(key, None):
             cancel()
         now = dt_util.utcnow()
@@ -440,7 +478,7 @@ class InfocallerProgress:
         match = match_report(
             report,
             line_id=self.line_id,
-            calls={key: followed_call(r) for key, r in self.tracked.items()},
+            calls=self._followed(),
             ids=self._ids,
             finished_ids=self.finished_ids,
             at=now,
