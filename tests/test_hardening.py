@@ -280,6 +280,14 @@ async def test_a_chains_attempts_count_for_the_loop_limit(
 
     assert progress._changed, "the chain never waited"
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    # Round 2's attempt is refused by the limit while round 1's call may
+    # still ring: the chain waits on that call (its wait) before going on.
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if progress._changed:
+            break
+    assert progress._changed, "the chain did not wait on the ringing call"
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=12))
     async with asyncio.timeout(5):
         response = await task
     assert [a["error"] for a in response["attempts"]] == [None, "rate_limited_number"]

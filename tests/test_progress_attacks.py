@@ -406,25 +406,50 @@ async def test_second_chain_waits_on_the_person_ringing_for_the_first(
 async def test_chain_refused_as_duplicate_waits_before_the_next_person(
     hass: HomeAssistant,
     progress_integration: MockConfigEntry,
-    call_ids: list[str],
-    freezer: FrozenDateTimeFactory,
+    mock_infocaller: MagicMock,
 ) -> None:
-    """No followed call to A (progress let go): the chain waits its wait."""
-    freezer.move_to(NOW)
-    await _call(hass, A, "Alarma")
+    """A's request still on its way (not followed yet): the chain waits its wait."""
+    release = asyncio.Event()
+    phones: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        phones.append(request.phone)
+        if len(phones) == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id=f"C{len(phones)}")
+
+    mock_infocaller.issue_call.side_effect = issue
+    first = asyncio.create_task(_call(hass, A, "Alarma"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert phones == [A]
+    chain = _chain(hass, targets=[A, B], wait=60)
     progress = _progress(progress_integration)
-    progress._finish(progress.tracked["C1"])
-    task = _chain(hass, targets=[A, B], wait=60)
     for _ in range(50):
         await hass.async_block_till_done()
         await asyncio.sleep(0)
-    assert call_ids == ["C1"]
-    assert progress._pauses
-    _pass_time(hass, freezer, 30)
-    await hass.async_block_till_done()
-    assert call_ids == ["C1"]
-    _pass_time(hass, freezer, 31)
+    try:
+        assert phones == [A]  # B not called at once
+        assert progress._pauses
+    finally:
+        chain.cancel()
+        release.set()
+        await asyncio.gather(first, chain, return_exceptions=True)
+    assert not progress._pauses
+
+
+async def test_chain_goes_on_when_the_persons_earlier_call_is_over(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+) -> None:
+    """A refused as a duplicate, but A's call is over: B is called at once."""
+    await _call(hass, A, "Alarma")
+    progress = _progress(progress_integration)
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
+    progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    chain = _chain(hass, targets=[A, B], wait=60)
     await _settle(hass)
     assert call_ids == ["C1", "C2"]
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    chain.cancel()
+    await asyncio.gather(chain, return_exceptions=True)

@@ -10,8 +10,10 @@ person may be ringing right now: a duplicate of a call placed moments ago
 (say by another chain or automation), or that number's hourly limit. Then
 the chain does not call the next person at once: it waits on the newest
 followed call to that person, as if it had placed it (if that person
-answers it, the chain counts them as answered), and, when no call to them
-is followed, it waits its ``wait`` before going on. A chain that gives up
+answers it, the chain counts them as answered); when the request to them
+has not been answered by Infocaller yet (so it cannot be followed), it
+waits its ``wait``. When every call to them is over (not answered, or
+ended), nothing rings: the chain goes on at once. A chain that gives up
 on a call (its ``wait`` passed) tells progress, so that a later call to the
 same person (``rounds``) gets a report matched by number. Cancelling the calling script cancels
 the chain at once: a call already accepted is not undone (Infocaller cannot
@@ -184,14 +186,16 @@ async def async_call_until_answered(
 async def _wait_on_earlier(
     runtime: InfocallerRuntimeData, phone: str, until: Stage, wait: float
 ) -> CallRecord | None:
-    """Wait on the newest followed call to ``phone``, else ``wait`` seconds.
+    """Wait on the newest followed call to ``phone``, or a request on its way.
 
     Returns that call's newest record (None when no call to the person is
-    followed). Raises ``LineUnloadedError`` when the line unloads.
+    followed: after ``wait`` seconds if a request to them is on its way, at
+    once if not). Raises ``LineUnloadedError`` when the line unloads.
     """
     progress = runtime.progress
     if (earlier := progress.latest_call(phone)) is None:
-        await progress.async_pause(wait)
+        if phone in progress.sending:
+            await progress.async_pause(wait)
         return None
     return await progress.async_wait(earlier, until, wait)
 
