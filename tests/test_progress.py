@@ -774,8 +774,10 @@ async def test_distinct_digits_remembered_per_call_are_capped(
 ) -> None:
     """A flood of distinct digits keeps at most MARKS_PER_CALL marks (item 7).
 
-    Seen from outside: a repeat of one of the last MARKS_PER_CALL reports is
-    dropped (no event), a repeat of an older one is applied again.
+    Seen from outside: the first MARKS_PER_CALL distinct digits are applied,
+    further distinct ones are ignored (no event), and repeating an early one
+    is a repeated request (no event): cycling values can neither grow
+    memory nor have an old value applied again.
     """
     from custom_components.infocaller.progress import MARKS_PER_CALL
 
@@ -791,16 +793,13 @@ async def test_distinct_digits_remembered_per_call_are_capped(
     for digits in range(MARKS_PER_CALL * 3):
         report(digits)
     await hass.async_block_till_done()
-    assert len(events) == MARKS_PER_CALL * 3
-    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL * 3 - 1)
-    oldest_kept = MARKS_PER_CALL * 2
-    report(oldest_kept)  # remembered: a repeated request
+    assert len(events) == MARKS_PER_CALL
+    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL - 1)
+    report(0)  # remembered: a repeated request
+    report(MARKS_PER_CALL * 3 - 1)  # past the cap: ignored
     await hass.async_block_till_done()
-    assert len(events) == MARKS_PER_CALL * 3
-    report(oldest_kept - 1)  # forgotten: applied again
-    await hass.async_block_till_done()
-    assert len(events) == MARKS_PER_CALL * 3 + 1
-    assert events[-1].data["digits"] == str(oldest_kept - 1)
+    assert len(events) == MARKS_PER_CALL
+    assert hass.states.get(STATUS).attributes["digits"] == str(MARKS_PER_CALL - 1)
 
 
 async def test_a_report_for_another_line_matches_nothing(

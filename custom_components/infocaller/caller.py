@@ -236,6 +236,8 @@ class InfocallerCaller:
             raise
         # Until proven otherwise, a request may have been placed.
         placed = True
+        # A report may come before the answer: progress holds it meanwhile.
+        sent = self.progress.async_sending(request.phone)
         try:
             result = await client.issue_call(request)
         except InfocallerRejectedError as err:
@@ -282,6 +284,7 @@ class InfocallerCaller:
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
+            sent()
             if placed:
                 self.guard.async_sent(ticket)
             else:

@@ -5,7 +5,17 @@ every other call, so the duplicate guard, the records and the events all
 apply; between attempts the chain waits on call progress
 (``InfocallerProgress.async_wait``). Every number is checked before the
 first call, so a typo changes nothing. A refused attempt is recorded and the
-chain goes on with the next person. Cancelling the calling script cancels
+chain goes on with the next person, except when it was refused because the
+person may be ringing right now: a duplicate of a call placed moments ago
+(say by another chain or automation), or that number's hourly limit. Then
+the chain does not call the next person at once: it waits on the newest
+followed call to that person, as if it had placed it (if that person
+answers it, the chain counts them as answered); when the request to them
+has not been answered by Infocaller yet (so it cannot be followed), it
+waits its ``wait``. When every call to them is over (not answered, or
+ended), nothing rings: the chain goes on at once. A chain that gives up
+on a call (its ``wait`` passed) tells progress, so that a later call to the
+same person (``rounds``) gets a report matched by number. Cancelling the calling script cancels
 the chain at once: a call already accepted is not undone (Infocaller cannot
 cancel a queued call), and no further call is placed. A chain belongs to
 its line: when the line unloads (reload, disable, delete) the chain ends at
@@ -30,9 +40,14 @@ from .const import (
     Source,
 )
 from .progress import LineUnloadedError, reached
+from .records import CallRecord
 from .runtime import InfocallerRuntimeData
 from .saved_call import SavedCall, fold_name
 from .validation import CallValidationError, async_validate_call
+
+#: Refusals that mean the person may be ringing right now (a call to them
+#: was placed moments ago): the chain waits before the next person.
+MAY_BE_RINGING = frozenset({"duplicate_call", "rate_limited_number"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,11 +152,22 @@ async def async_call_until_answered(
                         attempts.pop()  # refused: nobody was called
                         raise _line_unloaded(runtime, attempts) from err
                     LOGGER.info(
-                        "Chain: the call to %s was not placed (%s); next person",
+                        "Chain: the call to %s was not placed (%s)",
                         phone,
                         err.translation_key,
                     )
                     attempt.update(call_id=None, status=None, error=err.translation_key)
+                    if err.translation_key not in MAY_BE_RINGING:
+                        continue
+                    # The person may be ringing now: wait before the next one.
+                    try:
+                        earlier = await _wait_on_earlier(runtime, phone, until, wait)
+                    except LineUnloadedError as unloaded:
+                        raise _line_unloaded(runtime, attempts) from unloaded
+                    if earlier is not None:
+                        attempt.update(call_id=earlier.call_id, status=earlier.status)
+                        if reached(earlier, until):
+                            return {"answered_by": attempt, "attempts": attempts}
                     continue
                 attempt.update(call_id=record.call_id, status=record.status, error=None)
                 try:
@@ -151,9 +177,27 @@ async def async_call_until_answered(
                 attempt.update(call_id=record.call_id, status=record.status, error=None)
                 if reached(record, until):
                     return {"answered_by": attempt, "attempts": attempts}
+                runtime.progress.async_give_up(record)
         return {"answered_by": None, "attempts": attempts}
     finally:
         runtime.running_chains.discard(chain_key)
+
+
+async def _wait_on_earlier(
+    runtime: InfocallerRuntimeData, phone: str, until: Stage, wait: float
+) -> CallRecord | None:
+    """Wait on the newest followed call to ``phone``, or a request on its way.
+
+    Returns that call's newest record (None when no call to the person is
+    followed: after ``wait`` seconds if a request to them is on its way, at
+    once if not). Raises ``LineUnloadedError`` when the line unloads.
+    """
+    progress = runtime.progress
+    if (earlier := progress.latest_call(phone)) is None:
+        if phone in progress.sending:
+            await progress.async_pause(wait)
+        return None
+    return await progress.async_wait(earlier, until, wait)
 
 
 def _line_unloaded(

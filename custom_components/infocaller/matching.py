@@ -6,12 +6,25 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
 - A report whose ``line`` names another line belongs to no call.
 - By call id at any time: the ``idcall`` Infocaller gave us, or a call id a
   report carried when its number matched (Infocaller may use its own ids).
+- A call id we do not know (neither followed nor finished) that comes while
+  a request to the report's number is on its way (its answer not read) may
+  be that call's, reported before Infocaller answered us: it is held, not
+  given to another call to that number. When the answer is read, a call
+  with that ``idcall`` takes it; if none does, it is matched by number as
+  of its arrival (Infocaller's own ids). A report kept because it matched
+  nothing (no request on its way) later goes only to a call with its id:
+  it came before any request to its number, so it is not for a call
+  placed after it.
 - A call id of ours whose call finished belongs to that call only: it never
   falls back to the number, so a late or repeated report cannot change
   another call.
 - By number only while the call can ring: from shortly before its start
   (the scheduled time, else acceptance) to the end of its window, or while
   it is answered and not over.
+- By number, a call a chain has given up on (it waited its ``wait`` and
+  moved on) is a candidate only when no other call to that number is: when
+  a chain calls the same person again (``rounds``), an "answered" goes to
+  the newer call, the one the chain waits on.
 """
 
 from __future__ import annotations
@@ -80,6 +93,7 @@ class FollowedCall:
     scheduled_for: datetime | None
     window_end: datetime | None
     answered: bool
+    given_up: bool = False
 
 
 def number_window_opens(call: FollowedCall) -> datetime:
@@ -100,8 +114,10 @@ def by_number(
 ) -> FollowedCall | None:
     """Return the call a report without a known call id belongs to, if any.
 
-    An "answered" goes to the oldest call to that number nobody answered
-    yet; anything else prefers a call already answered (the one that goes on).
+    Calls given up on count only when no other call to the number can
+    ring. An "answered" goes to the oldest call to that number nobody
+    answered yet; anything else prefers a call already answered (the one
+    that goes on).
     """
     numbers = report.numbers
     if not numbers:
@@ -112,6 +128,7 @@ def by_number(
         if any(same_number(call.phone, number) for number in numbers)
         and may_ring(call, at)
     ]
+    candidates = [call for call in candidates if not call.given_up] or candidates
     if report.stage is Stage.ANSWERED:
         candidates = [call for call in candidates if not call.answered]
     else:
@@ -125,12 +142,13 @@ class Match:
 
     ``key`` None: no followed call. ``ours`` is True when the report named a
     call id of ours that is no longer followed: it must not be kept for a
-    call that comes later.
+    call that comes later. ``held``: kept for a request on its way.
     """
 
     key: str | None
     how: str
     ours: bool = False
+    held: bool = False
 
 
 def match_report(
@@ -141,12 +159,14 @@ def match_report(
     ids: Mapping[str, str],
     finished_ids: Collection[str],
     at: datetime,
+    sending: Collection[str] = (),
 ) -> Match:
     """Return the followed call a report belongs to.
 
     ``calls`` are the followed calls by key; ``ids`` maps every call id
     known for a followed call (its ``idcall``, and ids reports used) to its
-    key; ``finished_ids`` are the call ids of calls no longer followed.
+    key; ``finished_ids`` are the call ids of calls no longer followed;
+    ``sending`` the numbers with a request on its way.
     """
     if not for_this_line(report, line_id):
         return Match(None, MATCH_NONE, ours=True)
@@ -156,6 +176,10 @@ def match_report(
             return Match(key, MATCH_CALL_ID if exact else MATCH_PHONE)
         if report.call_id in finished_ids:
             return Match(None, MATCH_NONE, ours=True)
+        if any(
+            same_number(phone, number) for phone in sending for number in report.numbers
+        ):
+            return Match(None, MATCH_NONE, held=True)
     call = by_number(report, calls.values(), at)
     if call is None:
         return Match(None, MATCH_NONE)
@@ -165,9 +189,10 @@ def match_report(
 def belongs_to(report: ProgressReport, call: FollowedCall, at: datetime) -> bool:
     """Whether a report kept from ``at`` (it matched nothing then) is the call's.
 
-    By call id; or, for a report without a call id of ours, by number
-    within the call's window.
+    By call id (a report with another id came before the call was placed,
+    or was held for another request: ``match_report``); a report without a
+    call id, by number within the call's window.
     """
-    if report.call_id is not None and report.call_id == call.call_id:
-        return True
+    if report.call_id is not None:
+        return report.call_id == call.call_id
     return by_number(report, (call,), at) is not None

@@ -84,8 +84,12 @@ PENDING_SECONDS: Final = 120
 #: Call ids of finished calls, kept against late or repeated reports.
 FINISHED_IDS_KEPT: Final = 1000
 FINISHED_IDS_SECONDS: Final = 24 * 3600
-#: Distinct (stage, digits) reports remembered per call, to apply a repeat once.
+#: Distinct digits reports remembered (and applied) per call: a repeat is
+#: applied once, and more distinct digits than this are ignored.
 MARKS_PER_CALL: Final = 20
+#: Call ids Infocaller used for one call besides its idcall (reports matched
+#: by number); a report with yet another id still matches by number.
+IDS_PER_CALL: Final = 3
 
 
 class LineUnloadedError(Exception):
@@ -96,9 +100,10 @@ def _parse(value: str | None) -> datetime | None:
     return dt_util.parse_datetime(value) if value else None
 
 
-def followed_call(record: CallRecord) -> FollowedCall:
+def followed_call(record: CallRecord, *, given_up: bool = False) -> FollowedCall:
     """Return what matching needs to know of a followed call's record."""
     return FollowedCall(
+        given_up=given_up,
         key=record.key,
         call_id=record.call_id,
         phone=record.phone,
@@ -131,14 +136,21 @@ class InfocallerProgress:
         #: Every call id known for a followed call (its idcall, and ids that
         #: reports matched by number used), to its key.
         self._ids: dict[str, str] = {}
-        #: Call ids of finished calls: (the call's key, when it finished).
-        self.finished_ids: dict[str, tuple[str, datetime]] = {}
+        #: Call ids of finished calls: (the call's key, when it finished),
+        #: oldest first.
+        self.finished_ids: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         #: Finished calls in memory, for a late report that names them.
         self._finished: OrderedDict[str, CallRecord] = OrderedDict()
         #: Reports that matched nothing yet, with when they arrived.
-        self.pending: deque[tuple[datetime, ProgressReport]] = deque(
-            maxlen=PENDING_REPORTS
-        )
+        #: Reports that matched nothing yet: (arrival, report, held), held
+        #: when it was kept for a request on its way (``_match_kept``).
+        self.pending: deque[tuple[datetime, ProgressReport, bool]] = deque()
+        #: Numbers with a request on its way to Infocaller (its answer not
+        #: read yet), and how many: a report for that call may come first.
+        self.sending: dict[str, int] = {}
+        #: Followed calls a chain stopped waiting on (in memory: chains are).
+        self.given_up: set[str] = set()
+        self._pauses: set[asyncio.Future[None]] = set()
         self._seen: dict[str, dict[tuple[str, str | None], None]] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._changed: dict[str, list[asyncio.Future[None]]] = {}
@@ -198,7 +210,7 @@ class InfocallerProgress:
             if key in tracked:
                 ids[str(call_id)] = str(key)
         oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
-        finished: dict[str, tuple[str, datetime]] = {}
+        finished: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         for call_id, (key, when) in (data.get("finished") or {}).items():
             if (at := _parse(when)) is not None and at >= oldest:
                 finished[str(call_id)] = (str(key), at)
@@ -257,7 +269,8 @@ class InfocallerProgress:
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
-        for futures in self._changed.values():
+
+        for futures in [*self._changed.values(), self._pauses]:
             for future in futures:
                 if not future.done():
                     future.set_result(None)
@@ -280,12 +293,13 @@ class InfocallerProgress:
         self._arm(record)
         self._saving.async_schedule()
         self._apply_pending(key)
+        self._match_kept()
 
     def _apply_pending(self, key: str) -> None:
         """Apply the kept reports that belong to a call just followed."""
         oldest = dt_util.utcnow() - timedelta(seconds=PENDING_SECONDS)
         for item in list(self.pending):
-            at, report = item
+            at, report, _held = item
             if at < oldest:
                 self.pending.remove(item)
                 continue
@@ -295,6 +309,119 @@ class InfocallerProgress:
                 self.pending.remove(item)
                 how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
                 self._apply(record, report, how, at)
+
+    @callback
+    def async_sending(self, phone: str) -> CALLBACK_TYPE:
+        """Note a request to ``phone`` on its way; call the result when answered.
+
+        The reports held for it are matched once its outcome is recorded:
+        an accepted call as it is followed (``_record_added``, right after
+        the answer is read), anything else on the next turn of the loop.
+        """
+        self.sending[phone] = self.sending.get(phone, 0) + 1
+
+        @callback
+        def done() -> None:
+            if (count := self.sending.pop(phone, 0)) > 1:
+                self.sending[phone] = count - 1
+            self.hass.loop.call_soon(self._match_kept)
+
+        return done
+
+    def _match_kept(self) -> None:
+        """Match kept reports held for a request whose answer is now read.
+
+        A report with a call id we did not know, that came while a request
+        to its number was on its way, was kept rather than given to another
+        call to that number: when no followed call has its id once nothing
+        is on its way to that number, it is matched by number (as of its
+        arrival), as any report with an id of Infocaller's own.
+        """
+        if self.stopped:
+            return
+        for item in list(self.pending):
+            at, report, held = item
+            if not held or self._sending_to(report):
+                continue
+            self.pending.remove(item)
+            match = match_report(
+                report,
+                line_id=self.line_id,
+                calls=self._followed(),
+                ids=self._ids,
+                finished_ids=self.finished_ids,
+                at=at,
+            )
+            if match.key is not None:
+                self._apply(self.tracked[match.key], report, match.how, at)
+            elif not match.ours:
+                self._keep(at, report, held=False)
+
+    def _keep(self, at: datetime, report: ProgressReport, *, held: bool) -> None:
+        """Keep a report that matched nothing, within ``PENDING_REPORTS``.
+
+        When full, the oldest of the least likely reports goes: first those
+        that name no number, then those whose number is neither being
+        called nor followed. A flood of junk cannot push out a genuine
+        early report of a call on its way.
+        """
+        pending = self.pending
+        if len(pending) >= PENDING_REPORTS:
+            scores = [self._likelihood(item[1], item[2]) for item in pending]
+            del pending[scores.index(min(scores))]
+        pending.append((at, report, held))
+
+    def _likelihood(self, report: ProgressReport, held: bool) -> int:
+        """Rank a kept report: how likely it is to be for a call of ours."""
+        if not report.numbers:
+            return 0
+        if held or self._sending_to(report):
+            return 2
+        calls = self.tracked.values()
+        if any(same_number(call.phone, n) for call in calls for n in report.numbers):
+            return 2
+        return 1
+
+    def _followed(self) -> dict[str, FollowedCall]:
+        """Return the followed calls as matching sees them."""
+        return {
+            key: followed_call(record, given_up=key in self.given_up)
+            for key, record in self.tracked.items()
+        }
+
+    @callback
+    def async_give_up(self, record: CallRecord) -> None:
+        """Note that a chain stopped waiting on a call (``matching.py``)."""
+        if record.key in self.tracked:
+            self.given_up.add(record.key)
+
+    async def async_pause(self, seconds: float) -> None:
+        """Wait ``seconds``; raise ``LineUnloadedError`` if the line unloads."""
+        if self.stopped:
+            raise LineUnloadedError
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pauses.add(future)
+        try:
+            async with asyncio.timeout(seconds):
+                await future
+        except TimeoutError:
+            return
+        finally:
+            self._pauses.discard(future)
+        raise LineUnloadedError  # only async_stop ends a pause early
+
+    def latest_call(self, phone: str) -> CallRecord | None:
+        """Return the newest followed call to ``phone``, if any."""
+        calls = [r for r in self.tracked.values() if same_number(r.phone, phone)]
+        return max(calls, key=lambda record: record.time, default=None)
+
+    def _sending_to(self, report: ProgressReport) -> bool:
+        """Whether a request to a number the report names is on its way."""
+        return any(
+            same_number(phone, number)
+            for phone in self.sending
+            for number in report.numbers
+        )
 
     def _arm(self, record: CallRecord) -> None:
         """Set the timer that ends following the call (or infers no answer)."""
@@ -326,6 +453,7 @@ class InfocallerProgress:
         """Stop following a call; keep it a while for late reports."""
         key = record.key
         self.tracked.pop(key, None)
+        self.given_up.discard(key)
         if cancel := self._timers.pop(key, None):
             cancel()
         now = dt_util.utcnow()
@@ -334,11 +462,13 @@ class InfocallerProgress:
             self.finished_ids.pop(call_id, None)
             self.finished_ids[call_id] = (key, now)
         oldest = now - timedelta(seconds=FINISHED_IDS_SECONDS)
-        while self.finished_ids and (
-            len(self.finished_ids) > FINISHED_IDS_KEPT
-            or next(iter(self.finished_ids.values()))[1] < oldest
-        ):
-            del self.finished_ids[next(iter(self.finished_ids))]
+        finished = self.finished_ids
+        while finished:  # O(1) per id dropped (popitem, never a scan)
+            call_id, (done_key, at) = finished.popitem(last=False)
+            if len(finished) < FINISHED_IDS_KEPT and at >= oldest:
+                finished[call_id] = (done_key, at)
+                finished.move_to_end(call_id, last=False)
+                break
         self._finished[key] = record
         self._finished.move_to_end(key)
         while len(self._finished) > FINISHED_CALLS_KEPT:
@@ -362,8 +492,11 @@ class InfocallerProgress:
 
     def _match(
         self, report: ProgressReport, now: datetime
-    ) -> tuple[CallRecord | None, str, bool]:
-        """Find the call a report is about; say if it named a call of ours."""
+    ) -> tuple[CallRecord | None, str, bool, bool]:
+        """Find the call a report is about; say if it named a call of ours.
+
+        The last item: the report was held for a request on its way.
+        """
         if (
             report.call_id is not None
             and (finished := self.finished_ids.get(report.call_id)) is not None
@@ -371,29 +504,40 @@ class InfocallerProgress:
             and for_this_line(report, self.line_id)
         ):
             how = MATCH_CALL_ID if record.call_id == report.call_id else MATCH_PHONE
-            return record, how, True
+            return record, how, True, False
         match = match_report(
             report,
             line_id=self.line_id,
-            calls={key: followed_call(r) for key, r in self.tracked.items()},
+            calls=self._followed(),
             ids=self._ids,
             finished_ids=self.finished_ids,
             at=now,
+            sending=self.sending,
         )
         if match.key is None:
-            return None, match.how, match.ours
-        return self.tracked[match.key], match.how, True
+            return None, match.how, match.ours, match.held
+        return self.tracked[match.key], match.how, True, False
 
     @callback
     def async_receive(self, report: ProgressReport) -> bool:
         """Apply a report from the webhook within its budget; False if over it.
 
-        Reports of followed calls have their own budget: a flood of reports
-        that match nothing never starves them.
+        Reports that can still change a followed call have their own
+        budget: a flood of reports that match nothing, name a finished call,
+        or repeat what a followed call already had never starves them. A
+        followed call can spend only a few tokens of it (one per stage, and
+        ``MARKS_PER_CALL`` distinct digits): after that, its reports change
+        nothing and go to the other budget.
         """
         now = dt_util.utcnow()
         matched = self._match(report, now)
-        budget = self.limiter if matched[0] is None else self.matched_limiter
+        record = matched[0]
+        changes = (
+            record is not None
+            and record.key in self.tracked
+            and self._is_new(record.key, report)
+        )
+        budget = self.matched_limiter if changes else self.limiter
         if not budget.allow():
             return False
         self._handle(report, matched, now)
@@ -408,18 +552,18 @@ class InfocallerProgress:
     def _handle(
         self,
         report: ProgressReport,
-        matched: tuple[CallRecord | None, str, bool],
+        matched: tuple[CallRecord | None, str, bool, bool],
         now: datetime,
     ) -> str:
         """Apply a matched report, or announce and keep an unmatched one."""
         if self.stopped:
             return MATCH_NONE
-        record, how, ours = matched
+        record, how, ours, held = matched
         if record is None:
             self.unmatched_reports += 1
             if not ours:
                 # Maybe for a call whose answer the action has not read yet.
-                self.pending.append((now, report))
+                self._keep(now, report, held=held)
             self._tell(None, self._event_data(None, report.stage, how, report))
             return how
         self._apply(record, report, how, now)
@@ -430,16 +574,16 @@ class InfocallerProgress:
     ) -> None:
         """Apply a report that arrived ``at`` to the call it belongs to."""
         key = record.key
-        seen = self._seen.setdefault(key, {})
-        mark = (report.stage.value, report.digits)
-        if mark in seen:
-            return  # a repeated request: already applied
-        seen[mark] = None
-        if len(seen) > MARKS_PER_CALL:
-            del seen[next(iter(seen))]
-        if report.call_id is not None and key in self.tracked:
+        if not self._mark(key, report):
+            return  # a repeat (already applied), or digits beyond the cap
+        if (
+            report.call_id is not None
+            and key in self.tracked
+            and report.call_id not in self._ids
+            and sum(k == key for k in self._ids.values()) <= IDS_PER_CALL
+        ):
             # Infocaller's own id for the call: later reports match by it.
-            self._ids.setdefault(report.call_id, key)
+            self._ids[report.call_id] = key
         changes: dict[str, Any] = {}
         if report.stage is not Stage.ENDED and record.answered_at is None:
             # Any stage but "ended" means someone picked up.
@@ -465,6 +609,26 @@ class InfocallerProgress:
                 self._grace_then_not_answered(updated.key)
             elif record.answered_at is None:
                 self._arm(updated)  # answered: followed until it ends
+
+    def _is_new(self, key: str, report: ProgressReport) -> bool:
+        """Whether a report could still change the call (not a repeat, in cap)."""
+        seen = self._seen.get(key, {})
+        mark = (report.stage.value, report.digits)
+        if mark in seen:
+            return False
+        return report.digits is None or _digit_marks(seen) < MARKS_PER_CALL
+
+    def _mark(self, key: str, report: ProgressReport) -> bool:
+        """Remember a report applied to a call; False if it changes nothing.
+
+        Marks without digits are one per stage; distinct digits are capped
+        (``MARKS_PER_CALL``): a flood of distinct digits cannot grow memory,
+        nor cycle old values out to have them applied again.
+        """
+        if not self._is_new(key, report):
+            return False
+        self._seen.setdefault(key, {})[(report.stage.value, report.digits)] = None
+        return True
 
     def _grace_then_not_answered(self, key: str) -> None:
         """After an "ended" without "answered", wait for a late "answered"."""
@@ -589,6 +753,11 @@ class InfocallerProgress:
         finally:
             if not futures:
                 self._changed.pop(key, None)
+
+
+def _digit_marks(seen: dict[tuple[str, str | None], None]) -> int:
+    """Count the marks of reports that carried digits."""
+    return sum(digits is not None for _stage, digits in seen)
 
 
 def reached(record: CallRecord, until: Stage) -> bool:

@@ -326,16 +326,19 @@ class InfocallerRecords:
     def async_replace(self, old: CallRecord, new: CallRecord) -> None:
         """Put a newer version of a record (its progress) where the old one is.
 
-        Nothing is sent: a progress change is not a new call (``progress.py``
-        sends the change on the line's signal once it is applied).
+        Records are compared by ``key``, not identity: after a reload the
+        followed call is a copy read from progress's store. Nothing is sent:
+        a progress change is not a new call (``progress.py`` sends the change
+        on the line's signal once it is applied).
         """
+        key = old.key
         for index, record in enumerate(self.recent):
-            if record is old:
+            if record.key == key:
                 self.recent[index] = new
         for subentry_id, record in self.by_saved_call.items():
-            if record is old:
+            if record.key == key:
                 self.by_saved_call[subentry_id] = new
-        if self.last_answer is old:
+        if self.last_answer is not None and self.last_answer.key == key:
             self.last_answer = new
         if self.last_progress is not None and self.last_progress.key == new.key:
             self.last_progress = new

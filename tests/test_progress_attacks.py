@@ -1,0 +1,455 @@
+"""Regression tests for what an attacker found in call progress and chains.
+
+Each test failed before its fix (issue 19's follow-up review of progress.py,
+matching.py and chain.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from unittest.mock import MagicMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.infocaller.api import CallResult, Stage
+from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.progress import (
+    FINISHED_IDS_KEPT,
+    IDS_PER_CALL,
+    MARKS_PER_CALL,
+    PENDING_REPORTS,
+)
+
+from .test_wait_and_chain import _chain, _pass_time, _settle
+
+NOW = "2030-03-01 12:00:00+00:00"
+A = "+34611000001"
+B = "+34611000002"
+C = "+34611000003"
+
+
+def _progress(entry: MockConfigEntry) -> Any:
+    return entry.runtime_data.progress
+
+
+@pytest.fixture
+def call_ids(mock_infocaller: MagicMock) -> list[str]:
+    """Infocaller gives each accepted call a new id: C1, C2, ..."""
+    issued: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        issued.append(f"C{len(issued) + 1}")
+        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+
+    mock_infocaller.issue_call.side_effect = issue
+    return issued
+
+
+async def _call(hass: HomeAssistant, phone: str, rule_group: str = "Aviso") -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": phone, "rule_group": rule_group},
+        blocking=True,
+        return_response=True,
+    )
+
+
+def _record(entry: MockConfigEntry, call_id: str) -> Any:
+    progress = _progress(entry)
+    for record in [*progress.tracked.values(), *progress._finished.values()]:
+        if record.call_id == call_id:
+            return record
+    raise AssertionError(call_id)
+
+
+def _answered(entry: MockConfigEntry, call_id: str) -> bool:
+    return _record(entry, call_id).answered_at is not None
+
+
+# -- 9. Progress after a reload reaches the records ---------------------------
+
+
+async def test_progress_after_a_reload_reaches_the_records(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """The followed call is a copy after a reload: records match it by key."""
+    await _call(hass, A)
+    assert await hass.config_entries.async_reload(progress_integration.entry_id)
+    await hass.async_block_till_done()
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C1")
+    )
+    records = progress_integration.runtime_data.records
+    assert records.last_progress is not None
+    assert records.last_progress.status == "answered"
+    assert records.recent[-1].status == "answered"
+    assert records.last_answer is not None
+    assert records.last_answer.status == "answered"
+
+
+# -- 4. Bounded memory and time under forged reports --------------------------
+
+
+async def test_ids_learned_by_number_are_capped_per_call(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """5,000 reports with new call ids, matched by number, keep few ids."""
+    progress = _progress(progress_integration)
+    progress.own_ids = True  # a line where Infocaller uses its own ids
+    await _call(hass, A)
+    for n in range(5000):
+        progress.async_report(
+            ProgressReport(
+                stage=Stage.DIGITS, call_id=f"F{n}", called=A, digits=str(n % 10)
+            )
+        )
+    assert len(progress._ids) == 1 + IDS_PER_CALL
+    assert len(progress.as_dict()["ids"]) == IDS_PER_CALL
+    # A report with one of the learned ids still matches by it.
+    progress.async_report(ProgressReport(stage=Stage.DIGITS, call_id="F0", digits="99"))
+    assert _record(progress_integration, "C1").digits == "99"
+
+
+async def test_cycling_digits_are_not_applied_again_past_the_cap(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """Distinct digits past the cap are ignored: an old value never comes back."""
+    progress = _progress(progress_integration)
+    await _call(hass, A)
+    for n in range(MARKS_PER_CALL + 5):
+        progress.async_report(
+            ProgressReport(stage=Stage.DIGITS, call_id="C1", digits=str(n))
+        )
+    assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
+    progress.async_report(ProgressReport(stage=Stage.DIGITS, call_id="C1", digits="0"))
+    assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
+    assert all(len(seen) <= MARKS_PER_CALL for seen in progress._seen.values())
+    # The genuine end of the call still applies.
+    progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    assert _record(progress_integration, "C1").ended_at is not None
+
+
+async def test_trimming_finished_ids_is_linear(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """A call with 50,000 ids finishing trims to the cap without a rescan."""
+    progress = _progress(progress_integration)
+    await _call(hass, A)
+    for n in range(50_000):
+        progress._ids[f"F{n:012d}"] = "C1"
+    start = time.perf_counter()
+    progress._finish(progress.tracked["C1"])
+    elapsed = time.perf_counter() - start
+    assert len(progress.finished_ids) == FINISHED_IDS_KEPT
+    assert "F000000049999" in progress.finished_ids
+    assert elapsed < 0.5, elapsed
+
+
+# -- 3. Only reports that can change a followed call use its budget ----------
+
+
+async def test_replays_of_a_finished_call_do_not_starve_a_followed_one(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """C1 finished; its FIN replayed 1,000 times; C2's INICIO still passes."""
+    progress = _progress(progress_integration)
+    await _call(hass, A)
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
+    progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    assert "C1" not in progress.tracked
+    await _call(hass, B)
+    for _ in range(1000):
+        progress.async_receive(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    assert progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C2"))
+    assert _answered(progress_integration, "C2")
+
+
+async def test_repeats_of_a_followed_calls_report_do_not_starve_another(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """Repeats of C1's INICIO change nothing: C2's INICIO still passes."""
+    progress = _progress(progress_integration)
+    await _call(hass, A)
+    await _call(hass, B)
+    for _ in range(1000):
+        progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
+    for n in range(1000):  # digits past the cap change nothing either
+        progress.async_receive(
+            ProgressReport(stage=Stage.DIGITS, call_id="C1", digits=str(n))
+        )
+    assert progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C2"))
+    assert _answered(progress_integration, "C2")
+
+
+# -- 1. An early report of call 2 is not given to call 1 by number -----------
+
+
+async def test_early_report_of_call_2_is_not_given_to_call_1(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """C2's INICIO comes while C2's request waits for its answer: C2's, not C1's."""
+    progress = _progress(progress_integration)
+    issued: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        issued.append(f"C{len(issued) + 1}")
+        if len(issued) == 2:  # Infocaller rings C2 before answering us
+            progress.async_report(
+                ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A)
+            )
+        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+
+    mock_infocaller.issue_call.side_effect = issue
+    await _call(hass, A, "Aviso")
+    await _call(hass, A, "Alarma")
+    assert (
+        _answered(progress_integration, "C1"),
+        _answered(progress_integration, "C2"),
+    ) == (
+        False,
+        True,
+    )
+
+
+async def test_report_kept_before_call_1_is_not_given_to_it(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """A report naming C2 that came before C1 was placed is only C2's."""
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A)
+    )
+    await _call(hass, A, "Aviso")
+    await _call(hass, A, "Alarma")
+    assert (
+        _answered(progress_integration, "C1"),
+        _answered(progress_integration, "C2"),
+    ) == (
+        False,
+        True,
+    )
+
+
+async def test_held_report_with_infocallers_own_id_goes_to_the_call(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """Held while C2's request waits; no call has its id: C2's by number."""
+    progress = _progress(progress_integration)
+    issued: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        issued.append(f"C{len(issued) + 1}")
+        if len(issued) == 2:
+            progress.async_report(
+                ProgressReport(stage=Stage.ANSWERED, call_id="90002", called=A)
+            )
+            assert progress.pending  # held, not given to C1
+        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+
+    mock_infocaller.issue_call.side_effect = issue
+    await _call(hass, A, "Aviso")
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A))
+    await _call(hass, A, "Alarma")
+    assert _answered(progress_integration, "C2")
+    assert not progress.pending
+
+
+async def test_held_report_goes_on_when_the_request_is_refused(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """Held for C2's request; C2 refused: matched by number to C1."""
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    progress = _progress(progress_integration)
+    mock_infocaller.issue_call.side_effect = None
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id="C1"
+    )
+    await _call(hass, A, "Aviso")
+
+    async def refuse(request: Any) -> CallResult:
+        progress.async_report(
+            ProgressReport(stage=Stage.ANSWERED, call_id="90001", called=A)
+        )
+        raise InfocallerRejectedError(
+            CallResult(result=5, result_text="Número no válido", call_id="")
+        )
+
+    mock_infocaller.issue_call.side_effect = refuse
+    with pytest.raises(Exception):  # noqa: B017, PT011 (the refusal; any kind)
+        await _call(hass, A, "Alarma")
+    await hass.async_block_till_done()
+    assert _answered(progress_integration, "C1")
+    assert not progress.pending
+
+
+# -- 2. A flood of junk does not push out a genuine early report -------------
+
+
+async def test_junk_flood_does_not_evict_a_kept_genuine_report(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """C1's INICIO comes while C1's request waits; then a flood of junk."""
+    progress = _progress(progress_integration)
+
+    async def issue(request: Any) -> CallResult:
+        assert progress.async_receive(
+            ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A)
+        )
+        start = time.perf_counter()
+        for n in range(10 * PENDING_REPORTS):  # junk, with and without numbers
+            progress.async_report(
+                ProgressReport(
+                    stage=Stage.ANSWERED, call_id=f"X{n}", called=f"6990{n:05d}"
+                )
+            )
+            progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=f"Y{n}"))
+        elapsed = time.perf_counter() - start
+        assert elapsed < 1, elapsed
+        assert len(progress.pending) == PENDING_REPORTS
+        return CallResult(result=0, result_text="Aceptada", call_id="C1")
+
+    mock_infocaller.issue_call.side_effect = issue
+    await _call(hass, A)
+    assert _answered(progress_integration, "C1")
+
+
+async def test_junk_without_numbers_does_not_evict_a_report_with_one(
+    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+) -> None:
+    """Reports naming no number go first when the kept reports are full."""
+    progress = _progress(progress_integration)
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A))
+    for n in range(PENDING_REPORTS):
+        progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=f"X{n}"))
+    await _call(hass, A)
+    assert _answered(progress_integration, "C1")
+
+
+# -- 7. Number-only reports: round 2's call to a person gets the answer ------
+
+
+async def test_round_two_answer_by_number_goes_to_the_round_two_call(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Chain [A, B], wait 30, 2 rounds: A picks up C3 while C1's window is open."""
+    freezer.move_to(NOW)
+    task = _chain(hass, targets=[A, B], wait=30, rounds=2)
+    for _ in range(2):  # C1 (A), C2 (B): nobody within 30 s
+        await _settle(hass)
+        _pass_time(hass, freezer, 31)
+    await _settle(hass)
+    assert call_ids == ["C1", "C2", "C3"]
+    assert "C1" in _progress(progress_integration).tracked  # its window is open
+    # A picks up C3; Infocaller's report has an id of its own.
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="998877", called=A)
+    )
+    for _ in range(50):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0)
+    assert task.done(), "the chain still waits: the answer went to C1"
+    assert (await task)["answered_by"]["call_id"] == "C3"
+    assert not _answered(progress_integration, "C1")
+
+
+# -- 6. Two chains sharing a person -------------------------------------------
+
+
+async def test_second_chain_waits_on_the_person_ringing_for_the_first(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Chain 2 [A, B] while chain 1 waits on A: it waits on C1, not calls B."""
+    freezer.move_to(NOW)
+    first = _chain(hass, targets=[A, C], wait=120)
+    await _settle(hass)
+    assert call_ids == ["C1"]
+    second = _chain(hass, targets=[A, B], wait=120)
+    await _settle(hass)
+    assert call_ids == ["C1"]  # A refused as a duplicate; B not called
+    _progress(progress_integration).async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C1")
+    )
+    one, two = await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert one["answered_by"]["call_id"] == "C1"
+    assert two["answered_by"] == {
+        "round": 1,
+        "phone": A,
+        "saved_call": None,
+        "call_id": "C1",
+        "status": "answered",
+        "error": "duplicate_call",
+    }
+    assert call_ids == ["C1"]
+
+
+async def test_chain_refused_as_duplicate_waits_before_the_next_person(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """A's request still on its way (not followed yet): the chain waits its wait."""
+    release = asyncio.Event()
+    phones: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        phones.append(request.phone)
+        if len(phones) == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id=f"C{len(phones)}")
+
+    mock_infocaller.issue_call.side_effect = issue
+    first = asyncio.create_task(_call(hass, A, "Alarma"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert phones == [A]
+    chain = _chain(hass, targets=[A, B], wait=60)
+    progress = _progress(progress_integration)
+    for _ in range(50):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0)
+    try:
+        assert phones == [A]  # B not called at once
+        assert progress._pauses
+    finally:
+        chain.cancel()
+        release.set()
+        await asyncio.gather(first, chain, return_exceptions=True)
+    assert not progress._pauses
+
+
+async def test_chain_goes_on_when_the_persons_earlier_call_is_over(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+) -> None:
+    """A refused as a duplicate, but A's call is over: B is called at once."""
+    await _call(hass, A, "Alarma")
+    progress = _progress(progress_integration)
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
+    progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
+    chain = _chain(hass, targets=[A, B], wait=60)
+    await _settle(hass)
+    assert call_ids == ["C1", "C2"]
+    chain.cancel()
+    await asyncio.gather(chain, return_exceptions=True)
