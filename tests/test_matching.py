@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from custom_components.infocaller.api import Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.matching import (
     EARLY_SLACK,
     MATCH_CALL_ID,

@@ -63,7 +63,7 @@ def test_importing_the_integration_does_not_import_phonenumbers() -> None:
         "print(*(name in sys.modules for name in ('phonenumbers', "
         "'custom_components.infocaller.chain', "
         "'custom_components.infocaller.receiver', "
-        "'custom_components.infocaller.api.progress')))"
+        "'custom_components.infocaller.api.report')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.api import CallResult, Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
@@ -447,7 +447,7 @@ async def test_declared_oversize_body_is_refused_unread(
 async def test_undeclared_oversize_body_stops_at_the_cap(hass: HomeAssistant) -> None:
     """Without a Content-Length, reading stops one byte past the cap: 413."""
     from custom_components.infocaller import receiver
-    from custom_components.infocaller.api.progress import MAX_REPORT_BYTES
+    from custom_components.infocaller.api.report import MAX_REPORT_BYTES
 
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     progress = entry.runtime_data.progress

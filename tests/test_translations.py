@@ -85,7 +85,7 @@ def test_every_translation_key_used_in_code_exists() -> None:
     assert entity_keys <= used  # and no entity text is left unused
     assert set(en["selector"]["request_format"]["options"]) == {"json", "xml"}
     # Keys picked from tables: one message per failure reason.
-    from custom_components.infocaller.caller import (
+    from custom_components.infocaller.errors import (
         NOT_SENT_KEYS,
         OUTCOME_UNKNOWN_KEYS,
     )

@@ -36,7 +36,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the configuration and the last results, secrets redacted."""
     runtime = entry.runtime_data
-    client = runtime.caller.client
+    client = runtime.pipeline.client
     return {
         "entry": async_redact_data(
             {
@@ -53,7 +53,7 @@ async def async_get_config_entry_diagnostics(
             "time_zone": str(client.time_zone),
         },
         "line_problem": runtime.records.line_problem,
-        "guard": runtime.caller.guard.as_dict(),
+        "guard": runtime.pipeline.guard.as_dict(),
         "call_progress": {
             "enabled": runtime.progress.enabled,
             "followed_calls": len(runtime.progress.tracked),

@@ -61,7 +61,7 @@ from .records import CallRecord, InfocallerRecords
 from .saving import DelayedSave, LineStore, async_load_state
 
 if TYPE_CHECKING:
-    from .api.progress import ProgressReport
+    from .api.report import ProgressReport
 
 __all__ = [
     "MATCH_CALL_ID",

@@ -1,6 +1,6 @@
 """The call records of one line: what every entity and diagnostics show.
 
-The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
+The pipeline (``pipeline.py``) hands each outcome here as one ``CallRecord``;
 the records keep the last results and counters and tell the entities.
 Stored in ``.storage/infocaller.<entry id>``: the counters and the last
 results with their numbers, rule groups and call ids (what the entities

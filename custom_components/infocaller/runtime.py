@@ -10,8 +10,8 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
 
-from .caller import InfocallerCaller
 from .const import CONF_IDINFOCALLER, DOMAIN
+from .pipeline import CallPipeline
 from .progress import InfocallerProgress
 from .records import InfocallerRecords
 from .saved_call import SavedCall
@@ -28,7 +28,7 @@ class InfocallerRuntimeData:
     class's definition time, about 0.7 ms of every start).
     """
 
-    caller: InfocallerCaller
+    pipeline: CallPipeline
     records: InfocallerRecords
     progress: InfocallerProgress
     #: The saved calls by subentry id, kept in step with the subentries

@@ -154,11 +154,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         runtime = entry.runtime_data
         if (wait_for := call.data.get(ATTR_WAIT_FOR)) is None:
-            record = await runtime.caller.async_call(call.data, Source.ACTION)
+            record = await runtime.pipeline.async_call(call.data, Source.ACTION)
             return record.as_dict() if call.return_response else None
         _require_progress(entry, ATTR_WAIT_FOR)
         until = Stage(wait_for)
-        record = await runtime.caller.async_call(call.data, Source.ACTION)
+        record = await runtime.pipeline.async_call(call.data, Source.ACTION)
         try:
             record = await runtime.progress.async_wait(
                 record, until, call.data[ATTR_TIMEOUT]

@@ -6,7 +6,7 @@ here, for every source alike (action, saved-call flows, buttons, notify
 entities, the voice intent): E.164 phone numbers in the line's country, the
 schedule's window, variable names and lengths, and characters that cannot be
 sent. A failure is a ``CallValidationError`` naming the field and a
-translation key; the pipeline (``caller.py``) raises it as a translated
+translation key; the pipeline (``pipeline.py``) raises it as a translated
 ``ServiceValidationError``, a flow shows it as a form error.
 """
 

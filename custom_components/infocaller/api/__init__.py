@@ -3,7 +3,7 @@
 This package imports nothing from Home Assistant, so it could be published
 on its own: ``InfocallerClient`` takes an ``aiohttp.ClientSession`` from the
 caller, and every error is one of the typed exceptions below. The reader
-of call-progress requests, ``progress.parse_report``, is imported from its
+of call-progress requests, ``report.parse_report``, is imported from its
 module when needed (it is not loaded with the package).
 """
 

@@ -5,7 +5,7 @@ examples). Requests are built with ``json`` and ``xml.etree.ElementTree``,
 never by string concatenation; answers are parsed leniently (a number or a
 string for ``Resultado``, an optional XML declaration or namespace).
 Also the call-progress URLs to paste into Infocaller (``progress_urls``);
-the requests that come back to them are read by ``progress.parse_report``.
+the requests that come back to them are read by ``report.parse_report``.
 """
 
 from __future__ import annotations
