@@ -12,8 +12,16 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_CALL_PROGRESS, EVENT_CALL_RESULT
+from .const import (
+    DOMAIN,
+    EVENT_CALL_PROGRESS,
+    EVENT_CALL_RESULT,
+    RESULT_CONNECTION_ERROR,
+    RESULT_NO_ANSWER,
+    RESULT_RATE_LIMITED,
+)
 from .language import text_language
+from .matching import MATCH_NONE
 
 # The logbook takes plain text, not translation keys: the words follow the
 # language Home Assistant is set to (``text_language``).
@@ -75,7 +83,7 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
     """Return one readable line for an ``infocaller_call_progress`` event."""
     texts = PROGRESS_TEXTS[text_language(language)]
     stage = str(data.get("stage"))
-    if data.get("match") == "none":
+    if data.get("match") == MATCH_NONE:
         key = "unmatched"
     elif stage == "ended" and data.get("talk_seconds") is not None:
         key = "ended_talk"
@@ -93,9 +101,9 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
 ICONS = {
     "accepted": "mdi:phone-check",
     "refused": "mdi:phone-remove",
-    "no_answer": "mdi:phone-alert",
-    "connection_error": "mdi:phone-off",
-    "rate_limited": "mdi:phone-lock",
+    RESULT_NO_ANSWER: "mdi:phone-alert",
+    RESULT_CONNECTION_ERROR: "mdi:phone-off",
+    RESULT_RATE_LIMITED: "mdi:phone-lock",
 }
 
 
@@ -104,9 +112,9 @@ def _outcome(data: dict[str, Any]) -> str:
         return "accepted"
     if data.get("result") is not None:
         return "refused"
-    if data.get("result_key") in ("connection_error", "rate_limited"):
+    if data.get("result_key") in (RESULT_CONNECTION_ERROR, RESULT_RATE_LIMITED):
         return str(data["result_key"])
-    return "no_answer"
+    return RESULT_NO_ANSWER
 
 
 def describe(data: dict[str, Any], language: str) -> str:
