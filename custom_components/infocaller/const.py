@@ -6,7 +6,7 @@ from enum import StrEnum
 import logging
 from typing import Final
 
-from .api import RESULT_KEYS
+from .api import RESULT_KEYS, Stage
 
 DOMAIN: Final = "infocaller"
 LOGGER = logging.getLogger(__package__)
@@ -119,3 +119,18 @@ class CallStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     DIGITS = "digits"
     NOT_ANSWERED = "not_answered"
+
+
+#: The one mapping between call progress's two words for where a call is:
+#: the ``Stage`` a report (or the window's end) says, and the ``CallStatus``
+#: it gives the call. ``ended`` gives none (it sets ``ended_at``, the
+#: status stays what was reached); ``queued`` is the status of an accepted
+#: call before any report.
+STATUS_OF_STAGE: Final[dict[Stage, CallStatus]] = {
+    Stage.ANSWERED: CallStatus.ANSWERED,
+    Stage.FORWARD_ANSWERED: CallStatus.FORWARD_ANSWERED,
+    Stage.FORWARD_FAILED: CallStatus.FORWARD_FAILED,
+    Stage.ACKNOWLEDGED: CallStatus.ACKNOWLEDGED,
+    Stage.DIGITS: CallStatus.DIGITS,
+    Stage.NOT_ANSWERED: CallStatus.NOT_ANSWERED,
+}

@@ -43,6 +43,7 @@ from .const import (
     FINISHED_CALLS_KEPT,
     MAX_TALK_SECONDS,
     ORDER_GRACE_SECONDS,
+    STATUS_OF_STAGE,
     CallStatus,
 )
 from .matching import (
@@ -436,7 +437,7 @@ class InfocallerProgress:
             if record.status in (CallStatus.QUEUED, CallStatus.NOT_ANSWERED):
                 changes["status"] = CallStatus.ANSWERED.value
         else:
-            changes["status"] = report.stage.value
+            changes["status"] = STATUS_OF_STAGE[report.stage].value
             if report.digits is not None:
                 changes["digits"] = report.digits
         updated = self._update(record, **changes)
