@@ -80,7 +80,10 @@ PROFILE = settings(
 
 
 class _Hass:
-    """Just what validation uses of Home Assistant: the executor."""
+    """Just what validation uses of Home Assistant: the executor, its data."""
+
+    def __init__(self) -> None:
+        self.data: dict[Any, Any] = {}
 
     async def async_add_executor_job(self, func: Callable[..., Any], *args: Any) -> Any:
         return func(*args)

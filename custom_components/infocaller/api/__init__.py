@@ -38,7 +38,13 @@ from .models import (
     Stage,
     fault_of,
 )
-from .protocol import ProgressUrl, progress_urls, signature
+from .protocol import (
+    ProgressUrl,
+    has_unsendable,
+    mark_unsendable,
+    progress_urls,
+    signature,
+)
 
 __all__ = [
     "CREDENTIAL_CODES",
@@ -67,6 +73,8 @@ __all__ = [
     "ResultCode",
     "Stage",
     "fault_of",
+    "has_unsendable",
+    "mark_unsendable",
     "progress_urls",
     "signature",
 ]

@@ -77,6 +77,20 @@ class CharacterSet:
 
 
 _XML_ILLEGAL = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
+#: What no value of a request may hold: control characters (line feed,
+#: carriage return and tab are allowed; DEL is not), lone surrogates (no
+#: UTF-8 text can carry them) and U+FFFE/U+FFFF (no XML text can).
+_UNSENDABLE = CharacterSet(XML_CONTROL_CHARACTERS + "\x7f", UNSENDABLE_NON_ASCII)
+
+
+def has_unsendable(text: str) -> bool:
+    """Whether ``text`` holds a character no request value may hold."""
+    return _UNSENDABLE.search(text)
+
+
+def mark_unsendable(text: str) -> str:
+    """Return ``text`` fit to quote, each unsendable character replaced by U+FFFD."""
+    return _UNSENDABLE.replace(text, "\ufffd")
 
 
 def signature(idinfocaller: str, password: str) -> str:
