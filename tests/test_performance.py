@@ -171,7 +171,7 @@ def test_record_dict_has_every_field() -> None:
     )
     assert set(record.as_dict()) == {f.name for f in fields(CallRecord) if f.init}
     assert CallRecord.from_dict(record.as_dict()) == record
-    # Each caller gets its own copy of the one dict.
+    # Each reader gets a dict of its own.
     mine = record.as_dict()
     mine["phone"] = "changed"
     assert record.as_dict()["phone"] == "+34611222333"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 import json
 from typing import Any
@@ -68,12 +68,6 @@ class CallRecord:
     ended_at: str | None = None
     talk_seconds: float | None = None
     digits: str | None = None
-    #: ``as_dict`` made once: the event, the entities and the response all
-    #: show the same record (each gets a copy).
-    _plain: dict[str, Any] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-
     @property
     def accepted(self) -> bool:
         """Whether Infocaller accepted (queued) the call."""
@@ -86,12 +80,6 @@ class CallRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-safe values (a new dict)."""
-        if (plain := self._plain) is None:
-            plain = self._make_dict()
-            object.__setattr__(self, "_plain", plain)
-        return plain.copy()
-
-    def _make_dict(self) -> dict[str, Any]:
         return {
             "time": self.time.isoformat(),
             "source": self.source,
