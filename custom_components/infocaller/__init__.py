@@ -70,7 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     )
     if progress.enabled:
         webhook_id = entry.options[CONF_WEBHOOK_ID]
-        await async_register_webhook(hass, entry.title, webhook_id, progress)
+        async_register_webhook(hass, entry.title, webhook_id, progress)
         entry.async_on_unload(lambda: async_unregister_webhook(hass, webhook_id))
     progress.async_start()
     entry.async_on_unload(progress.async_stop)

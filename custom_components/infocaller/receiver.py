@@ -1,7 +1,6 @@
 """The answer to each request that reaches a line's call-progress webhook.
 
-Loaded by ``webhook.async_register_webhook`` when a line with call progress
-is set up. Every byte is untrusted: the body is size-capped and read with a
+``webhook.async_register_webhook`` hands it each request. Every byte is untrusted: the body is size-capped and read with a
 deadline, parsing is ``api.report.parse_report``'s, and nothing raises.
 The rate limit has two budgets (``InfocallerProgress.async_receive``): requests that
 are not reports or match no followed call share one, so a flood of them
