@@ -68,6 +68,7 @@ class CallRecord:
     ended_at: str | None = None
     talk_seconds: float | None = None
     digits: str | None = None
+
     @property
     def accepted(self) -> bool:
         """Whether Infocaller accepted (queued) the call."""
