@@ -254,10 +254,10 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
 
         A loaded line has an update listener, which reloads it when its data
         changed (``async_update_reload_and_abort`` would reload it a second
-        time; Home Assistant 2026.12 forbids that). A line that is not
-        loaded has no listener, so the flow reloads it. The first branch is
-        what core's ``async_update_and_abort`` does; it is written out
-        because Home Assistant 2025.4, the oldest supported, lacks it.
+        time, which Home Assistant refuses). A line that is not loaded has
+        no listener, so the flow reloads it. The first branch is what core's
+        ``async_update_and_abort`` does, written out because the oldest
+        Home Assistant this integration supports lacks it.
         """
         new_data = {**(data or entry.data), **(data_updates or {})}
         if entry.update_listeners:

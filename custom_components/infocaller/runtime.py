@@ -24,8 +24,8 @@ class InfocallerRuntimeData:
     """The pipeline, the records and the saved calls of one line.
 
     A holder of live objects, compared by identity: not frozen (its lists,
-    dicts and sets change anyway; freezing the bindings alone doubled the
-    class's definition time, about 0.7 ms of every start).
+    dicts and sets change anyway, so freezing the bindings would promise
+    nothing and slow the start; see docs/performance.md).
     """
 
     pipeline: CallPipeline

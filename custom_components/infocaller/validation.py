@@ -87,7 +87,7 @@ def line_region(line_id: str) -> str:
 
     Blocking on first use (imports phonenumbers): run it in the executor.
     """
-    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+    import phonenumbers  # noqa: PLC0415 - slow: not paid at start-up, off the loop
 
     try:
         number = phonenumbers.parse(f"+{line_id}")
@@ -104,7 +104,7 @@ def normalize_phone(value: str, line_id: str) -> str | None:
     Blocking the first time a region is used (phonenumbers imports its
     metadata): run it in the executor (``async_normalize_phone`` does).
     """
-    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+    import phonenumbers  # noqa: PLC0415 - slow: not paid at start-up, off the loop
 
     try:
         number = phonenumbers.parse(value, line_region(line_id))

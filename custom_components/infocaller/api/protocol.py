@@ -46,10 +46,9 @@ _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 class CharacterSet:
     """Find the characters of a set in text (a regular-expression class).
 
-    A class with the surrogate range takes about 0.7 ms to compile, longer
-    than the rest of a module: so ASCII text (most of it) is searched with the
-    ASCII part alone, and the whole class is compiled the first time text
-    that is not ASCII comes by.
+    A class with the surrogate range is slow to compile, so ASCII text (most
+    of it) is searched with the ASCII part alone, and the whole class is
+    compiled the first time text that is not ASCII comes by.
     """
 
     __slots__ = ("_ascii", "_class", "_whole")
