@@ -129,6 +129,15 @@ def describe(data: dict[str, Any], language: str) -> str:
 
 
 @callback
+def _entry(message: str, icon: str) -> dict[str, str]:
+    """Return one logbook line of this integration."""
+    return {
+        LOGBOOK_ENTRY_NAME: "Infocaller",
+        LOGBOOK_ENTRY_MESSAGE: message,
+        LOGBOOK_ENTRY_ICON: icon,
+    }
+
+
 def async_describe_events(
     hass: HomeAssistant,
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
@@ -138,22 +147,15 @@ def async_describe_events(
     @callback
     def async_describe(event: Event) -> dict[str, str]:
         data = dict(event.data)
-        return {
-            LOGBOOK_ENTRY_NAME: "Infocaller",
-            LOGBOOK_ENTRY_MESSAGE: describe(data, hass.config.language),
-            LOGBOOK_ENTRY_ICON: ICONS[_outcome(data)],
-        }
+        return _entry(describe(data, hass.config.language), ICONS[_outcome(data)])
 
     @callback
     def async_describe_progress(event: Event) -> dict[str, str]:
         data = dict(event.data)
-        return {
-            LOGBOOK_ENTRY_NAME: "Infocaller",
-            LOGBOOK_ENTRY_MESSAGE: describe_progress(data, hass.config.language),
-            LOGBOOK_ENTRY_ICON: PROGRESS_ICONS.get(
-                str(data.get("stage")), "mdi:phone-log"
-            ),
-        }
+        return _entry(
+            describe_progress(data, hass.config.language),
+            PROGRESS_ICONS.get(str(data.get("stage")), "mdi:phone-log"),
+        )
 
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)
     async_describe_event(DOMAIN, EVENT_CALL_PROGRESS, async_describe_progress)
