@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .account import account_issue_id, async_build_client
-from .const import CONF_WEBHOOK_ID, DOMAIN
+from .const import DOMAIN
 from .entity import async_sync_saved_calls
 from .guard import CallGuard
 from .pipeline import CallPipeline

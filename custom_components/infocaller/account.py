@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.const import CONF_PASSWORD, CONF_TIME_ZONE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
@@ -16,7 +16,6 @@ from .const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     CONF_REQUEST_FORMAT,
-    CONF_TIME_ZONE,
     DEFAULT_REQUEST_FORMAT,
     DEFAULT_TIME_ZONE,
     DOMAIN,

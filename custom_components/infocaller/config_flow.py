@@ -18,7 +18,12 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, CONF_PASSWORD
+from homeassistant.const import (
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_TIME_ZONE,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -61,8 +66,6 @@ from .const import (
     CONF_REPEAT_WINDOW,
     CONF_REQUEST_FORMAT,
     CONF_RETRIES,
-    CONF_TIME_ZONE,
-    CONF_WEBHOOK_ID,
     DEFAULT_MAX_CALLS_PER_DAY,
     DEFAULT_MAX_CALLS_PER_NUMBER,
     DEFAULT_MAX_WAIT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.const import CONF_PASSWORD, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import (
@@ -13,7 +13,6 @@ from .const import (
     ATTR_VARIABLES,
     CONF_CLOUDHOOK_URL,
     CONF_IDINFOCALLER,
-    CONF_WEBHOOK_ID,
 )
 from .runtime import InfocallerConfigEntry
 

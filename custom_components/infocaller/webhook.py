@@ -24,7 +24,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryChange,
 )
-from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -34,7 +34,6 @@ from homeassistant.util.hass_dict import HassKey
 from .const import (
     CONF_CALL_PROGRESS,
     CONF_CLOUDHOOK_URL,
-    CONF_WEBHOOK_ID,
     DOMAIN,
     LOGGER,
 )
