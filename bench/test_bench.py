@@ -247,7 +247,7 @@ async def _run(
         DEMO_LINE,
         DEMO_PASSWORD,
         endpoint=simulator.url,
-        time_zone=entry.runtime_data.caller.client.time_zone,
+        time_zone=entry.runtime_data.pipeline.client.time_zone,
     )
 
     def body(index: int) -> bytes:

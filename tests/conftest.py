@@ -190,7 +190,7 @@ def mock_infocaller_class() -> Generator[MagicMock]:
     """
     with (
         patch(
-            "custom_components.infocaller.caller.InfocallerClient", autospec=True
+            "custom_components.infocaller.account.InfocallerClient", autospec=True
         ) as client_class,
         patch(
             "custom_components.infocaller.config_flow.InfocallerClient",

@@ -26,10 +26,10 @@ def _cloud(**answer: Any) -> Iterator[AsyncMock]:
     make = AsyncMock(**answer)
     with (
         patch(
-            "custom_components.infocaller.config_flow.cloud_available",
+            "custom_components.infocaller.webhook.cloud_available",
             return_value=True,
         ),
-        patch("custom_components.infocaller.config_flow.async_cloudhook_url", make),
+        patch("custom_components.infocaller.webhook.async_cloudhook_url", make),
     ):
         yield make
 

@@ -11,7 +11,7 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.const import CONF_PASSWORD, CONF_TIME_ZONE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -31,7 +31,6 @@ from custom_components.infocaller.const import (
     CONF_MAX_WAIT,
     CONF_REQUEST_FORMAT,
     CONF_RETRIES,
-    CONF_TIME_ZONE,
     DOMAIN,
 )
 

@@ -42,7 +42,7 @@ NOT_TESTED = (
 )
 OUR_DEBUG = (
     "2026-12-07 18:00:03.000 DEBUG (MainThread) "
-    "[custom_components.infocaller.caller] Calling +34611222333 (Aviso)"
+    "[custom_components.infocaller.pipeline] Calling +34611222333 (Aviso)"
 )
 OUR_ERROR = [
     "2026-12-07 18:00:04.000 ERROR (MainThread) "

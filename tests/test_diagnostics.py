@@ -103,7 +103,7 @@ async def test_diagnostics_hide_the_keys_a_person_pressed(
 ) -> None:
     """``digits`` may be a PIN: redacted wherever it appears (item 13)."""
     from custom_components.infocaller.api import Stage
-    from custom_components.infocaller.api.progress import ProgressReport
+    from custom_components.infocaller.api.report import ProgressReport
 
     await hass.services.async_call(
         DOMAIN,

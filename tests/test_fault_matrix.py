@@ -416,7 +416,7 @@ async def test_fault(
     short = functools.partial(
         InfocallerClient, timeout=TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
-    with patch("custom_components.infocaller.caller.InfocallerClient", short):
+    with patch("custom_components.infocaller.account.InfocallerClient", short):
         async with _endpoint(fault.endpoint, server, tmp_path) as endpoint:
             entry = MockConfigEntry(
                 domain=DOMAIN,

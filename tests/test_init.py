@@ -89,7 +89,7 @@ async def test_a_reload_reads_the_files(
         blocking=True,
     )
     records = entry.runtime_data.records.as_dict()
-    guard = entry.runtime_data.caller.guard.as_dict()
+    guard = entry.runtime_data.pipeline.guard.as_dict()
     with patch.object(
         Store, "async_load", autospec=True, side_effect=Store.async_load
     ) as load:
@@ -102,7 +102,7 @@ async def test_a_reload_reads_the_files(
         f"{key}.progress",
     ]
     assert entry.runtime_data.records.as_dict() == records
-    assert entry.runtime_data.caller.guard.as_dict() == guard
+    assert entry.runtime_data.pipeline.guard.as_dict() == guard
     assert hass.states.get(f"sensor.infocaller_{LINE}_accepted_calls").state == "1"
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from custom_components.infocaller.api import Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.matching import (
     EARLY_SLACK,
     MATCH_CALL_ID,
@@ -141,3 +141,17 @@ def test_a_kept_report_belongs_by_call_id_or_number_in_the_window() -> None:
     assert not belongs_to(by_phone, call, ACCEPTED - timedelta(minutes=2))
     scheduled = _call(scheduled_for=TOMORROW)
     assert not belongs_to(by_phone, scheduled, ACCEPTED)
+
+
+def test_every_stage_but_ended_gives_the_status_of_the_same_name() -> None:
+    """Call progress's two vocabularies meet in one mapping, and agree.
+
+    A stage that changes the call's status gives the status of the same
+    name (the sensor's states and the event's stages read alike); only
+    ``ended`` gives none, and only ``queued`` comes from no stage.
+    """
+    from custom_components.infocaller.const import STATUS_OF_STAGE, CallStatus
+
+    assert set(Stage) - set(STATUS_OF_STAGE) == {Stage.ENDED}
+    assert set(CallStatus) - set(STATUS_OF_STAGE.values()) == {CallStatus.QUEUED}
+    assert all(status.value == stage.value for stage, status in STATUS_OF_STAGE.items())

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.api import CallResult, Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
@@ -455,7 +455,7 @@ async def test_declared_oversize_body_is_refused_unread(
 async def test_undeclared_oversize_body_stops_at_the_cap(hass: HomeAssistant) -> None:
     """Without a Content-Length, reading stops one byte past the cap: 413."""
     from custom_components.infocaller import receiver
-    from custom_components.infocaller.api.progress import MAX_REPORT_BYTES
+    from custom_components.infocaller.api.report import MAX_REPORT_BYTES
 
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     progress = entry.runtime_data.progress
@@ -875,7 +875,7 @@ async def test_state_writes_per_call_and_per_step(
         assert await _report(client, event="answered", called="+34699000000") == 200
         await hass.async_block_till_done()
         entry = hass.config_entries.async_entries(DOMAIN)[0]
-        entry.runtime_data.caller.client.issue_call.side_effect = (
+        entry.runtime_data.pipeline.client.issue_call.side_effect = (
             InfocallerRejectedError(CallResult(result=11, result_text="Saldo"))
         )
         with pytest.raises(HomeAssistantError):

@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.infocaller.api import CallResult, Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.progress import (
     FINISHED_IDS_KEPT,

@@ -74,7 +74,7 @@ async def test_finished_ids_and_infocallers_ids_survive_a_restart(
 ) -> None:
     """Read from the file: finished ids under 24 h, and a followed call's ids."""
     from custom_components.infocaller.api import Stage
-    from custom_components.infocaller.api.progress import ProgressReport
+    from custom_components.infocaller.api.report import ProgressReport
 
     freezer.move_to(NOW)
     key = progress_store(hass, mock_config_entry.entry_id).key

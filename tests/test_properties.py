@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.infocaller.api import RequestFormat
-from custom_components.infocaller.api.progress import InvalidReportError, parse_report
 from custom_components.infocaller.api.protocol import (
     UNSENDABLE_NON_ASCII,
     XML_CONTROL_CHARACTERS,
@@ -33,6 +32,7 @@ from custom_components.infocaller.api.protocol import (
     encode_request,
     request_document,
 )
+from custom_components.infocaller.api.report import InvalidReportError, parse_report
 from custom_components.infocaller.validation import (
     CallValidationError,
     async_validate_call,
@@ -80,7 +80,10 @@ PROFILE = settings(
 
 
 class _Hass:
-    """Just what validation uses of Home Assistant: the executor."""
+    """Just what validation uses of Home Assistant: the executor, its data."""
+
+    def __init__(self) -> None:
+        self.data: dict[Any, Any] = {}
 
     async def async_add_executor_job(self, func: Callable[..., Any], *args: Any) -> Any:
         return func(*args)

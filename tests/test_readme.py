@@ -124,7 +124,7 @@ def test_the_slug_is_githubs() -> None:
 def test_the_readme_lists_every_key_of_the_result_event() -> None:
     """The README's event table names exactly the keys the event carries.
 
-    The event is the record's dict plus ``config_entry_id`` (caller.py); the
+    The event is the record's dict plus ``config_entry_id`` (pipeline.py); the
     table once listed 11 keys of 17.
     """
     from homeassistant.util import dt as dt_util

@@ -69,7 +69,7 @@ async def test_password_and_signature_never_appear(
     seen.append(
         json.dumps(await async_get_config_entry_diagnostics(hass, init_integration))
     )
-    seen.append(repr(init_integration.runtime_data.caller.client))
+    seen.append(repr(init_integration.runtime_data.pipeline.client))
     for text in seen:
         assert PASSWORD not in text
         assert FIRMA not in text

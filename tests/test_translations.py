@@ -11,7 +11,7 @@ import string
 
 import pytest
 
-from custom_components.infocaller.api import RESULT_CODES, UNKNOWN_CODE_KEY
+from custom_components.infocaller.api import RESULT_CODES, RESULT_KEYS, UNKNOWN_CODE_KEY
 from custom_components.infocaller.const import ALL_RESULT_KEYS
 
 ROOT = Path(__file__).parents[1] / "custom_components" / "infocaller"
@@ -86,16 +86,31 @@ def test_every_translation_key_used_in_code_exists() -> None:
     assert entity_keys <= used  # and no entity text is left unused
     assert set(en["selector"]["request_format"]["options"]) == {"json", "xml"}
     # Keys picked from tables: one message per failure reason.
-    from custom_components.infocaller.caller import (
+    from custom_components.infocaller.errors import (
         NOT_SENT_KEYS,
         OUTCOME_UNKNOWN_KEYS,
     )
 
-    for key in (*NOT_SENT_KEYS.values(), *OUTCOME_UNKNOWN_KEYS.values()):
+    tables = {*NOT_SENT_KEYS.values(), *OUTCOME_UNKNOWN_KEYS.values()}
+    for key in tables:
         assert key in en["exceptions"], key
-    # Keys built with f-strings: invalid_<field> and result_<key>.
-    for field in ("phone", "rule_group", "max_wait", "retries"):
-        assert f"invalid_{field}" in en["exceptions"]
+    # And no exception text is left that nothing raises: each is named in
+    # the code, or built there as result_<key> (errors.refusal_error) or
+    # schedule_<problem> (validation.wall_time_problem).
+    named = {
+        node.value
+        for file in ROOT.glob("*.py")
+        for node in ast.walk(ast.parse(file.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    built = {f"result_{key}" for key in RESULT_KEYS} | {
+        f"schedule_{problem}" for problem in ("nonexistent", "ambiguous")
+    }
+    unused = set(en["exceptions"]) - named - built
+    assert not unused, unused
+    # The same for the saved-call form's errors.
+    form_errors = set(en["config_subentries"]["saved_call"]["error"])
+    assert not form_errors - named, form_errors - named
 
 
 def test_services_yaml_fields_are_translated() -> None:
@@ -345,3 +360,16 @@ def test_the_readme_names_the_logbook_as_the_spanish_menu_does() -> None:
     assert "*Registro*" in spanish
     assert "Diario" not in spanish
     assert _frontend_strings("es")["panel.logbook"] in ("Actividad", "Registro")
+
+
+def test_no_state_icon_repeats_the_default() -> None:
+    """A state's icon is listed only when it differs from the entity's default."""
+    icons = json.loads((ROOT / "icons.json").read_text())
+    repeated = [
+        (key, state)
+        for platform in icons["entity"].values()
+        for key, entity in platform.items()
+        for state, icon in entity.get("state", {}).items()
+        if icon == entity.get("default")
+    ]
+    assert not repeated, repeated

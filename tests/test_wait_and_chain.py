@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.infocaller.api import CallResult, InfocallerRejectedError, Stage
-from custom_components.infocaller.api.progress import ProgressReport
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
@@ -505,7 +505,7 @@ async def test_an_unloaded_line_places_no_call(
     old = progress_integration.runtime_data
     await _reload(hass, progress_integration)
     with pytest.raises(HomeAssistantError) as err:
-        await old.caller.async_call(
+        await old.pipeline.async_call(
             {"phone": PEOPLE[1], "rule_group": "Aviso"}, Source.ACTION
         )
     assert err.value.translation_key == "line_unloaded"

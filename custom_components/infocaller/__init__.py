@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .caller import InfocallerCaller, account_issue_id, async_build_client
-from .const import CONF_WEBHOOK_ID, DOMAIN
+from .account import account_issue_id, async_build_client
+from .const import DOMAIN
 from .guard import CallGuard
+from .pipeline import CallPipeline
 from .progress import InfocallerProgress, progress_store
 from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
@@ -58,7 +59,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     progress = InfocallerProgress(hass, entry, records)
     await progress.async_load()
     entry.runtime_data = InfocallerRuntimeData(
-        caller=InfocallerCaller(
+        pipeline=CallPipeline(
             hass, entry, client, records, progress=progress, guard=guard
         ),
         records=records,
@@ -69,7 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     )
     if progress.enabled:
         webhook_id = entry.options[CONF_WEBHOOK_ID]
-        await async_register_webhook(hass, entry.title, webhook_id, progress)
+        async_register_webhook(hass, entry.title, webhook_id, progress)
         entry.async_on_unload(lambda: async_unregister_webhook(hass, webhook_id))
     progress.async_start()
     entry.async_on_unload(progress.async_stop)
@@ -93,7 +94,7 @@ async def _async_entry_updated(
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     await async_sync_saved_calls(hass, entry)
-    await runtime.caller.async_apply_options()
+    await runtime.pipeline.async_apply_options()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -> bool:
@@ -105,14 +106,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
     line that is gone).
     """
     runtime = entry.runtime_data
-    runtime.caller.stopped = True
+    runtime.pipeline.stopped = True
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        runtime.caller.stopped = False
+        runtime.pipeline.stopped = False
         return False
     runtime.progress.async_stop()
     await runtime.records.async_unload()
     await runtime.progress.async_unload()
-    await runtime.caller.guard.async_unload()
+    await runtime.pipeline.guard.async_unload()
     return True
 
 

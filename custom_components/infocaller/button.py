@@ -38,4 +38,4 @@ class InfocallerCallButton(InfocallerSavedCallEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Issue the call; failures raise the same translated errors as the action."""
-        await self.caller.async_call(self.saved.data, Source.BUTTON, saved=self.saved)
+        await self.pipeline.async_call(self.saved.data, Source.BUTTON, saved=self.saved)

@@ -1,6 +1,6 @@
 """Call people one at a time until one answers (``call_until_answered``).
 
-Each attempt goes through the line's pipeline (``InfocallerCaller``) like
+Each attempt goes through the line's pipeline (``CallPipeline``) like
 every other call, so the duplicate guard, the records and the events all
 apply; between attempts the chain waits on call progress
 (``InfocallerProgress.async_wait``). Every number is checked before the
@@ -111,14 +111,14 @@ async def async_call_until_answered(
 
     Returns who answered (or None) and every attempt, JSON-safe.
     """
-    caller = runtime.caller
+    pipeline = runtime.pipeline
     phones: list[str] = []
     for target in targets:  # refuse a bad number before anything is sent
         try:
             request = await async_validate_call(
-                caller.hass,
+                pipeline.hass,
                 target.data,
-                line_id=caller.line_id,
+                line_id=pipeline.line_id,
                 default_max_wait=0,
                 default_retries=0,
             )
@@ -135,7 +135,7 @@ async def async_call_until_answered(
     try:
         for round_number in range(1, rounds + 1):
             for target, phone in zip(targets, phones, strict=True):
-                if caller.stopped:
+                if pipeline.stopped:
                     raise _line_unloaded(runtime, attempts)
                 attempt: dict[str, Any] = {
                     "round": round_number,
@@ -144,7 +144,7 @@ async def async_call_until_answered(
                 }
                 attempts.append(attempt)
                 try:
-                    record = await caller.async_call(
+                    record = await pipeline.async_call(
                         target.data, Source.CHAIN, saved=target.saved
                     )
                 except HomeAssistantError as err:
@@ -216,7 +216,7 @@ def _line_unloaded(
         translation_domain=DOMAIN,
         translation_key="chain_line_unloaded",
         translation_placeholders={
-            "title": runtime.caller.entry.title,
+            "title": runtime.pipeline.entry.title,
             "called": ", ".join(called) or "-",
         },
     )

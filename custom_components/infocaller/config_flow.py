@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 import zoneinfo
 
-from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
@@ -19,10 +18,14 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.const import (
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_TIME_ZONE,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -55,7 +58,6 @@ from .const import (
     ATTR_RULE_GROUP,
     ATTR_VARIABLES,
     CONF_CALL_PROGRESS,
-    CONF_CLOUDHOOK_URL,
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     CONF_MAX_CALLS_PER_DAY,
@@ -64,8 +66,6 @@ from .const import (
     CONF_REPEAT_WINDOW,
     CONF_REQUEST_FORMAT,
     CONF_RETRIES,
-    CONF_TIME_ZONE,
-    CONF_WEBHOOK_ID,
     DEFAULT_MAX_CALLS_PER_DAY,
     DEFAULT_MAX_CALLS_PER_NUMBER,
     DEFAULT_MAX_WAIT,
@@ -89,12 +89,7 @@ from .validation import (
     normalize_line_id,
     validate_variable_name,
 )
-from .webhook import (
-    async_cloudhook_url,
-    async_delete_cloudhook,
-    cloud_available,
-    webhook_url,
-)
+from .webhook import ProgressWebhookDraft, webhook_url
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
@@ -262,10 +257,10 @@ class InfocallerConfigFlow(ConfigFlow, domain=DOMAIN):
 
         A loaded line has an update listener, which reloads it when its data
         changed (``async_update_reload_and_abort`` would reload it a second
-        time; Home Assistant 2026.12 forbids that). A line that is not
-        loaded has no listener, so the flow reloads it. The first branch is
-        what core's ``async_update_and_abort`` does; it is written out
-        because Home Assistant 2025.4, the oldest supported, lacks it.
+        time, which Home Assistant refuses). A line that is not loaded has
+        no listener, so the flow reloads it. The first branch is what core's
+        ``async_update_and_abort`` does, written out because the oldest
+        Home Assistant this integration supports lacks it.
         """
         new_data = {**(data or entry.data), **(data_updates or {})}
         if entry.update_listeners:
@@ -369,20 +364,14 @@ class InfocallerOptionsFlow(OptionsFlow):
         """Start with nothing chosen."""
         self._new_options: dict[str, Any] = {}
         self._urls: dict[ProgressUrl, str] = {}
-        #: The cloudhook this flow made for URLs not saved yet: deleted if
-        #: the flow ends without saving them (the dialog closed).
-        self._unsaved_cloudhook: dict[str, str] | None = None
+        #: The webhook (and cloudhook) prepared for URLs not saved yet.
+        self._draft = ProgressWebhookDraft()
 
     @callback
     def async_remove(self) -> None:
         """Delete a cloudhook made for URLs that were never saved."""
         super().async_remove()
-        if (unsaved := self._unsaved_cloudhook) is not None:
-            self._unsaved_cloudhook = None
-            self.hass.async_create_background_task(
-                async_delete_cloudhook(self.hass, unsaved),
-                name=f"{DOMAIN}_delete_unsaved_cloudhook",
-            )
+        self._draft.async_abandon(self.hass)
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -403,24 +392,9 @@ class InfocallerOptionsFlow(OptionsFlow):
                 return self.async_create_entry(
                     data={**options, CONF_CALL_PROGRESS: False}
                 )
-            new = {**options, CONF_CALL_PROGRESS: True}
-            if not options.get(CONF_WEBHOOK_ID) or user_input.get(CONF_NEW_URLS):
-                new[CONF_WEBHOOK_ID] = webhook.async_generate_id()
-                new.pop(CONF_CLOUDHOOK_URL, None)
-            if not new.get(CONF_CLOUDHOOK_URL) and cloud_available(self.hass):
-                try:
-                    new[CONF_CLOUDHOOK_URL] = await async_cloudhook_url(
-                        self.hass, new[CONF_WEBHOOK_ID]
-                    )
-                    self._unsaved_cloudhook = {
-                        CONF_WEBHOOK_ID: new[CONF_WEBHOOK_ID],
-                        CONF_CLOUDHOOK_URL: new[CONF_CLOUDHOOK_URL],
-                    }
-                except HomeAssistantError:
-                    LOGGER.warning(
-                        "Home Assistant Cloud could not make a cloudhook; "
-                        "using the external URL"
-                    )
+            new = await self._draft.async_prepare(
+                self.hass, options, new_urls=bool(user_input.get(CONF_NEW_URLS))
+            )
             if (url := webhook_url(self.hass, new)) is None:
                 errors["base"] = "no_public_url"
             else:
@@ -443,10 +417,9 @@ class InfocallerOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Show the URLs to paste into Infocaller; save on submit."""
         if user_input is not None:
-            old = self.config_entry.options
-            if old.get(CONF_WEBHOOK_ID) != self._new_options[CONF_WEBHOOK_ID]:
-                await async_delete_cloudhook(self.hass, old)
-            self._unsaved_cloudhook = None
+            await self._draft.async_saved(
+                self.hass, self.config_entry.options, self._new_options
+            )
             return self.async_create_entry(data=self._new_options)
         return self.async_show_form(
             step_id="call_progress_urls",
@@ -525,7 +498,6 @@ class InfocallerOptionsFlow(OptionsFlow):
         return self.async_show_form(step_id="defaults", data_schema=schema)
 
 
-CONF_NAME = "name"
 SAVED_CALL_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): TEXT_SELECTOR,

@@ -6,7 +6,7 @@ from enum import StrEnum
 import logging
 from typing import Final
 
-from .api import RESULT_KEYS
+from .api import RESULT_KEYS, Stage
 
 DOMAIN: Final = "infocaller"
 LOGGER = logging.getLogger(__package__)
@@ -16,9 +16,7 @@ CONF_ENDPOINT: Final = "endpoint"
 CONF_MAX_WAIT: Final = "max_wait"
 CONF_RETRIES: Final = "retries"
 CONF_REQUEST_FORMAT: Final = "request_format"
-CONF_TIME_ZONE: Final = "time_zone"
 CONF_CALL_PROGRESS: Final = "call_progress"
-CONF_WEBHOOK_ID: Final = "webhook_id"
 CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
 CONF_REPEAT_WINDOW: Final = "repeat_window"
 CONF_MAX_CALLS_PER_NUMBER: Final = "max_calls_per_number"
@@ -119,3 +117,18 @@ class CallStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     DIGITS = "digits"
     NOT_ANSWERED = "not_answered"
+
+
+#: The one mapping between call progress's two words for where a call is:
+#: the ``Stage`` a report (or the window's end) says, and the ``CallStatus``
+#: it gives the call. ``ended`` gives none (it sets ``ended_at``, the
+#: status stays what was reached); ``queued`` is the status of an accepted
+#: call before any report.
+STATUS_OF_STAGE: Final[dict[Stage, CallStatus]] = {
+    Stage.ANSWERED: CallStatus.ANSWERED,
+    Stage.FORWARD_ANSWERED: CallStatus.FORWARD_ANSWERED,
+    Stage.FORWARD_FAILED: CallStatus.FORWARD_FAILED,
+    Stage.ACKNOWLEDGED: CallStatus.ACKNOWLEDGED,
+    Stage.DIGITS: CallStatus.DIGITS,
+    Stage.NOT_ANSWERED: CallStatus.NOT_ANSWERED,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD
+from homeassistant.const import CONF_PASSWORD, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import (
@@ -13,7 +13,6 @@ from .const import (
     ATTR_VARIABLES,
     CONF_CLOUDHOOK_URL,
     CONF_IDINFOCALLER,
-    CONF_WEBHOOK_ID,
 )
 from .runtime import InfocallerConfigEntry
 
@@ -36,7 +35,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the configuration and the last results, secrets redacted."""
     runtime = entry.runtime_data
-    client = runtime.caller.client
+    client = runtime.pipeline.client
     return {
         "entry": async_redact_data(
             {
@@ -53,7 +52,7 @@ async def async_get_config_entry_diagnostics(
             "time_zone": str(client.time_zone),
         },
         "line_problem": runtime.records.line_problem,
-        "guard": runtime.caller.guard.as_dict(),
+        "guard": runtime.pipeline.guard.as_dict(),
         "call_progress": {
             "enabled": runtime.progress.enabled,
             "followed_calls": len(runtime.progress.tracked),

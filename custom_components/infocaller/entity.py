@@ -98,7 +98,7 @@ class InfocallerSavedCallEntity(InfocallerEntity):
     ) -> None:
         """Attach the entity to the saved call's device."""
         runtime = entry.runtime_data
-        self.caller = runtime.caller
+        self.pipeline = runtime.pipeline
         self.records = runtime.records
         self.saved = saved
         self.entity_description = description
@@ -109,7 +109,7 @@ class InfocallerSavedCallEntity(InfocallerEntity):
             identifiers={(DOMAIN, f"{runtime.line_id}_{saved.subentry_id}")},
             translation_key="saved_call",
             translation_placeholders=saved_call_placeholders(
-                saved.name, self.caller.hass.config.language
+                saved.name, self.pipeline.hass.config.language
             ),
             manufacturer="Infocaller",
             model="Saved call",

@@ -82,8 +82,8 @@ class RateLimitedError(HomeAssistantError):
 class Ticket:
     """One request that was let through: what to release if not placed.
 
-    A plain class (not a dataclass): it never leaves this module, and each
-    dataclass costs about 1 ms of Home Assistant's start on a small machine.
+    A plain class (not a dataclass): it never leaves this module, and a
+    dataclass's definition slows Home Assistant's start (docs/performance.md).
     """
 
     __slots__ = ("at", "key", "number", "seq")

@@ -6,10 +6,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, intent, translation
 
-from .caller import InfocallerCaller
 from .const import DOMAIN, Source
 from .guard import RateLimitedError
 from .language import text_language
+from .pipeline import CallPipeline
 from .runtime import async_loaded_entries
 from .saved_call import SavedCall, fold_name
 
@@ -149,9 +149,9 @@ class CallSavedCallIntent(intent.IntentHandler):
 
     def _find(
         self, hass: HomeAssistant, name: str
-    ) -> list[tuple[InfocallerCaller, SavedCall]]:
+    ) -> list[tuple[CallPipeline, SavedCall]]:
         saved_calls = [
-            (entry.runtime_data.caller, saved)
+            (entry.runtime_data.pipeline, saved)
             for entry in async_loaded_entries(hass)
             for saved in entry.runtime_data.saved_calls.values()
         ]

@@ -12,8 +12,16 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_CALL_PROGRESS, EVENT_CALL_RESULT
+from .const import (
+    DOMAIN,
+    EVENT_CALL_PROGRESS,
+    EVENT_CALL_RESULT,
+    RESULT_CONNECTION_ERROR,
+    RESULT_NO_ANSWER,
+    RESULT_RATE_LIMITED,
+)
 from .language import text_language
+from .matching import MATCH_NONE
 
 # The logbook takes plain text, not translation keys: the words follow the
 # language Home Assistant is set to (``text_language``).
@@ -105,7 +113,7 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
     texts = PROGRESS_TEXTS[language]
     stage = str(data.get("stage"))
     talk_seconds = data.get("talk_seconds")
-    if data.get("match") == "none":
+    if data.get("match") == MATCH_NONE:
         key = "unmatched"
     elif stage == "ended" and talk_seconds is not None:
         key = "ended_talk"
@@ -127,9 +135,9 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
 ICONS = {
     "accepted": "mdi:phone-check",
     "refused": "mdi:phone-remove",
-    "no_answer": "mdi:phone-alert",
-    "connection_error": "mdi:phone-off",
-    "rate_limited": "mdi:phone-lock",
+    RESULT_NO_ANSWER: "mdi:phone-alert",
+    RESULT_CONNECTION_ERROR: "mdi:phone-off",
+    RESULT_RATE_LIMITED: "mdi:phone-lock",
 }
 
 
@@ -138,9 +146,9 @@ def _outcome(data: dict[str, Any]) -> str:
         return "accepted"
     if data.get("result") is not None:
         return "refused"
-    if data.get("result_key") in ("connection_error", "rate_limited"):
+    if data.get("result_key") in (RESULT_CONNECTION_ERROR, RESULT_RATE_LIMITED):
         return str(data["result_key"])
-    return "no_answer"
+    return RESULT_NO_ANSWER
 
 
 def describe(data: dict[str, Any], language: str) -> str:
@@ -155,6 +163,15 @@ def describe(data: dict[str, Any], language: str) -> str:
 
 
 @callback
+def _entry(message: str, icon: str) -> dict[str, str]:
+    """Return one logbook line of this integration."""
+    return {
+        LOGBOOK_ENTRY_NAME: "Infocaller",
+        LOGBOOK_ENTRY_MESSAGE: message,
+        LOGBOOK_ENTRY_ICON: icon,
+    }
+
+
 def async_describe_events(
     hass: HomeAssistant,
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
@@ -164,22 +181,15 @@ def async_describe_events(
     @callback
     def async_describe(event: Event) -> dict[str, str]:
         data = dict(event.data)
-        return {
-            LOGBOOK_ENTRY_NAME: "Infocaller",
-            LOGBOOK_ENTRY_MESSAGE: describe(data, hass.config.language),
-            LOGBOOK_ENTRY_ICON: ICONS[_outcome(data)],
-        }
+        return _entry(describe(data, hass.config.language), ICONS[_outcome(data)])
 
     @callback
     def async_describe_progress(event: Event) -> dict[str, str]:
         data = dict(event.data)
-        return {
-            LOGBOOK_ENTRY_NAME: "Infocaller",
-            LOGBOOK_ENTRY_MESSAGE: describe_progress(data, hass.config.language),
-            LOGBOOK_ENTRY_ICON: PROGRESS_ICONS.get(
-                str(data.get("stage")), "mdi:phone-log"
-            ),
-        }
+        return _entry(
+            describe_progress(data, hass.config.language),
+            PROGRESS_ICONS.get(str(data.get("stage")), "mdi:phone-log"),
+        )
 
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)
     async_describe_event(DOMAIN, EVENT_CALL_PROGRESS, async_describe_progress)

@@ -39,7 +39,7 @@ from .const import RETRY_INTERVAL_SECONDS, RING_SECONDS
 
 if TYPE_CHECKING:
     # Only a line with call progress loads the report reader.
-    from .api.progress import ProgressReport
+    from .api.report import ProgressReport
 
 MATCH_CALL_ID: Final = "call_id"
 MATCH_PHONE: Final = "phone"

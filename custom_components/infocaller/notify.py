@@ -42,6 +42,6 @@ class InfocallerCallNotify(InfocallerSavedCallEntity, NotifyEntity):
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Issue the call with the message (and title) as rule-group variables."""
-        await self.caller.async_call(
+        await self.pipeline.async_call(
             self.saved.with_message(message, title), Source.NOTIFY, saved=self.saved
         )

@@ -48,6 +48,7 @@ from .const import (
     FINISHED_CALLS_KEPT,
     MAX_TALK_SECONDS,
     ORDER_GRACE_SECONDS,
+    STATUS_OF_STAGE,
     CallStatus,
 )
 from .matching import (
@@ -66,7 +67,7 @@ from .records import CallRecord, InfocallerRecords, LineUpdate
 from .saving import DelayedSave, LineStore, async_load_state
 
 if TYPE_CHECKING:
-    from .api.progress import ProgressReport
+    from .api.report import ProgressReport
 
 __all__ = [
     "MATCH_CALL_ID",
@@ -597,7 +598,7 @@ class InfocallerProgress:
             if record.status in (CallStatus.QUEUED, CallStatus.NOT_ANSWERED):
                 changes["status"] = CallStatus.ANSWERED.value
         else:
-            changes["status"] = report.stage.value
+            changes["status"] = STATUS_OF_STAGE[report.stage].value
             if report.digits is not None:
                 changes["digits"] = report.digits
         updated = self._update(record, **changes)

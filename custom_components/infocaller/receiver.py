@@ -1,8 +1,7 @@
 """The answer to each request that reaches a line's call-progress webhook.
 
-Loaded by ``webhook.async_register_webhook`` when a line with call progress
-is set up. Every byte is untrusted: the body is size-capped and read with a
-deadline, parsing is ``api.progress.parse_report``'s, and nothing raises.
+``webhook.async_register_webhook`` hands it each request. Every byte is untrusted: the body is size-capped and read with a
+deadline, parsing is ``api.report.parse_report``'s, and nothing raises.
 The rate limit has two budgets (``InfocallerProgress.async_receive``): requests that
 are not reports or match no followed call share one, so a flood of them
 never starves the reports of the calls being followed.
@@ -16,7 +15,7 @@ from http import HTTPStatus
 
 from aiohttp import hdrs, web
 
-from .api.progress import MAX_REPORT_BYTES, InvalidReportError, parse_report
+from .api.report import MAX_REPORT_BYTES, InvalidReportError, parse_report
 from .const import LOGGER
 from .progress import InfocallerProgress
 

@@ -1,6 +1,6 @@
 """The call records of one line: what every entity and diagnostics show.
 
-The pipeline (``caller.py``) hands each outcome here as one ``CallRecord``;
+The pipeline (``pipeline.py``) hands each outcome here as one ``CallRecord``;
 the records keep the last results and counters, and send each new record on
 the line's dispatcher signal (``signal_line_updated``, one ``LineUpdate``:
 the entities and call progress follow it).
@@ -21,7 +21,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 import json
 from typing import Any
@@ -73,11 +73,6 @@ class CallRecord:
     ended_at: str | None = None
     talk_seconds: float | None = None
     digits: str | None = None
-    #: ``as_dict`` made once: the event, the entities and the response all
-    #: show the same record (each gets a copy).
-    _plain: dict[str, Any] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     @property
     def accepted(self) -> bool:
@@ -91,12 +86,6 @@ class CallRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-safe values (a new dict)."""
-        if (plain := self._plain) is None:
-            plain = self._make_dict()
-            object.__setattr__(self, "_plain", plain)
-        return plain.copy()
-
-    def _make_dict(self) -> dict[str, Any]:
         return {
             "time": self.time.isoformat(),
             "source": self.source,

@@ -10,8 +10,8 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
 
-from .caller import InfocallerCaller
 from .const import CONF_IDINFOCALLER, DOMAIN
+from .pipeline import CallPipeline
 from .progress import InfocallerProgress
 from .records import InfocallerRecords
 from .saved_call import SavedCall
@@ -24,11 +24,11 @@ class InfocallerRuntimeData:
     """The pipeline, the records and the saved calls of one line.
 
     A holder of live objects, compared by identity: not frozen (its lists,
-    dicts and sets change anyway; freezing the bindings alone doubled the
-    class's definition time, about 0.7 ms of every start).
+    dicts and sets change anyway, so freezing the bindings would promise
+    nothing and slow the start; see docs/performance.md).
     """
 
-    caller: InfocallerCaller
+    pipeline: CallPipeline
     records: InfocallerRecords
     progress: InfocallerProgress
     #: The saved calls by subentry id, kept in step with the subentries

@@ -13,9 +13,9 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.importlib import async_import_module
 
 from .api import Stage
+from .chain import async_call_until_answered, resolve_targets
 from .const import (
     ATTR_MAX_WAIT,
     ATTR_PHONE,
@@ -158,11 +158,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         runtime = entry.runtime_data
         if (wait_for := call.data.get(ATTR_WAIT_FOR)) is None:
-            record = await runtime.caller.async_call(call.data, Source.ACTION)
+            record = await runtime.pipeline.async_call(call.data, Source.ACTION)
             return record.as_dict() if call.return_response else None
         _require_progress(entry, "call_progress_off")
         until = Stage(wait_for)
-        record = await runtime.caller.async_call(call.data, Source.ACTION)
+        record = await runtime.pipeline.async_call(call.data, Source.ACTION)
         try:
             record = await runtime.progress.async_wait(
                 record, until, call.data[ATTR_TIMEOUT]
@@ -189,16 +189,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = async_get_loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         _require_progress(entry, "chain_call_progress_off")
         runtime = entry.runtime_data
-        # Loaded on first use, in Home Assistant's import executor: a start
-        # without chains does not pay for it.
-        chain = await async_import_module(hass, f"{__package__}.chain")
-        targets = chain.resolve_targets(
+        targets = resolve_targets(
             runtime,
             call.data[ATTR_TARGETS],
             call.data.get(ATTR_RULE_GROUP),
             call.data[ATTR_VARIABLES],
         )
-        result: dict[str, Any] = await chain.async_call_until_answered(
+        result: dict[str, Any] = await async_call_until_answered(
             runtime,
             targets,
             until=Stage(call.data[ATTR_STOP_ON]),

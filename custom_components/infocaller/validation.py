@@ -6,7 +6,7 @@ here, for every source alike (action, saved-call flows, buttons, notify
 entities, the voice intent): E.164 phone numbers in the line's country, the
 schedule's window, variable names and lengths, and characters that cannot be
 sent. A failure is a ``CallValidationError`` naming the field and a
-translation key; the pipeline (``caller.py``) raises it as a translated
+translation key; the pipeline (``pipeline.py``) raises it as a translated
 ``ServiceValidationError``, a flow shows it as a form error.
 """
 
@@ -20,9 +20,9 @@ from typing import Any, Literal
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
-from .api import CallRequest
-from .api.protocol import UNSENDABLE_NON_ASCII, XML_CONTROL_CHARACTERS, CharacterSet
+from .api import CallRequest, has_unsendable, mark_unsendable
 from .const import (
     ATTR_MAX_WAIT,
     ATTR_PHONE,
@@ -38,12 +38,14 @@ from .const import (
     MAX_VARIABLES,
 )
 
-#: What no value may hold: control characters (line feed, carriage return
-#: and tab are allowed), lone surrogates (no UTF-8 text can carry them) and
-#: U+FFFE/U+FFFF (no XML text can).
-_FORBIDDEN = CharacterSet(XML_CONTROL_CHARACTERS + "\x7f", UNSENDABLE_NON_ASCII)
 _VARIABLE_NAME = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
 _LINE_ID_SEPARATORS = re.compile(r"[\s\-.()]")
+#: The E.164 form (or None) of each (value, line id) normalised before, for
+#: this run of Home Assistant; emptied when it reaches ``NORMALIZED_LIMIT``.
+NORMALIZED: HassKey[dict[tuple[str, str], str | None]] = HassKey(
+    f"{DOMAIN}_normalized_phones"
+)
+NORMALIZED_LIMIT = 4096
 DEFAULT_REGION = "ES"
 
 
@@ -85,7 +87,7 @@ def line_region(line_id: str) -> str:
 
     Blocking on first use (imports phonenumbers): run it in the executor.
     """
-    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+    import phonenumbers  # noqa: PLC0415 - slow: not paid at start-up, off the loop
 
     try:
         number = phonenumbers.parse(f"+{line_id}")
@@ -102,7 +104,7 @@ def normalize_phone(value: str, line_id: str) -> str | None:
     Blocking the first time a region is used (phonenumbers imports its
     metadata): run it in the executor (``async_normalize_phone`` does).
     """
-    import phonenumbers  # noqa: PLC0415 - 27 ms: not paid at start-up, off the loop
+    import phonenumbers  # noqa: PLC0415 - slow: not paid at start-up, off the loop
 
     try:
         number = phonenumbers.parse(value, line_region(line_id))
@@ -115,7 +117,7 @@ def normalize_phone(value: str, line_id: str) -> str | None:
 
 def _shown(value: str) -> str:
     """Return ``value`` fit to quote in a message (unsendable characters replaced)."""
-    return _FORBIDDEN.replace(value, "\ufffd")
+    return mark_unsendable(value)
 
 
 async def async_normalize_phone(
@@ -127,19 +129,15 @@ async def async_normalize_phone(
     the hop to the executor, where phonenumbers may load region metadata.
     Cached, since the same numbers (saved calls, automations) come back.
     """
+    normalized = hass.data.setdefault(NORMALIZED, {})
     key = (value, line_id)
-    if key in _normalized:
-        return _normalized[key]
+    if key in normalized:
+        return normalized[key]
     phone = await hass.async_add_executor_job(normalize_phone, value, line_id)
-    if len(_normalized) >= _NORMALIZED_LIMIT:
-        _normalized.clear()
-    _normalized[key] = phone
+    if len(normalized) >= NORMALIZED_LIMIT:
+        normalized.clear()
+    normalized[key] = phone
     return phone
-
-
-#: E.164 form (or None) of each (value, line id) normalised before.
-_normalized: dict[tuple[str, str], str | None] = {}
-_NORMALIZED_LIMIT = 4096
 
 
 def _text(data: Mapping[str, Any], field: str) -> str:
@@ -251,7 +249,7 @@ def _variable_value(name: str, value: Any) -> str:
     if (
         not isinstance(value, str)
         or len(value) > MAX_VARIABLE_VALUE_LENGTH
-        or _FORBIDDEN.search(value)
+        or has_unsendable(value)
     ):
         raise CallValidationError(
             ATTR_VARIABLES, "invalid_variable_value", {"name": _shown(name)}
@@ -264,7 +262,7 @@ def validate_variable_name(name: str, field: str) -> None:
     if (
         not _VARIABLE_NAME.match(name)
         or len(name) > MAX_VARIABLE_NAME_LENGTH
-        or _FORBIDDEN.search(name)
+        or has_unsendable(name)
     ):
         raise CallValidationError(
             field, "invalid_variable_name", {"name": _shown(name)}
@@ -311,12 +309,12 @@ async def async_validate_call(
     """
     raw_phone = _text(data, ATTR_PHONE)
     rule_group = _text(data, ATTR_RULE_GROUP)
-    if len(rule_group) > MAX_RULE_GROUP_LENGTH or _FORBIDDEN.search(rule_group):
+    if len(rule_group) > MAX_RULE_GROUP_LENGTH or has_unsendable(rule_group):
         raise CallValidationError(
             ATTR_RULE_GROUP, "invalid_rule_group", {"value": _shown(rule_group)}
         )
     phone = None
-    if not _FORBIDDEN.search(raw_phone):
+    if not has_unsendable(raw_phone):
         phone = await async_normalize_phone(hass, raw_phone, line_id)
     if phone is None:
         raise CallValidationError(

@@ -4,15 +4,13 @@ One webhook per line, registered while call progress is on (GET and POST,
 reachable from the internet: Infocaller calls it). With Home Assistant
 Cloud, a cloudhook forwards to it, so no port needs opening; otherwise the
 external URL is used, and when neither exists the flow says so. Every byte
-is untrusted: ``receiver.py`` answers each request (loaded when a line with
-call progress is set up, so a line without it never loads the report
-reader). The webhook id is a secret (anyone who has it can send reports):
-it is never logged.
+is untrusted: ``receiver.py`` answers each request. The webhook id is a
+secret (anyone who has it can send reports): it is never logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 import logging
 import re
 import traceback
@@ -26,21 +24,21 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryChange,
 )
-from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_CALL_PROGRESS,
     CONF_CLOUDHOOK_URL,
-    CONF_WEBHOOK_ID,
     DOMAIN,
     LOGGER,
 )
 from .progress import InfocallerProgress
+from .receiver import async_handle_request
 
 #: Every logger that can write a webhook id, or a request's path or request
 #: line (which holds it), at any level. A filter on a logger sees only its
@@ -280,23 +278,16 @@ def _hide_id(hass: HomeAssistant, webhook_id: str | None) -> None:
         hide.add(webhook_id)
 
 
-async def async_register_webhook(
+@callback
+def async_register_webhook(
     hass: HomeAssistant, title: str, webhook_id: str, progress: InfocallerProgress
 ) -> None:
-    """Receive the line's progress requests (until ``async_unregister``).
-
-    The receiver (and the report reader it uses) is imported here, in Home
-    Assistant's import executor, the first time a line needs it.
-    """
-    receiver = await async_import_module(hass, f"{__package__}.receiver")
-    answer: Callable[[InfocallerProgress, web.Request], Awaitable[web.Response]] = (
-        receiver.async_handle_request
-    )
+    """Receive the line's progress requests (until ``async_unregister``)."""
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        return await answer(progress, request)
+        return await async_handle_request(progress, request)
 
     _hide_id(hass, webhook_id)
     webhook.async_register(
@@ -367,6 +358,67 @@ async def async_delete_cloudhook(
             "Home Assistant Cloud is not available: the line's old cloudhook "
             "could not be deleted (remove it in the Cloud settings)"
         )
+
+
+class ProgressWebhookDraft:
+    """The webhook an options flow prepares for call progress, until saved.
+
+    ``async_prepare`` returns the options with call progress on: the same
+    webhook id, or a new one when asked (or there is none), and with Home
+    Assistant Cloud its cloudhook. A cloudhook made for a webhook id that is
+    never saved (the dialog closed) is deleted (``async_abandon``); saving
+    new URLs deletes the old id's cloudhook (``async_saved``).
+    """
+
+    def __init__(self) -> None:
+        """Start with no cloudhook made."""
+        #: The cloudhook made for options not saved yet.
+        self._unsaved_cloudhook: dict[str, str] | None = None
+
+    async def async_prepare(
+        self, hass: HomeAssistant, options: Mapping[str, Any], *, new_urls: bool
+    ) -> dict[str, Any]:
+        """Return ``options`` with call progress on and a webhook to call."""
+        new = {**options, CONF_CALL_PROGRESS: True}
+        if not options.get(CONF_WEBHOOK_ID) or new_urls:
+            new[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+            new.pop(CONF_CLOUDHOOK_URL, None)
+        if not new.get(CONF_CLOUDHOOK_URL) and cloud_available(hass):
+            try:
+                new[CONF_CLOUDHOOK_URL] = await async_cloudhook_url(
+                    hass, new[CONF_WEBHOOK_ID]
+                )
+                self._unsaved_cloudhook = {
+                    CONF_WEBHOOK_ID: new[CONF_WEBHOOK_ID],
+                    CONF_CLOUDHOOK_URL: new[CONF_CLOUDHOOK_URL],
+                }
+            except HomeAssistantError:
+                LOGGER.warning(
+                    "Home Assistant Cloud could not make a cloudhook; "
+                    "using the external URL"
+                )
+        return new
+
+    async def async_saved(
+        self,
+        hass: HomeAssistant,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+    ) -> None:
+        """Take the prepared options as saved: delete the replaced id's cloudhook."""
+        if old.get(CONF_WEBHOOK_ID) != new[CONF_WEBHOOK_ID]:
+            await async_delete_cloudhook(hass, old)
+        self._unsaved_cloudhook = None
+
+    @callback
+    def async_abandon(self, hass: HomeAssistant) -> None:
+        """Delete the cloudhook made for options that were never saved."""
+        if (unsaved := self._unsaved_cloudhook) is not None:
+            self._unsaved_cloudhook = None
+            hass.async_create_background_task(
+                async_delete_cloudhook(hass, unsaved),
+                name=f"{DOMAIN}_delete_unsaved_cloudhook",
+            )
 
 
 def progress_settings(options: Mapping[str, Any]) -> tuple[bool, str | None]:

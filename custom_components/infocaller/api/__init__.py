@@ -3,7 +3,7 @@
 This package imports nothing from Home Assistant, so it could be published
 on its own: ``InfocallerClient`` takes an ``aiohttp.ClientSession`` from the
 caller, and every error is one of the typed exceptions below. The reader
-of call-progress requests, ``progress.parse_report``, is imported from its
+of call-progress requests, ``report.parse_report``, is imported from its
 module when needed (it is not loaded with the package).
 """
 
@@ -38,7 +38,13 @@ from .models import (
     Stage,
     fault_of,
 )
-from .protocol import ProgressUrl, progress_urls, signature
+from .protocol import (
+    ProgressUrl,
+    has_unsendable,
+    mark_unsendable,
+    progress_urls,
+    signature,
+)
 
 __all__ = [
     "CREDENTIAL_CODES",
@@ -67,6 +73,8 @@ __all__ = [
     "ResultCode",
     "Stage",
     "fault_of",
+    "has_unsendable",
+    "mark_unsendable",
     "progress_urls",
     "signature",
 ]

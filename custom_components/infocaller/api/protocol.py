@@ -5,7 +5,7 @@ examples). Requests are built with ``json`` and ``xml.etree.ElementTree``,
 never by string concatenation; answers are parsed leniently (a number or a
 string for ``Resultado``, an optional XML declaration or namespace).
 Also the call-progress URLs to paste into Infocaller (``progress_urls``);
-the requests that come back to them are read by ``progress.parse_report``.
+the requests that come back to them are read by ``report.parse_report``.
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 class CharacterSet:
     """Find the characters of a set in text (a regular-expression class).
 
-    A class with the surrogate range takes about 0.7 ms to compile, longer
-    than the rest of a module: so ASCII text (most of it) is searched with the
-    ASCII part alone, and the whole class is compiled the first time text
-    that is not ASCII comes by.
+    A class with the surrogate range is slow to compile, so ASCII text (most
+    of it) is searched with the ASCII part alone, and the whole class is
+    compiled the first time text that is not ASCII comes by.
     """
 
     __slots__ = ("_ascii", "_class", "_whole")
@@ -77,6 +76,20 @@ class CharacterSet:
 
 
 _XML_ILLEGAL = CharacterSet(XML_CONTROL_CHARACTERS, UNSENDABLE_NON_ASCII)
+#: What no value of a request may hold: control characters (line feed,
+#: carriage return and tab are allowed; DEL is not), lone surrogates (no
+#: UTF-8 text can carry them) and U+FFFE/U+FFFF (no XML text can).
+_UNSENDABLE = CharacterSet(XML_CONTROL_CHARACTERS + "\x7f", UNSENDABLE_NON_ASCII)
+
+
+def has_unsendable(text: str) -> bool:
+    """Whether ``text`` holds a character no request value may hold."""
+    return _UNSENDABLE.search(text)
+
+
+def mark_unsendable(text: str) -> str:
+    """Return ``text`` fit to quote, each unsendable character replaced by U+FFFD."""
+    return _UNSENDABLE.replace(text, "\ufffd")
 
 
 def signature(idinfocaller: str, password: str) -> str:

@@ -1,30 +1,27 @@
 """The one path every call takes.
 
 The action, buttons, notify entities and the voice intent hand a request to
-``InfocallerCaller.async_call``, which validates it, guards against
-duplicates, calls the client, hands one ``CallRecord`` to the records and
-fires the ``infocaller_call_result`` event. Entities only listen to the
-records. Refusals are classified by the client (``api``): this module only
-maps its exceptions and ``Fault`` to Home Assistant's errors.
+``CallPipeline.async_call``, which validates it, guards against duplicates,
+calls the client, hands one ``CallRecord`` to the records and fires the
+``infocaller_call_result`` event. Entities only listen to the records. The
+client (``api``) classifies refusals; ``errors.py`` says which Home
+Assistant error each one is.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import tzinfo
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
+from .account import account_issue_id, async_build_client
 from .api import (
-    DEFAULT_ENDPOINT,
     CallRequest,
     CallResult,
     Fault,
@@ -34,20 +31,13 @@ from .api import (
     InfocallerError,
     InfocallerRejectedError,
     InfocallerRequestError,
-    Reason,
-    RequestFormat,
 )
 from .const import (
-    CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     CONF_MAX_WAIT,
-    CONF_REQUEST_FORMAT,
     CONF_RETRIES,
-    CONF_TIME_ZONE,
     DEFAULT_MAX_WAIT,
-    DEFAULT_REQUEST_FORMAT,
     DEFAULT_RETRIES,
-    DEFAULT_TIME_ZONE,
     DOMAIN,
     EVENT_CALL_RESULT,
     LOGGER,
@@ -57,79 +47,21 @@ from .const import (
     CallStatus,
     Source,
 )
-from .guard import CallGuard, RateLimitedError
+from .errors import (
+    not_encoded_error,
+    not_sent_error,
+    outcome_unknown_error,
+    refusal_error,
+)
+from .guard import CallGuard, RateLimitedError, Ticket
 from .matching import call_window_end
 from .progress import InfocallerProgress
 from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
 
-#: The translated message of each reason a call was not sent ...
-NOT_SENT_KEYS: dict[Reason, str] = {
-    Reason.CONNECT_TIMEOUT: "not_sent_timeout",
-    Reason.DNS: "not_sent_dns",
-    Reason.TLS: "not_sent_tls",
-}
-#: ... and of each reason a call may have been placed without an answer.
-OUTCOME_UNKNOWN_KEYS: dict[Reason, str] = {
-    Reason.ANSWER_TIMEOUT: "outcome_unknown_timeout",
-    Reason.CONNECTION_BROKEN: "outcome_unknown_broken",
-    Reason.ANSWER_TOO_LARGE: "outcome_unknown_too_large",
-    Reason.EMPTY_ANSWER: "outcome_unknown_empty",
-    Reason.UNREADABLE_ANSWER: "outcome_unknown_unreadable",
-}
 
-
-def _details(err: InfocallerError, **placeholders: str) -> dict[str, str]:
-    """Return the placeholders of a translated error: numbers, never English."""
-    if err.seconds is not None:
-        placeholders["seconds"] = f"{err.seconds:g}"
-    if err.status is not None:
-        placeholders["status"] = str(err.status)
-    return placeholders
-
-
-def account_issue_id(entry_id: str) -> str:
-    """Return the id of a line's account repair issue."""
-    return f"account_{entry_id}"
-
-
-#: Account time zones already looked up. Home Assistant's
-#: ``async_get_time_zone`` (aiozoneinfo) checks a cache that is never filled
-#: on CPython and so reads the zone in the executor on every call: a thread
-#: round trip per set-up, reload and options change.
-_TIME_ZONES: dict[str, tzinfo] = {}
-
-
-async def async_time_zone(name: str) -> tzinfo | None:
-    """Return the time zone called ``name`` (None if unknown), read once."""
-    if name in _TIME_ZONES:
-        return _TIME_ZONES[name]
-    if (zone := await dt_util.async_get_time_zone(name)) is not None:
-        _TIME_ZONES[name] = zone
-    return zone
-
-
-async def async_build_client(
-    hass: HomeAssistant, entry: ConfigEntry
-) -> InfocallerClient:
-    """Return a client for the entry's line, format and account time zone."""
-    time_zone = await async_time_zone(
-        str(entry.options.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE))
-    )
-    return InfocallerClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_IDINFOCALLER],
-        entry.data[CONF_PASSWORD],
-        endpoint=entry.data.get(CONF_ENDPOINT, DEFAULT_ENDPOINT),
-        request_format=RequestFormat(
-            entry.options.get(CONF_REQUEST_FORMAT, DEFAULT_REQUEST_FORMAT)
-        ),
-        time_zone=time_zone or dt_util.get_default_time_zone(),
-    )
-
-
-class InfocallerCaller:
+class CallPipeline:
     """The pipeline of one line: validate, guard, send once, record, announce."""
 
     def __init__(
@@ -186,13 +118,23 @@ class InfocallerCaller:
         flight) counts as sent for the duplicate guard and is recorded as
         ``no_answer``. ``saved`` names the saved call that asked, if any.
         """
-        options = self.entry.options
         # One client for the whole call: an options change while the number
         # is normalised (an executor hop) must not validate the schedule in
         # one account zone and send it in another.
         client = self.client
+        request = await self._async_validate(data, client)
+        self._check_line_can_call()
+        ticket = await self._async_reserve(request, source, saved)
+        result = await self._async_send(client, request, ticket, source, saved)
+        return await self._async_accepted(request, source, saved, result)
+
+    async def _async_validate(
+        self, data: Mapping[str, Any], client: InfocallerClient
+    ) -> CallRequest:
+        """Return the request ``data`` asks for, in the client's account zone."""
+        options = self.entry.options
         try:
-            request = await async_validate_call(
+            return await async_validate_call(
                 self.hass,
                 data,
                 line_id=self.line_id,
@@ -202,6 +144,9 @@ class InfocallerCaller:
             )
         except CallValidationError as err:
             raise err.as_service_error() from err
+
+    def _check_line_can_call(self) -> None:
+        """Refuse a call through a line being unloaded or with refused credentials."""
         if self.stopped:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -214,6 +159,11 @@ class InfocallerCaller:
                 translation_key="credentials_refused",
                 translation_placeholders={"title": self.entry.title},
             )
+
+    async def _async_reserve(
+        self, request: CallRequest, source: Source, saved: SavedCall | None
+    ) -> Ticket:
+        """Pass the duplicate guard and write its entry ahead of the request."""
         try:
             ticket = self.guard.async_check(request)
         except RateLimitedError:
@@ -234,12 +184,23 @@ class InfocallerCaller:
         except BaseException:
             self.guard.async_not_placed(ticket)
             raise
+        return ticket
+
+    async def _async_send(
+        self,
+        client: InfocallerClient,
+        request: CallRequest,
+        ticket: Ticket,
+        source: Source,
+        saved: SavedCall | None,
+    ) -> CallResult:
+        """Send the request once; record and raise every outcome but acceptance."""
         # Until proven otherwise, a request may have been placed.
         placed = True
         # A report may come before the answer: progress holds it meanwhile.
         sent = self.progress.async_sending(request.phone)
         try:
-            result = await client.issue_call(request)
+            return await client.issue_call(request)
         except InfocallerRejectedError as err:
             placed = False
             self._record(request, source, saved, err.result)
@@ -247,33 +208,21 @@ class InfocallerCaller:
                 self._credentials_refused()
             elif err.result.fault is Fault.ACCOUNT:
                 self._account_problem(err.result)
-            raise _refusal(err.result) from err
+            raise refusal_error(err.result) from err
         except InfocallerConnectionError as err:
             placed = False
             LOGGER.warning("Could not reach Infocaller: %s", err)
             self._record(request, source, saved, None, RESULT_CONNECTION_ERROR)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=NOT_SENT_KEYS.get(err.reason, "cannot_connect"),
-                translation_placeholders=_details(err),
-            ) from err
+            raise not_sent_error(err) from err
         except InfocallerRequestError as err:
             placed = False
             # Validation refuses what cannot be sent, so this is a bug.
             LOGGER.error("The request could not be encoded: %s", err)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="request_not_sent",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise not_encoded_error(err) from err
         except InfocallerError as err:
             LOGGER.warning("No usable answer from Infocaller: %s", err)
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=OUTCOME_UNKNOWN_KEYS.get(err.reason, "outcome_unknown"),
-                translation_placeholders=_details(err, phone=request.phone),
-            ) from err
+            raise outcome_unknown_error(err, request.phone) from err
         except asyncio.CancelledError:
             # The request may have left: never let it be sent again at once.
             LOGGER.warning(
@@ -289,7 +238,15 @@ class InfocallerCaller:
                 self.guard.async_sent(ticket)
             else:
                 self.guard.async_not_placed(ticket)
-        # issue_call returns only accepted calls (it raises for the rest).
+
+    async def _async_accepted(
+        self,
+        request: CallRequest,
+        source: Source,
+        saved: SavedCall | None,
+        result: CallResult,
+    ) -> CallRecord:
+        """Record an accepted call and save the record before returning it."""
         ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
         if not self.progress.enabled:
             record = self._record(request, source, saved, result)
@@ -365,18 +322,3 @@ class InfocallerCaller:
             {"config_entry_id": self.entry.entry_id, **record.as_dict()},
         )
         return record
-
-
-def _refusal(result: CallResult) -> HomeAssistantError:
-    """Return the translated error for a non-zero Resultado."""
-    error = (
-        ServiceValidationError if result.fault is Fault.INPUT else HomeAssistantError
-    )
-    return error(
-        translation_domain=DOMAIN,
-        translation_key=f"result_{result.result_key}",
-        translation_placeholders={
-            "code": str(result.result),
-            "text": result.result_text or "-",
-        },
-    )

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from custom_components.infocaller.api import ProgressUrl, Stage, progress_urls
-from custom_components.infocaller.api.progress import (
+from custom_components.infocaller.api.report import (
     MAX_REPORT_BYTES,
     InvalidReportError,
     ProgressReport,

@@ -12,7 +12,7 @@ sizes, refuses XML with a DTD, and raises ``InvalidReportError`` for
 anything else.
 
 The package does not import this module: only a program that receives call
-progress needs it (``from .api.progress import parse_report``), so one that
+progress needs it (``from .api.report import parse_report``), so one that
 only places calls never loads it.
 """
 
