@@ -474,3 +474,61 @@ async def test_an_unwritten_record_does_not_fail_a_placed_call(
     await hass.async_block_till_done()
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     assert hass_storage[key]["data"]["accepted_calls"] == 1
+
+
+@pytest.mark.parametrize("torn", [b'{"s":7,"k":"0123', b"\x00" * 40])
+async def test_a_journal_holding_only_a_torn_line_is_emptied(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    torn: bytes,
+) -> None:
+    """A crash tore the journal's only line; a call, a second crash: still refused.
+
+    The next entry used to be appended to the torn line and lost with it.
+    """
+    entry_id = setup_integration.entry_id
+    journal = Path(
+        hass.config.path(".storage", f"{_guard_key(setup_integration)}.journal")
+    )
+    await hass.async_add_executor_job(journal.write_bytes, torn)
+    on_disk = copy.deepcopy(hass_storage)
+    first = CallGuard(hass, entry_id)
+    await first.async_load()
+    request = CallRequest(phone=PHONE, rule_group="Aviso")
+    ticket = first.async_check(request)
+    await first.async_write_ahead(ticket)
+    first.async_sent(ticket)
+    # The second crash, within the delayed save: the files as they were.
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+    second = CallGuard(hass, entry_id)
+    await second.async_load()
+    with pytest.raises(ServiceValidationError):
+        second.async_check(request)
+
+
+async def test_a_longer_repeat_window_survives_a_reload(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """With a 600 s window, an identical call 120 s later is refused after a reload.
+
+    The guard forgot at load with the default 60 s window, before the line's
+    options were applied.
+    """
+    freezer.move_to(NOW)
+    hass.config_entries.async_update_entry(
+        setup_integration, options={**setup_integration.options, "repeat_window": 600}
+    )
+    await hass.async_block_till_done()
+    await _call(hass)
+    freezer.tick(120)
+    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass)
+    assert err.value.translation_key == "duplicate_call"
+    assert mock_infocaller.issue_call.await_count == 1

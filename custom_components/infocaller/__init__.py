@@ -53,6 +53,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     records = InfocallerRecords(hass, entry.entry_id, entry.title)
     guard = CallGuard(hass, entry.entry_id, entry.title)
     await records.async_load()
+    # The line's repeat window before anything is restored: what is
+    # forgotten at load depends on it.
+    guard.apply_options(entry.options)
     await guard.async_load()
     client = await async_build_client(hass, entry)
     records.async_forget_saved_calls_except(set(calls))

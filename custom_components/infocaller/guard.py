@@ -217,7 +217,7 @@ class CallGuard:
             self._number_log = deque(sorted(self._number_log))
             self._line = deque(sorted(self._line))
             self._forget(now)
-        if journal or not restored:
+        if self._journal.found or not restored:
             # The file takes it all (then the journal is emptied); a new
             # line's file has its key before any entry uses it.
             await self._saving.async_save_now()

@@ -219,8 +219,9 @@ class InfocallerRecords:
         for seq, record, saved_call_id in sorted(entries, key=lambda e: e[0]):
             self._seq = seq
             self._take(record, saved_call_id)
-        if journal:
-            # The file takes it all; then the journal is deleted.
+        if self._journal.found:
+            # The file takes it all; then the journal is deleted (a torn
+            # line too: the next entry must not be appended to it).
             await self._saving.async_save_now()
 
     def _restore(self, data: Mapping[str, Any]) -> None:

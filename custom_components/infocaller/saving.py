@@ -147,6 +147,8 @@ class Journal:
         self._fd: int | None = None
         #: The sequence number of the last entry appended.
         self._last = 0
+        #: Whether the last ``read`` found any bytes (torn lines included).
+        self.found = False
 
     def append(self, lines: bytes, seq: int) -> None:
         """Add entries, the last numbered ``seq`` (in the executor)."""
@@ -166,11 +168,18 @@ class Journal:
                 self._close(remove=True)
 
     def read(self) -> list[dict[str, Any]]:
-        """Return the entries (in the executor); skip torn or odd lines."""
+        """Return the entries (in the executor); skip torn or odd lines.
+
+        ``found`` says whether the file held anything at all: a journal
+        whose only line is torn must be emptied too, or the next entry
+        would be appended to that line and lost with it.
+        """
         try:
             content = self.path.read_bytes()
         except FileNotFoundError:
+            self.found = False
             return []
+        self.found = bool(content)
         entries = []
         for line in content.splitlines():
             try:
