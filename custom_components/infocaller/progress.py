@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 import dataclasses
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -56,6 +56,7 @@ from .matching import (
     MATCH_NONE,
     MATCH_PHONE,
     FollowedCall,
+    Match,
     belongs_to,
     call_window_end,
     for_this_line,
@@ -345,14 +346,7 @@ class InfocallerProgress:
             if not held or self._sending_to(report):
                 continue
             self.pending.remove(item)
-            match = match_report(
-                report,
-                line_id=self.line_id,
-                calls=self._followed(),
-                ids=self._ids,
-                finished_ids=self.finished_ids,
-                at=at,
-            )
+            match = self._match_report(report, at)
             if match.key is not None:
                 self._apply(self.tracked[match.key], report, match.how, at)
             elif not match.ours:
@@ -382,6 +376,20 @@ class InfocallerProgress:
         if any(same_number(call.phone, n) for call in calls for n in report.numbers):
             return 2
         return 1
+
+    def _match_report(
+        self, report: ProgressReport, at: datetime, sending: Collection[str] = ()
+    ) -> Match:
+        """Match a report that arrived at ``at`` against the followed calls."""
+        return match_report(
+            report,
+            line_id=self.line_id,
+            calls=self._followed(),
+            ids=self._ids,
+            finished_ids=self.finished_ids,
+            at=at,
+            sending=sending,
+        )
 
     def _followed(self) -> dict[str, FollowedCall]:
         """Return the followed calls as matching sees them."""
@@ -506,15 +514,7 @@ class InfocallerProgress:
         ):
             how = MATCH_CALL_ID if record.call_id == report.call_id else MATCH_PHONE
             return record, how, True, False
-        match = match_report(
-            report,
-            line_id=self.line_id,
-            calls=self._followed(),
-            ids=self._ids,
-            finished_ids=self.finished_ids,
-            at=now,
-            sending=self.sending,
-        )
+        match = self._match_report(report, now, sending=self.sending)
         if match.key is None:
             return None, match.how, match.ours, match.held
         return self.tracked[match.key], match.how, True, False
