@@ -422,6 +422,7 @@ async def test_chain_refused_as_duplicate_waits_before_the_next_person(
     first = asyncio.create_task(_call(hass, A, "Alarma"))
     # Its write-ahead goes through the executor: real time on a loaded machine.
     for _ in range(200):
+        await hass.async_block_till_done()
         if phones:
             break
         await hass.async_add_executor_job(lambda: None)
