@@ -630,21 +630,27 @@ async def _webhook(
     from homeassistant.util.aiohttp import MockRequest
 
     from custom_components.infocaller import ratelimit
+    from custom_components.infocaller.progress import MARKS_PER_CALL
 
     hass.config_entries.async_update_entry(
         entry,
         options={**entry.options, "call_progress": True, "webhook_id": WEBHOOK_ID},
     )
     await hass.async_block_till_done()  # the line reloads with its webhook
-    response = await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": "+34699000001", "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    call_id = response["call_id"]
+    # A call applies at most MARKS_PER_CALL distinct digits (more are
+    # ignored): each report below goes to a call that still takes it.
+    reports = 2 * (50 + N + max(N, 1000))
+    call_ids: list[str] = []
+    for index in range(reports // MARKS_PER_CALL + 1):
+        response = await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": f"+3469{index:07d}", "rule_group": "Aviso"},
+            blocking=True,
+            return_response=True,
+        )
+        assert response is not None
+        call_ids.append(response["call_id"])
     fired: list[float] = []
     wanted = [0]
     reached = asyncio.Event()
@@ -666,7 +672,9 @@ async def _webhook(
     counter = iter(range(10**9))
 
     def query() -> str:
-        return f"event=query&call_id={call_id}&digits={next(counter)}"
+        n = next(counter)
+        call_id = call_ids[n // MARKS_PER_CALL]
+        return f"event=query&call_id={call_id}&digits={n % MARKS_PER_CALL}"
 
     async def via_handler() -> None:
         request = MockRequest(b"", "bench", query_string=query())
@@ -682,6 +690,7 @@ async def _webhook(
         patch.object(ratelimit, "BURST", 1e9),
     ):
         entry.runtime_data.progress.limiter = ratelimit.RateLimiter()
+        entry.runtime_data.progress.matched_limiter = ratelimit.RateLimiter()
         for name, send in (("handler", via_handler), ("http", via_http)):
             for _ in range(50):  # warm up
                 await send()
