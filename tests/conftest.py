@@ -435,3 +435,16 @@ async def saved_calls_integration(
     await hass.config_entries.async_setup(saved_calls_entry.entry_id)
     await hass.async_block_till_done()
     return saved_calls_entry
+
+
+@pytest.fixture
+def call_ids(mock_infocaller: MagicMock) -> list[str]:
+    """Infocaller gives each accepted call a new id: C1, C2, ..."""
+    issued: list[str] = []
+
+    async def issue(request: Any) -> CallResult:
+        issued.append(f"C{len(issued) + 1}")
+        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+
+    mock_infocaller.issue_call.side_effect = issue
+    return issued

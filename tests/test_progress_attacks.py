@@ -38,19 +38,6 @@ def _progress(entry: MockConfigEntry) -> Any:
     return entry.runtime_data.progress
 
 
-@pytest.fixture
-def call_ids(mock_infocaller: MagicMock) -> list[str]:
-    """Infocaller gives each accepted call a new id: C1, C2, ..."""
-    issued: list[str] = []
-
-    async def issue(request: Any) -> CallResult:
-        issued.append(f"C{len(issued) + 1}")
-        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
-
-    mock_infocaller.issue_call.side_effect = issue
-    return issued
-
-
 async def _call(hass: HomeAssistant, phone: str, rule_group: str = "Aviso") -> Any:
     return await hass.services.async_call(
         DOMAIN,

@@ -71,19 +71,6 @@ def _pass_time(
     async_fire_time_changed(hass, dt_util.utcnow())
 
 
-@pytest.fixture
-def call_ids(mock_infocaller: MagicMock) -> list[str]:
-    """Infocaller gives each accepted call a new id: C1, C2, ..."""
-    issued: list[str] = []
-
-    async def issue(request: Any) -> CallResult:
-        issued.append(f"C{len(issued) + 1}")
-        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
-
-    mock_infocaller.issue_call.side_effect = issue
-    return issued
-
-
 def _issue(hass: HomeAssistant, **data: Any) -> asyncio.Task[Any]:
     # Not hass.async_create_task: async_block_till_done would wait for it.
     return asyncio.create_task(
