@@ -7,6 +7,7 @@ CONTRIBUTING.md and docs/, linked from it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 import re
 
@@ -160,3 +161,29 @@ def test_code_fences_stand_alone(document: Path) -> None:
     bad = [line for line in fences if not re.fullmatch(r"\s*```[a-z]*", line)]
     assert not bad, f"{document.name}: {bad}"
     assert len(fences) % 2 == 0, f"{document.name}: a code block is not closed"
+
+
+def test_the_result_keys_table_is_the_translations() -> None:
+    """The reference's table of result keys: every key, named as the UI names it.
+
+    The README links to it instead of repeating it.
+    """
+    translations = ROOT / "custom_components" / "infocaller" / "translations"
+    names = {
+        language: json.loads((translations / f"{language}.json").read_text())["entity"][
+            "sensor"
+        ]["last_result"]["state"]
+        for language in ("en", "es")
+    }
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    table = reference.split("\n## Result keys\n", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        cells[1].strip("`"): (cells[2], cells[3])
+        for line in table.splitlines()[2:]
+        if (cells := [cell.strip() for cell in line.strip("|").split("|")])
+        and len(cells) == 4
+    }
+    assert rows == {
+        key: (english, names["es"][key]) for key, english in names["en"].items()
+    }
+    assert "docs/reference.md#result-keys" in README.read_text()
