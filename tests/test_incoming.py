@@ -140,9 +140,38 @@ async def test_a_caller_that_is_no_saved_call_and_a_report_without_ids(
     for _ in range(2):
         assert await _report(client, event="answered", caller="699000111") == 200
     await hass.async_block_till_done()
+    # A FIN with no INICIO before it: no talk time.
+    assert await _report(client, event="fin", call_id="8", caller="699000111") == 200
+    await hass.async_block_till_done()
     assert [
-        (e.data["caller"], e.data["called"], e.data["saved_call"]) for e in incoming
-    ] == [("+34699000111", None, None)] * 2
+        (
+            e.data["caller"],
+            e.data["called"],
+            e.data["saved_call"],
+            e.data["talk_seconds"],
+        )
+        for e in incoming
+    ] == [("+34699000111", None, None, None)] * 3
+
+
+async def test_incoming_names_nobody_when_no_caller_is_known(
+    hass: HomeAssistant, progress_integration: MockConfigEntry
+) -> None:
+    """Handed a report that names no caller, the event says so (None)."""
+    from homeassistant.util import dt as dt_util
+
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    _progress(progress_integration).incoming.async_report(
+        ProgressReport(stage=Stage.ACKNOWLEDGED, call_id="5", line=LINE),
+        dt_util.utcnow(),
+    )
+    await hass.async_block_till_done()
+    (event,) = incoming
+    assert (event.data["caller"], event.data["called"], event.data["saved_call"]) == (
+        None,
+        f"+{LINE}",
+        None,
+    )
 
 
 @pytest.mark.parametrize(

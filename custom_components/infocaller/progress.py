@@ -596,14 +596,21 @@ class InfocallerProgress:
         False when it is not one (``matching.is_incoming``): it is then an
         unmatched report, as before.
         """
-        if not self.incoming.knows(report) and not is_incoming(
-            report,
-            line_id=self.line_id,
-            facts=self.facts,
-            followed=self._followed().values(),
-            finished=[followed_call(record) for record in self._finished.values()],
-            sending=self.sending,
-            at=now,
+        if not self.incoming.knows(report) and (
+            report.caller is None  # cheap: junk floods stop here
+            or not is_incoming(
+                report,
+                line_id=self.line_id,
+                facts=self.facts,
+                followed=self._followed().values(),
+                finished=[
+                    followed_call(record)
+                    for record in self._finished.values()
+                    if any(same_number(record.phone, n) for n in report.numbers)
+                ],
+                sending=self.sending,
+                at=now,
+            )
         ):
             return False
         self.incoming.async_report(report, now)
