@@ -272,6 +272,7 @@ def _finished_call(minutes_ago: float) -> FollowedCall:
         (OUT_CALLED, UNKNOWN, "followed", "ours:C1"),
         (OUT_CALLED, CALLED, "followed", "ours:C1"),
         (OUT_CALLED, CALLER_IDS, "followed", "none"),
+        (OUT_CALLED, IDS, "followed", "ours:C1"),
         (OUT_EXACT, UNKNOWN, "followed", "ours:C1"),
         (OUT_EXACT, CALLED, "followed", "ours:C1"),
         (OUT_EXACT, IDS, "followed", "ours:C1"),
@@ -408,6 +409,12 @@ def test_learned_facts_are_kept_and_read_back() -> None:
     assert (CALLED.destination, CALLER.destination) == ("called", "caller")
     assert (UNKNOWN.destination, CONFLICT.destination) == (None, None)
     assert (IDS.ids_are_idcall, IDS_MIXED.ids_are_idcall) == (True, False)
+    # Infocaller's own ids after our idcall: the line learns it, and no
+    # longer trusts the ids.
+    own_id = ProgressReport(stage=Stage.ENDED, call_id="9", caller=LINE, called=X)
+    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) == LineFacts(
+        destination_in_called=True, ids_equal=True, ids_differ=True
+    )
 
 
 @pytest.mark.parametrize(

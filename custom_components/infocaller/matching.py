@@ -29,7 +29,8 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
   ``learned``) narrows the number match: once outbound reports are known
   to carry the destination in one field, only that field is compared; once
   Infocaller is known to report our calls by the ``idcall`` it answered, a
-  call id we never had is not a call of ours.
+  call id we never had on a report whose caller is not the line is not a
+  call of ours.
 
 Incoming calls (a call someone made to the line, ``is_incoming``): a
 report that matched no call of ours, was not held, and names a caller that
@@ -294,8 +295,16 @@ def match_report(
         numbers = destination_numbers(report, facts)
         if any(same_number(phone, number) for phone in sending for number in numbers):
             return Match(None, MATCH_NONE, held=True)
-        if facts is not None and facts.ids_are_idcall and not was_held:
-            # Infocaller reports our calls by their idcall: not one of ours.
+        if (
+            facts is not None
+            and facts.ids_are_idcall
+            and not was_held
+            and report.caller is not None
+            and not same_number(line_id, report.caller)
+        ):
+            # Infocaller reports our calls by their idcall: a call someone
+            # made (a report with the line as caller is ours: it goes by
+            # number, and teaches the line if the ids changed).
             return Match(None, MATCH_NONE)
     call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
