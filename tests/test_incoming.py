@@ -444,3 +444,27 @@ async def test_the_logbook_names_who_called(
     entry = describer(Event(EVENT_INCOMING_CALL, base | data))
     assert (domain, entry["name"], entry["message"]) == (DOMAIN, "Infocaller", expected)
     assert entry["icon"].startswith("mdi:phone") or entry["icon"] == "mdi:dialpad"
+
+
+async def test_a_line_learns_that_infocallers_ids_changed(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    client: Any,
+) -> None:
+    """Reports with our idcall, then with Infocaller's own ids: still our calls.
+
+    A report with the line as caller cannot be a call someone made, so it
+    goes by number even once the ids were known to be ours, and teaches
+    the line that they no longer are (the end-to-end test switches them).
+    """
+    await _call(hass, B)
+    report = {"caller": LINE, "called": B.lstrip("+")}
+    assert await _report(client, event="answered", call_id="C1", **report) == 200
+    progress = _progress(progress_integration)
+    assert progress.facts.ids_are_idcall
+    await _call(hass, X)
+    report = {"caller": LINE, "called": X.lstrip("+")}
+    assert await _report(client, event="answered", call_id="90002", **report) == 200
+    assert progress.tracked["C2"].status == "answered"
+    assert not progress.facts.ids_are_idcall
