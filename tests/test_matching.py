@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from custom_components.infocaller.api import Stage
 from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.matching import (
     EARLY_SLACK,
+    LATE_SLACK,
     MATCH_CALL_ID,
     MATCH_NONE,
     MATCH_PHONE,
     FollowedCall,
+    LineFacts,
     Match,
     belongs_to,
     by_number,
+    calling_code,
     for_this_line,
+    is_incoming,
+    learned,
     match_report,
     may_ring,
+    may_still_report,
+    reported_e164,
 )
 
 LINE = "34910000000"
@@ -155,3 +165,282 @@ def test_every_stage_but_ended_gives_the_status_of_the_same_name() -> None:
     assert set(Stage) - set(STATUS_OF_STAGE) == {Stage.ENDED}
     assert set(CallStatus) - set(STATUS_OF_STAGE.values()) == {CallStatus.QUEUED}
     assert all(status.value == stage.value for stage, status in STATUS_OF_STAGE.items())
+
+
+# -- incoming calls and the line's learned facts ------------------------------
+
+X = "+34611222333"  # the person a followed call rings
+STRANGER = "699000111"
+UNKNOWN = LineFacts()
+CALLED = LineFacts(destination_in_called=True)
+CALLER = LineFacts(destination_in_caller=True)
+IDS = LineFacts(ids_equal=True)
+CALLER_IDS = LineFacts(destination_in_caller=True, ids_equal=True)
+CONFLICT = LineFacts(destination_in_caller=True, destination_in_called=True)
+IDS_MIXED = LineFacts(ids_equal=True, ids_differ=True)
+#: A call from the person (their number as caller, the line called), with
+#: Infocaller's own id: a return call, or an outbound report "the other way".
+RETURN = ProgressReport(
+    stage=Stage.ANSWERED, call_id="9001", caller="611222333", called=LINE
+)
+RETURN_NO_ID = ProgressReport(stage=Stage.ANSWERED, caller="611222333", called=LINE)
+#: An outbound call's report with the line as caller.
+OUT_CALLED = ProgressReport(
+    stage=Stage.ANSWERED, call_id="9001", caller=LINE, called="611222333"
+)
+OUT_EXACT = ProgressReport(
+    stage=Stage.ANSWERED, call_id="C1", caller="611222333", called=LINE
+)
+FROM_STRANGER = ProgressReport(
+    stage=Stage.ANSWERED, call_id="9002", caller=STRANGER, called=LINE
+)
+NO_CALLER = ProgressReport(stage=Stage.ANSWERED, call_id="9003", called=STRANGER)
+OTHER_LINE = ProgressReport(
+    stage=Stage.ANSWERED, call_id="9004", caller=STRANGER, line="34910999999"
+)
+
+
+def _classify(
+    report: ProgressReport,
+    facts: LineFacts,
+    *,
+    followed: tuple[FollowedCall, ...] = (),
+    finished: tuple[FollowedCall, ...] = (),
+    sending: tuple[str, ...] = (),
+    at: datetime = ACCEPTED + timedelta(seconds=30),
+) -> str:
+    """What progress does with a report: a call of ours, held, incoming or none."""
+    match = match_report(
+        report,
+        line_id=LINE,
+        calls={call.key: call for call in followed},
+        ids={call.key: call.key for call in followed},
+        finished_ids=frozenset(call.key for call in finished),
+        at=at,
+        sending=sending,
+        facts=facts,
+    )
+    if match.key is not None:
+        return f"ours:{match.key}"
+    if match.held:
+        return "held"
+    if match.ours:
+        return "none"
+    incoming = is_incoming(
+        report,
+        line_id=LINE,
+        facts=facts,
+        followed=followed,
+        finished=finished,
+        sending=sending,
+        at=at,
+    )
+    return "incoming" if incoming else "none"
+
+
+def _finished_call(minutes_ago: float) -> FollowedCall:
+    """A call to X that ended (answered) ``minutes_ago`` before ``at``."""
+    at = ACCEPTED + timedelta(seconds=30)
+    ended = at - timedelta(minutes=minutes_ago)
+    return FollowedCall(
+        key="C0",
+        call_id="C0",
+        phone=X,
+        accepted_at=ended - timedelta(minutes=30),
+        scheduled_for=None,
+        window_end=ended - timedelta(minutes=23),
+        answered=True,
+        ended_at=ended,
+    )
+
+
+@pytest.mark.parametrize(
+    ("report", "facts", "context", "expected"),
+    [
+        # A call to X is followed: the person calling back is ambiguous
+        # until the line has learned enough (then the return call is fixed).
+        (RETURN, UNKNOWN, "followed", "ours:C1"),
+        (RETURN, CALLER, "followed", "ours:C1"),
+        (RETURN, CONFLICT, "followed", "ours:C1"),
+        (RETURN, IDS_MIXED, "followed", "ours:C1"),
+        (RETURN, CALLED, "followed", "incoming"),
+        (RETURN, IDS, "followed", "incoming"),
+        (RETURN, CALLER_IDS, "followed", "incoming"),
+        (RETURN_NO_ID, IDS, "followed", "ours:C1"),
+        (RETURN_NO_ID, CALLED, "followed", "incoming"),
+        # The outbound call's own reports, either way round, stay ours.
+        (OUT_CALLED, UNKNOWN, "followed", "ours:C1"),
+        (OUT_CALLED, CALLED, "followed", "ours:C1"),
+        (OUT_CALLED, CALLER_IDS, "followed", "none"),
+        (OUT_CALLED, IDS, "followed", "ours:C1"),
+        (OUT_EXACT, UNKNOWN, "followed", "ours:C1"),
+        (OUT_EXACT, CALLED, "followed", "ours:C1"),
+        (OUT_EXACT, IDS, "followed", "ours:C1"),
+        # Someone else calls while a call to X is followed.
+        (FROM_STRANGER, UNKNOWN, "followed", "incoming"),
+        (FROM_STRANGER, CALLER, "followed", "incoming"),
+        # Nothing of ours about X.
+        (RETURN, UNKNOWN, "nothing", "incoming"),
+        (RETURN_NO_ID, UNKNOWN, "nothing", "incoming"),
+        (OUT_CALLED, UNKNOWN, "nothing", "none"),  # the line calls: outbound
+        (NO_CALLER, UNKNOWN, "nothing", "none"),  # who called is not said
+        (OTHER_LINE, UNKNOWN, "nothing", "none"),  # another line's report
+        # A call to X ended two minutes ago: its late report, not a call.
+        (RETURN, UNKNOWN, "ended 2 min ago", "none"),
+        (RETURN, CALLER, "ended 2 min ago", "none"),
+        (RETURN, CALLED, "ended 2 min ago", "incoming"),
+        (RETURN, IDS, "ended 2 min ago", "incoming"),
+        (RETURN, UNKNOWN, "ended 10 min ago", "incoming"),
+        # A request to X is on its way (its answer not read): an early report.
+        (RETURN, UNKNOWN, "sending", "held"),
+        (RETURN, IDS, "sending", "held"),
+        (RETURN_NO_ID, UNKNOWN, "sending", "none"),
+        (RETURN_NO_ID, CALLER, "sending", "none"),
+        (RETURN, CALLED, "sending", "incoming"),
+    ],
+)
+def test_incoming_or_outbound(
+    report: ProgressReport, facts: LineFacts, context: str, expected: str
+) -> None:
+    """Never an incoming call out of an outbound one; the ambiguous cases."""
+    contexts: dict[str, dict[str, Any]] = {
+        "followed": {"followed": (_call("C1", phone=X),)},
+        "nothing": {},
+        "ended 2 min ago": {"finished": (_finished_call(2),)},
+        "ended 10 min ago": {"finished": (_finished_call(10),)},
+        "sending": {"sending": (X,)},
+    }
+    assert _classify(report, facts, **contexts[context]) == expected
+
+
+def test_a_held_report_goes_by_number_whatever_the_learned_ids() -> None:
+    """Once its request is answered, a held report may still be that call's."""
+    call = _call("C2", phone=X)
+    match = match_report(
+        RETURN,
+        line_id=LINE,
+        calls={"C2": call},
+        ids={"C2": "C2"},
+        finished_ids=(),
+        at=ACCEPTED,
+        facts=IDS,
+        was_held=True,
+    )
+    assert match == Match("C2", MATCH_PHONE)
+
+
+def test_a_call_answered_and_going_on_may_report_all_along() -> None:
+    """A followed call answered and not ended; a finished one, LATE_SLACK after."""
+    talking = _call(answered=True)
+    later = ACCEPTED + timedelta(hours=3)
+    assert may_still_report(talking, later, followed=True)
+    assert not may_still_report(talking, later, followed=False)
+    end = ACCEPTED + timedelta(minutes=6, seconds=30)
+    assert may_still_report(talking, end + LATE_SLACK, followed=False)
+    assert not may_still_report(
+        talking, end + LATE_SLACK + timedelta(seconds=1), followed=False
+    )
+    scheduled = _call(scheduled_for=TOMORROW)
+    assert not may_still_report(scheduled, ACCEPTED, followed=True)
+
+
+@pytest.mark.parametrize(
+    ("report", "idcall", "expected"),
+    [
+        # Our idcall, the destination as called and the line as caller.
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="C1", caller=LINE, called=X),
+            "C1",
+            LineFacts(destination_in_called=True, ids_equal=True),
+        ),
+        # Our idcall, the destination as caller (the line called).
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="C1", caller=X, called=LINE),
+            "C1",
+            LineFacts(destination_in_caller=True, ids_equal=True),
+        ),
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="C1", caller=X),
+            "C1",
+            LineFacts(destination_in_caller=True, ids_equal=True),
+        ),
+        # Infocaller's own id, the destination as called: its ids differ.
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="9001", caller=LINE, called=X),
+            "C1",
+            LineFacts(destination_in_called=True, ids_differ=True),
+        ),
+        (
+            ProgressReport(stage=Stage.ENDED, called=X),
+            "C1",
+            LineFacts(destination_in_called=True),
+        ),
+        # Matched by number with the person as caller: maybe a return call.
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="9001", caller=X, called=LINE),
+            "C1",
+            UNKNOWN,
+        ),
+        # Our idcall, but the person in neither field: the ids only.
+        (ProgressReport(stage=Stage.ENDED, call_id="C1"), "C1", IDS),
+        (
+            ProgressReport(stage=Stage.ENDED, call_id="C1", caller=X, called=STRANGER),
+            "C1",
+            IDS,
+        ),
+        (ProgressReport(stage=Stage.ENDED, call_id="9001"), "C1", UNKNOWN),
+    ],
+)
+def test_what_a_matched_report_teaches(
+    report: ProgressReport, idcall: str, expected: LineFacts
+) -> None:
+    """Only what cannot be a return call taken for ours teaches the line."""
+    assert learned(UNKNOWN, report, phone=X, idcall=idcall, line_id=LINE) == expected
+
+
+def test_learned_facts_are_kept_and_read_back() -> None:
+    """Nothing new: the same facts; stored facts read back; junk is unknown."""
+    facts = LineFacts(destination_in_called=True)
+    again = ProgressReport(stage=Stage.ENDED, caller=LINE, called=X)
+    assert learned(facts, again, phone=X, idcall="C1", line_id=LINE) is facts
+    assert LineFacts.from_dict(facts.as_dict()) == facts
+    assert LineFacts.from_dict(None) == UNKNOWN
+    assert LineFacts.from_dict({"destination_in_called": "yes"}) == UNKNOWN
+    assert (CALLED.destination, CALLER.destination) == ("called", "caller")
+    assert (UNKNOWN.destination, CONFLICT.destination) == (None, None)
+    assert (IDS.ids_are_idcall, IDS_MIXED.ids_are_idcall) == (True, False)
+    # Infocaller's own ids after our idcall: the line learns it, and no
+    # longer trusts the ids.
+    own_id = ProgressReport(stage=Stage.ENDED, call_id="9", caller=LINE, called=X)
+    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) == LineFacts(
+        destination_in_called=True, ids_equal=True, ids_differ=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "line", "expected"),
+    [
+        ("611222333", LINE, "+34611222333"),
+        ("34611222333", LINE, "+34611222333"),
+        ("+34611222333", LINE, "+34611222333"),
+        ("0034611222333", LINE, "+34611222333"),
+        ("+447700900123", LINE, "+447700900123"),
+        ("1004", LINE, "1004"),  # a short code
+        ("2025550123", "12025550100", "+12025550123"),  # NANP: code 1
+        ("912345678", "351210000000", "+351912345678"),  # Portugal: code 351
+    ],
+)
+def test_reported_numbers_are_written_as_outbound_phones(
+    number: str, line: str, expected: str
+) -> None:
+    """E.164 as outbound phones; a national number takes the line's country."""
+    assert reported_e164(number, line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [("34910000000", "34"), ("12025550100", "1"), ("351210000000", "351")],
+)
+def test_a_lines_calling_code(line: str, code: str) -> None:
+    """The codes of one and two digits are listed; every other has three."""
+    assert calling_code(line) == code

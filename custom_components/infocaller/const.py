@@ -52,6 +52,8 @@ SERVICE_ISSUE_CALL: Final = "issue_call"
 SERVICE_CALL_UNTIL_ANSWERED: Final = "call_until_answered"
 EVENT_CALL_RESULT: Final = "infocaller_call_result"
 EVENT_CALL_PROGRESS: Final = "infocaller_call_progress"
+#: A call someone made to the line (``incoming.py``).
+EVENT_INCOMING_CALL: Final = "infocaller_incoming_call"
 
 
 RESULT_NO_ANSWER: Final = "no_answer"

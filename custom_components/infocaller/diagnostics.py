@@ -14,6 +14,7 @@ from .const import (
     CONF_CLOUDHOOK_URL,
     CONF_IDINFOCALLER,
 )
+from .incoming import IncomingCalls
 from .runtime import InfocallerConfigEntry
 
 TO_REDACT = {
@@ -27,6 +28,9 @@ TO_REDACT = {
     "unique_id",
     # The keys a person pressed: possibly a PIN.
     "digits",
+    # Who called the line (incoming calls), and the line's number called.
+    "caller",
+    "called",
 }
 
 
@@ -65,7 +69,9 @@ async def async_get_config_entry_diagnostics(
                 runtime.progress.limiter.dropped
                 + runtime.progress.matched_limiter.dropped
             ),
+            "learned": runtime.progress.facts.as_dict(),
         },
+        "incoming_calls": _incoming_calls(runtime.progress.incoming),
         "saved_calls": [
             _redact_saved_call({"name": saved.name, **saved.data})
             for saved in runtime.saved_calls.values()
@@ -84,3 +90,18 @@ def _redact_saved_call(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(variables := data.get(ATTR_VARIABLES), dict):
         redacted[ATTR_VARIABLES] = dict.fromkeys(variables, "**REDACTED**")
     return redacted
+
+
+def _incoming_calls(incoming: IncomingCalls) -> dict[str, Any]:
+    """Count the incoming calls; the last event with who and the keys redacted."""
+    last = incoming.last
+    return {
+        "reports": incoming.reports,
+        "calls_remembered": len({id(call) for call in incoming.calls.values()}),
+        "last": None
+        if last is None
+        else async_redact_data(
+            {key: value for key, value in last.items() if key != "config_entry_id"},
+            TO_REDACT,
+        ),
+    }

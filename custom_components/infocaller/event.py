@@ -1,14 +1,18 @@
-"""Event entities of an Infocaller line: call results and call progress."""
+"""Event entities of an Infocaller line: call results, progress, incoming calls."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Stage
 from .const import ALL_RESULT_KEYS
 from .entity import InfocallerLineEntity
+from .incoming import INCOMING_STAGES
 from .records import LineUpdate
 from .runtime import InfocallerConfigEntry
 
@@ -18,6 +22,12 @@ CALL_PROGRESS = EventEntityDescription(
     key="call_progress",
     translation_key="call_progress",
     event_types=[stage.value for stage in Stage],
+)
+
+INCOMING_CALL = EventEntityDescription(
+    key="incoming_call",
+    translation_key="incoming_call",
+    event_types=list(INCOMING_STAGES),
 )
 
 CALL_RESULT = EventEntityDescription(
@@ -32,11 +42,12 @@ async def async_setup_entry(
     entry: InfocallerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the call-result and call-progress event entities."""
+    """Add the call-result, call-progress and incoming-call event entities."""
     async_add_entities(
         [
             InfocallerCallResultEvent(entry, CALL_RESULT),
             InfocallerCallProgressEvent(entry, CALL_PROGRESS),
+            InfocallerIncomingCallEvent(entry, INCOMING_CALL),
         ]
     )
 
@@ -62,3 +73,30 @@ class InfocallerCallProgressEvent(InfocallerLineEntity, EventEntity):
             attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
             self._trigger_event(data["stage"], attributes)
             self.async_write_ha_state()
+
+
+class InfocallerIncomingCallEvent(InfocallerLineEntity, EventEntity):
+    """Fires with the stage of every report of a call someone made to the line."""
+
+    def __init__(
+        self, entry: InfocallerConfigEntry, description: EventEntityDescription
+    ) -> None:
+        """Follow the line's incoming calls."""
+        super().__init__(entry, description)
+        self._incoming_signal = entry.runtime_data.progress.incoming.signal
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the line's incoming calls too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, self._incoming_signal, self._handle_incoming
+            )
+        )
+
+    @callback
+    def _handle_incoming(self, data: dict[str, Any]) -> None:
+        """Trigger the event with the bus event's data, then write the state."""
+        attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
+        self._trigger_event(data["stage"], attributes)
+        self.async_write_ha_state()

@@ -16,6 +16,7 @@ from .const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
     EVENT_CALL_RESULT,
+    EVENT_INCOMING_CALL,
     RESULT_CONNECTION_ERROR,
     RESULT_NO_ANSWER,
     RESULT_RATE_LIMITED,
@@ -89,6 +90,31 @@ STAGE_NAMES = {
         "not_answered": "no contestada",
     },
 }
+#: Incoming calls, by stage: who called is the saved call's name, else the
+#: number. The keys pressed are not written: they may be a PIN.
+INCOMING_TEXTS = {
+    "en": {
+        "answered": "incoming call from {who} answered",
+        "forward_answered": "incoming call from {who}: forwarded call answered",
+        "forward_failed": "incoming call from {who}: forwarding failed",
+        "ended": "incoming call from {who} ended",
+        "ended_talk": "incoming call from {who} ended after {talk_seconds} s",
+        "acknowledged": "incoming call from {who} acknowledged",
+        "digits": "incoming call from {who}: keys pressed (not shown)",
+    },
+    "es": {
+        "answered": "llamada entrante de {who} contestada",
+        "forward_answered": "llamada entrante de {who}: desvío contestado",
+        "forward_failed": "llamada entrante de {who}: desvío fallido",
+        "ended": "llamada entrante de {who} terminada",
+        "ended_talk": "llamada entrante de {who} terminada tras {talk_seconds} s",
+        "acknowledged": "llamada entrante de {who} confirmada",
+        "digits": "llamada entrante de {who}: teclas pulsadas (no se muestran)",
+    },
+}
+#: Who called, when the report did not say.
+UNKNOWN_CALLER = {"en": "an unknown number", "es": "un número desconocido"}
+INCOMING_ICONS = {"answered": "mdi:phone-incoming"}
 PROGRESS_ICONS = {
     "answered": "mdi:phone-in-talk",
     "forward_answered": "mdi:phone-forward",
@@ -124,6 +150,24 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
         values
         | {
             "stage": STAGE_NAMES[language].get(stage, stage),
+            "talk_seconds": (
+                None if talk_seconds is None else _seconds(talk_seconds, language)
+            ),
+        }
+    )
+
+
+def describe_incoming(data: dict[str, Any], language: str) -> str:
+    """Return one readable line for an ``infocaller_incoming_call`` event."""
+    language = text_language(language)
+    texts = INCOMING_TEXTS[language]
+    stage = str(data.get("stage"))
+    talk_seconds = data.get("talk_seconds")
+    key = "ended_talk" if stage == "ended" and talk_seconds is not None else stage
+    who = data.get("saved_call") or data.get("caller") or UNKNOWN_CALLER[language]
+    return texts.get(key, texts["answered"]).format_map(
+        {
+            "who": who,
             "talk_seconds": (
                 None if talk_seconds is None else _seconds(talk_seconds, language)
             ),
@@ -191,5 +235,15 @@ def async_describe_events(
             PROGRESS_ICONS.get(str(data.get("stage")), "mdi:phone-log"),
         )
 
+    @callback
+    def async_describe_incoming(event: Event) -> dict[str, str]:
+        data = dict(event.data)
+        return _entry(
+            describe_incoming(data, hass.config.language),
+            INCOMING_ICONS.get(stage := str(data.get("stage")))
+            or PROGRESS_ICONS.get(stage, "mdi:phone-incoming"),
+        )
+
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe)
+    async_describe_event(DOMAIN, EVENT_INCOMING_CALL, async_describe_incoming)
     async_describe_event(DOMAIN, EVENT_CALL_PROGRESS, async_describe_progress)

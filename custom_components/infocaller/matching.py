@@ -25,12 +25,25 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
   moved on) is a candidate only when no other call to that number is: when
   a chain calls the same person again (``rounds``), an "answered" goes to
   the newer call, the one the chain waits on.
+- What the line's matched reports revealed (``LineFacts``, learned by
+  ``learned``) narrows the number match: once outbound reports are known
+  to carry the destination in one field, only that field is compared; once
+  Infocaller is known to report our calls by the ``idcall`` it answered, a
+  call id we never had on a report whose caller is not the line is not a
+  call of ours.
+
+Incoming calls (a call someone made to the line, ``is_incoming``): a
+report that matched no call of ours, was not held, and names a caller that
+is not the line; never one whose possible destination (either number while
+the direction is unknown) is being called, or was called within its window
+or ``LATE_SLACK`` after it: an outbound call's late or unmatched report
+looks like a call from that person.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -46,6 +59,12 @@ MATCH_PHONE: Final = "phone"
 MATCH_NONE: Final = "none"
 #: A report may come this long before the call's start (clocks differ).
 EARLY_SLACK: Final = timedelta(seconds=60)
+#: A report naming a number we called within this long after the call's
+#: window (or its end) may be that call's late report: never incoming.
+LATE_SLACK: Final = timedelta(minutes=5)
+#: Which field of a report holds an outbound call's destination.
+DESTINATION_CALLER: Final = "caller"
+DESTINATION_CALLED: Final = "called"
 
 
 def call_window_end(request: CallRequest, accepted_at: datetime) -> datetime:
@@ -94,6 +113,94 @@ class FollowedCall:
     window_end: datetime | None
     answered: bool
     given_up: bool = False
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """What the line's matched reports revealed about Infocaller's reports.
+
+    The vendor does not say which of ``_NumLlamante`` (``caller``) and
+    ``_NumLlamado`` (``called``) holds an outbound call's destination, nor
+    whether ``_IdLlamada`` is the ``idcall`` it answered. Each flag says a
+    matched report showed it; both flags of a pair mean Infocaller is not
+    consistent, and the fact counts as unknown (the cautious reading).
+    """
+
+    destination_in_caller: bool = False
+    destination_in_called: bool = False
+    ids_equal: bool = False
+    ids_differ: bool = False
+
+    @property
+    def destination(self) -> str | None:
+        """The field that holds an outbound call's destination, if known."""
+        if self.destination_in_caller == self.destination_in_called:
+            return None
+        return DESTINATION_CALLER if self.destination_in_caller else DESTINATION_CALLED
+
+    @property
+    def ids_are_idcall(self) -> bool:
+        """Whether Infocaller reports our calls by the ``idcall`` it answered."""
+        return self.ids_equal and not self.ids_differ
+
+    def as_dict(self) -> dict[str, bool]:
+        """Return the facts as stored."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> LineFacts:
+        """Read stored facts; anything missing or not true is not known."""
+        if not isinstance(data, Mapping):
+            return cls()
+        return cls(
+            **{field.name: data.get(field.name) is True for field in fields(cls)}
+        )
+
+
+def destination_numbers(
+    report: ProgressReport, facts: LineFacts | None = None
+) -> tuple[str, ...]:
+    """Return the report's numbers that may be an outbound call's destination."""
+    if facts is None or facts.destination is None:
+        return report.numbers
+    number = report.caller if facts.destination == DESTINATION_CALLER else report.called
+    return (number,) if number else ()
+
+
+def learned(
+    facts: LineFacts,
+    report: ProgressReport,
+    *,
+    phone: str,
+    idcall: str | None,
+    line_id: str,
+) -> LineFacts:
+    """Return the facts with what a report matched to a call to ``phone`` shows.
+
+    Only what cannot be an incoming call taken for ours teaches: the report
+    carried our ``idcall`` (exact), or the destination in ``called`` (an
+    incoming call has an Infocaller number there), or the line as caller. A
+    return call from the person (their number as caller, matched by
+    number) teaches nothing.
+    """
+    in_caller = report.caller is not None and same_number(phone, report.caller)
+    in_called = report.called is not None and same_number(phone, report.called)
+    exact = report.call_id is not None and report.call_id == idcall
+    changes: dict[str, bool] = {}
+    if in_called and not in_caller:
+        changes["destination_in_called"] = True
+        if report.call_id is not None and not exact:
+            changes["ids_differ"] = True
+    elif in_caller and not in_called and exact:
+        line_called = report.called is None or same_number(line_id, report.called)
+        if line_called:
+            changes["destination_in_caller"] = True
+    if exact:
+        changes["ids_equal"] = True
+    if all(getattr(facts, name) for name in changes):
+        return facts
+    return LineFacts(**(facts.as_dict() | changes))
 
 
 def number_window_opens(call: FollowedCall) -> datetime:
@@ -110,16 +217,21 @@ def may_ring(call: FollowedCall, at: datetime) -> bool:
 
 
 def by_number(
-    report: ProgressReport, calls: Iterable[FollowedCall], at: datetime
+    report: ProgressReport,
+    calls: Iterable[FollowedCall],
+    at: datetime,
+    *,
+    facts: LineFacts | None = None,
 ) -> FollowedCall | None:
     """Return the call a report without a known call id belongs to, if any.
 
     Calls given up on count only when no other call to the number can
     ring. An "answered" goes to the oldest call to that number nobody
     answered yet; anything else prefers a call already answered (the one
-    that goes on).
+    that goes on). With the destination's field known (``facts``), only
+    that field is compared.
     """
-    numbers = report.numbers
+    numbers = destination_numbers(report, facts)
     if not numbers:
         return None
     candidates = [
@@ -160,13 +272,17 @@ def match_report(
     finished_ids: Collection[str],
     at: datetime,
     sending: Collection[str] = (),
+    facts: LineFacts | None = None,
+    was_held: bool = False,
 ) -> Match:
     """Return the followed call a report belongs to.
 
     ``calls`` are the followed calls by key; ``ids`` maps every call id
     known for a followed call (its ``idcall``, and ids reports used) to its
     key; ``finished_ids`` are the call ids of calls no longer followed;
-    ``sending`` the numbers with a request on its way.
+    ``sending`` the numbers with a request on its way; ``facts`` what the
+    line's matched reports revealed. A report that was held for a request
+    to its number (``was_held``) goes by number whatever its call id.
     """
     if not for_this_line(report, line_id):
         return Match(None, MATCH_NONE, ours=True)
@@ -176,17 +292,33 @@ def match_report(
             return Match(key, MATCH_CALL_ID if exact else MATCH_PHONE)
         if report.call_id in finished_ids:
             return Match(None, MATCH_NONE, ours=True)
-        if any(
-            same_number(phone, number) for phone in sending for number in report.numbers
-        ):
+        numbers = destination_numbers(report, facts)
+        if any(same_number(phone, number) for phone in sending for number in numbers):
             return Match(None, MATCH_NONE, held=True)
-    call = by_number(report, calls.values(), at)
+        if (
+            facts is not None
+            and facts.ids_are_idcall
+            and not was_held
+            and report.caller is not None
+            and not same_number(line_id, report.caller)
+        ):
+            # Infocaller reports our calls by their idcall: a call someone
+            # made (a report with the line as caller is ours: it goes by
+            # number, and teaches the line if the ids changed).
+            return Match(None, MATCH_NONE)
+    call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
         return Match(None, MATCH_NONE)
     return Match(call.key, MATCH_PHONE)
 
 
-def belongs_to(report: ProgressReport, call: FollowedCall, at: datetime) -> bool:
+def belongs_to(
+    report: ProgressReport,
+    call: FollowedCall,
+    at: datetime,
+    *,
+    facts: LineFacts | None = None,
+) -> bool:
     """Whether a report kept from ``at`` (it matched nothing then) is the call's.
 
     By call id (a report with another id came before the call was placed,
@@ -195,4 +327,145 @@ def belongs_to(report: ProgressReport, call: FollowedCall, at: datetime) -> bool
     """
     if report.call_id is not None:
         return report.call_id == call.call_id
-    return by_number(report, (call,), at) is not None
+    return by_number(report, (call,), at, facts=facts) is not None
+
+
+def may_still_report(call: FollowedCall, at: datetime, *, followed: bool) -> bool:
+    """Whether a report arriving ``at`` may be a (late) report of the call.
+
+    From when its number may first match it to ``LATE_SLACK`` after its
+    window or its end, whichever is later; a followed call that was
+    answered and has not ended, all along.
+    """
+    if at < number_window_opens(call):
+        return False
+    if followed and call.answered and call.ended_at is None:
+        return True
+    times = (call.accepted_at, call.window_end, call.ended_at)
+    return at <= max(time for time in times if time is not None) + LATE_SLACK
+
+
+def is_incoming(
+    report: ProgressReport,
+    *,
+    line_id: str,
+    facts: LineFacts,
+    followed: Iterable[FollowedCall],
+    finished: Iterable[FollowedCall],
+    sending: Collection[str],
+    at: datetime,
+) -> bool:
+    """Whether a report that matched no call of ours, nor was held, is incoming.
+
+    It names a caller that is not the line, and: Infocaller is known to
+    report our calls by their ``idcall`` and the report has a call id we
+    never had; or none of its numbers that may be an outbound destination
+    (``destination_numbers``) is being called, nor a number a followed or
+    finished call may still report on (``may_still_report``). So while the
+    direction is unknown, a call from a person we called in the last
+    minutes stays an outbound call's report (ambiguous).
+    """
+    caller = report.caller
+    if (
+        caller is None
+        or same_number(line_id, caller)
+        or not for_this_line(report, line_id)
+    ):
+        return False
+    if facts.ids_are_idcall and report.call_id is not None:
+        return True
+    numbers = destination_numbers(report, facts)
+    if any(same_number(phone, number) for phone in sending for number in numbers):
+        return False
+    return not any(
+        same_number(call.phone, number) and may_still_report(call, at, followed=mine)
+        for mine, calls in ((True, followed), (False, finished))
+        for call in calls
+        for number in numbers
+    )
+
+
+#: ITU calling codes of one and two digits; every other code has three.
+_SHORT_CALLING_CODES: Final = frozenset(
+    [
+        "1",
+        "7",
+        "20",
+        "27",
+        "30",
+        "31",
+        "32",
+        "33",
+        "34",
+        "36",
+        "39",
+        "40",
+        "41",
+        "43",
+        "44",
+        "45",
+        "46",
+        "47",
+        "48",
+        "49",
+        "51",
+        "52",
+        "53",
+        "54",
+        "55",
+        "56",
+        "57",
+        "58",
+        "60",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "66",
+        "81",
+        "82",
+        "84",
+        "86",
+        "90",
+        "91",
+        "92",
+        "93",
+        "94",
+        "95",
+        "98",
+    ]
+)
+#: A reported number shorter than this is not a national number (a short
+#: code): it is kept as reported.
+_NATIONAL_MIN_DIGITS: Final = 6
+
+
+def calling_code(line_id: str) -> str:
+    """Return the country calling code a line's number begins with."""
+    for length in (1, 2):
+        if line_id[:length] in _SHORT_CALLING_CODES:
+            return line_id[:length]
+    return line_id[:3]
+
+
+def reported_e164(number: str, line_id: str) -> str:
+    """Write a reported number as outbound phones are written (E.164).
+
+    ``+`` or ``00`` and the number: international; as many digits as the
+    line's own number, beginning with its calling code: international
+    without the ``+``; a shorter one is a number of the line's country
+    (written as reported, no trunk prefix removed); a short code stays as
+    reported.
+    """
+    digits = number.lstrip("+")
+    if number.startswith("+"):
+        return f"+{digits}"
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"
+    code = calling_code(line_id)
+    if len(digits) >= len(line_id) and digits.startswith(code):
+        return f"+{digits}"
+    if len(digits) < _NATIONAL_MIN_DIGITS:
+        return digits
+    return f"+{code}{digits}"

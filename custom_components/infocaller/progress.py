@@ -51,15 +51,19 @@ from .const import (
     STATUS_OF_STAGE,
     CallStatus,
 )
+from .incoming import IncomingCalls
 from .matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
     MATCH_PHONE,
     FollowedCall,
+    LineFacts,
     Match,
     belongs_to,
     call_window_end,
     for_this_line,
+    is_incoming,
+    learned,
     match_report,
     same_number,
 )
@@ -113,6 +117,7 @@ def followed_call(record: CallRecord, *, given_up: bool = False) -> FollowedCall
         scheduled_for=_parse(record.scheduled_for),
         window_end=_parse(record.window_end),
         answered=record.answered_at is not None,
+        ended_at=_parse(record.ended_at),
     )
 
 
@@ -169,6 +174,10 @@ class InfocallerProgress:
         #: match no followed call, and those that do, each their own budget.
         self.limiter = RateLimiter()
         self.matched_limiter = RateLimiter()
+        #: What matched reports revealed (``matching.learned``), saved.
+        self.facts = LineFacts()
+        #: Calls someone made to the line (``incoming.py``).
+        self.incoming = IncomingCalls(hass, entry, self.line_id)
 
     # -- state --------------------------------------------------------------
 
@@ -217,6 +226,7 @@ class InfocallerProgress:
             if (at := _parse(when)) is not None and at >= oldest:
                 finished[str(call_id)] = (str(key), at)
         self.tracked, self._ids, self.finished_ids = tracked, ids, finished
+        self.facts = LineFacts.from_dict(data.get("learned"))
 
     def as_dict(self) -> dict[str, Any]:
         """Return what is saved: followed calls, their ids, finished ids."""
@@ -231,6 +241,7 @@ class InfocallerProgress:
                 call_id: [key, at.isoformat()]
                 for call_id, (key, at) in self.finished_ids.items()
             },
+            "learned": self.facts.as_dict(),
         }
 
     async def async_unload(self) -> None:
@@ -307,7 +318,7 @@ class InfocallerProgress:
                 continue
             if (record := self.tracked.get(key)) is None:
                 return
-            if belongs_to(report, followed_call(record), at):
+            if belongs_to(report, followed_call(record), at, facts=self.facts):
                 self.pending.remove(item)
                 how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
                 self._apply(record, report, how, at)
@@ -346,7 +357,7 @@ class InfocallerProgress:
             if not held or self._sending_to(report):
                 continue
             self.pending.remove(item)
-            match = self._match_report(report, at)
+            match = self._match_report(report, at, was_held=True)
             if match.key is not None:
                 self._apply(self.tracked[match.key], report, match.how, at)
             elif not match.ours:
@@ -378,7 +389,12 @@ class InfocallerProgress:
         return 1
 
     def _match_report(
-        self, report: ProgressReport, at: datetime, sending: Collection[str] = ()
+        self,
+        report: ProgressReport,
+        at: datetime,
+        sending: Collection[str] = (),
+        *,
+        was_held: bool = False,
     ) -> Match:
         """Match a report that arrived at ``at`` against the followed calls."""
         return match_report(
@@ -389,6 +405,8 @@ class InfocallerProgress:
             finished_ids=self.finished_ids,
             at=at,
             sending=sending,
+            facts=self.facts,
+            was_held=was_held,
         )
 
     def _followed(self) -> dict[str, FollowedCall]:
@@ -560,6 +578,8 @@ class InfocallerProgress:
         if self.stopped:
             return MATCH_NONE
         record, how, ours, held = matched
+        if record is None and not (ours or held) and self._incoming(report, now):
+            return MATCH_NONE
         if record is None:
             self.unmatched_reports += 1
             if not ours:
@@ -570,6 +590,32 @@ class InfocallerProgress:
         self._apply(record, report, how, now)
         return how
 
+    def _incoming(self, report: ProgressReport, now: datetime) -> bool:
+        """Hand a report of a call someone made to the line to ``incoming``.
+
+        False when it is not one (``matching.is_incoming``): it is then an
+        unmatched report, as before.
+        """
+        if not self.incoming.knows(report) and (
+            report.caller is None  # cheap: junk floods stop here
+            or not is_incoming(
+                report,
+                line_id=self.line_id,
+                facts=self.facts,
+                followed=self._followed().values(),
+                finished=[
+                    followed_call(record)
+                    for record in self._finished.values()
+                    if any(same_number(record.phone, n) for n in report.numbers)
+                ],
+                sending=self.sending,
+                at=now,
+            )
+        ):
+            return False
+        self.incoming.async_report(report, now)
+        return True
+
     def _apply(
         self, record: CallRecord, report: ProgressReport, how: str, at: datetime
     ) -> None:
@@ -577,6 +623,16 @@ class InfocallerProgress:
         key = record.key
         if not self._mark(key, report):
             return  # a repeat (already applied), or digits beyond the cap
+        facts = learned(
+            self.facts,
+            report,
+            phone=record.phone,
+            idcall=record.call_id,
+            line_id=self.line_id,
+        )
+        if facts != self.facts:
+            self.facts = facts
+            self._saving.async_schedule()
         if (
             report.call_id is not None
             and key in self.tracked
