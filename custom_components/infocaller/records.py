@@ -26,12 +26,14 @@ from datetime import datetime
 import json
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
+from .saved_call import fold_name, saved_calls
 from .saving import (
     DelayedSave,
     Journal,
@@ -269,6 +271,31 @@ class InfocallerRecords:
                 self.last_progress.as_dict() if self.last_progress else None
             ),
         }
+
+    def saved_call_id(
+        self, record: CallRecord | None, entry: ConfigEntry
+    ) -> str | None:
+        """Return the subentry id of the saved call that placed ``record``.
+
+        A saved call's newest record names it exactly (renamed or not
+        since); an older call of the same saved call, still followed when
+        it was placed again, by its name (names of saved calls are unique).
+        """
+        if record is None or record.saved_call is None:
+            return None
+        key = record.key
+        for subentry_id, newest in self.by_saved_call.items():
+            if newest.key == key:
+                return subentry_id
+        name = fold_name(record.saved_call)
+        return next(
+            (
+                subentry_id
+                for subentry_id, saved in saved_calls(entry).items()
+                if fold_name(saved.name) == name
+            ),
+            None,
+        )
 
     @callback
     def async_forget_saved_calls_except(self, subentry_ids: set[str]) -> None:
