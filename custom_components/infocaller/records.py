@@ -33,7 +33,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
-from .saved_call import fold_name, saved_calls
+from .saved_call import SUBENTRY_SAVED_CALL
 from .saving import (
     DelayedSave,
     Journal,
@@ -279,7 +279,8 @@ class InfocallerRecords:
 
         A saved call's newest record names it exactly (renamed or not
         since); an older call of the same saved call, still followed when
-        it was placed again, by its name (names of saved calls are unique).
+        it was placed again, by its name (names of saved calls are unique;
+        one renamed since is not found).
         """
         if record is None or record.saved_call is None:
             return None
@@ -287,12 +288,12 @@ class InfocallerRecords:
         for subentry_id, newest in self.by_saved_call.items():
             if newest.key == key:
                 return subentry_id
-        name = fold_name(record.saved_call)
         return next(
             (
                 subentry_id
-                for subentry_id, saved in saved_calls(entry).items()
-                if fold_name(saved.name) == name
+                for subentry_id, subentry in entry.subentries.items()
+                if subentry.subentry_type == SUBENTRY_SAVED_CALL
+                and subentry.title == record.saved_call
             ),
             None,
         )
