@@ -342,6 +342,21 @@ async def test_optional_fields_are_checked(
         )
 
 
+@pytest.mark.parametrize(
+    ("trigger_type", "field"),
+    [("answered", "caller"), ("incoming_call", "digits"), ("digits", "caller")],
+)
+async def test_a_field_its_trigger_does_not_take_is_invalid(
+    hass: HomeAssistant, line: MockConfigEntry, trigger_type: str, field: str
+) -> None:
+    """A caller's number on "answered" would be silently ignored: refused."""
+    value = {"caller": "+34622333444", "digits": "1"}[field]
+    with pytest.raises(InvalidDeviceAutomationConfig, match=f"has no '{field}'"):
+        await device_trigger.async_validate_trigger_config(
+            hass, _config(_line_device(hass), trigger_type, **{field: value})
+        )
+
+
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_trigger_and_condition_is_translated(language: str) -> None:
     """The editor names each type in English and Spanish (and no other)."""

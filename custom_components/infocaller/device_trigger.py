@@ -166,6 +166,12 @@ def device_or_raise(
 
 
 _KINDS: Final = {False: LINE_TRIGGERS, True: SAVED_CALL_TRIGGERS}
+#: The optional field each trigger type takes (the others take none).
+_OPTIONAL_FIELD: Final = {
+    TRIGGER_INCOMING_CALL: CONF_CALLER,
+    TRIGGER_INCOMING_DIGITS: CONF_DIGITS,
+    TRIGGER_DIGITS: CONF_DIGITS,
+}
 
 
 def _ours(data: Mapping[str, Any], _config: ConfigType) -> bool:
@@ -221,7 +227,13 @@ async def async_validate_trigger_config(
 ) -> ConfigType:
     """Validate a trigger: its fields, and that its device offers it."""
     config = TRIGGER_SCHEMA(config)
-    device_or_raise(hass, config[CONF_DEVICE_ID], config[CONF_TYPE], _KINDS)
+    trigger_type = config[CONF_TYPE]
+    device_or_raise(hass, config[CONF_DEVICE_ID], trigger_type, _KINDS)
+    for field in (CONF_CALLER, CONF_DIGITS):
+        if field in config and _OPTIONAL_FIELD.get(trigger_type) != field:
+            raise InvalidDeviceAutomationConfig(
+                f"Infocaller trigger '{trigger_type}' has no '{field}' field"
+            )
     return config
 
 
@@ -246,11 +258,9 @@ async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
     """Return the optional fields: the caller's number, the keys pressed."""
-    if config[CONF_TYPE] == TRIGGER_INCOMING_CALL:
-        return {"extra_fields": vol.Schema({vol.Optional(CONF_CALLER): str})}
-    if config[CONF_TYPE] in (TRIGGER_INCOMING_DIGITS, TRIGGER_DIGITS):
-        return {"extra_fields": vol.Schema({vol.Optional(CONF_DIGITS): str})}
-    return {}
+    if (field := _OPTIONAL_FIELD.get(config[CONF_TYPE])) is None:
+        return {}
+    return {"extra_fields": vol.Schema({vol.Optional(field): str})}
 
 
 async def async_attach_trigger(
