@@ -12,7 +12,7 @@ from datetime import timedelta
 import json
 from pathlib import Path
 from typing import Any
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
@@ -643,3 +643,37 @@ async def test_a_removed_saved_call_has_no_triggers(
                 "trigger_data": {"id": "0", "idx": "0", "alias": None},
             },
         )
+
+
+async def test_an_automation_of_a_removed_saved_call_says_why(
+    hass: HomeAssistant,
+    line: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Reloaded after the saved call went: unavailable, and the log says why.
+
+    Its device left the registry with it, so Home Assistant's own check
+    answers first (*Unknown device*); ours speaks for a device that is
+    still there but no longer the line's (tested above).
+    """
+    device_id = _saved_device(hass, PLUMBER_ID)
+    await _automations(hass, {"plumber_answered": _trigger(device_id, "answered")})
+    assert hass.config_entries.async_remove_subentry(line, PLUMBER_ID)
+    await hass.async_block_till_done()
+    with patch(
+        "homeassistant.config.load_yaml_config_file",
+        return_value={
+            automation.DOMAIN: [
+                {
+                    "alias": "plumber_answered",
+                    "triggers": [_trigger(device_id, "answered")],
+                    "actions": [{"action": "test.automation"}],
+                }
+            ]
+        },
+    ):
+        await hass.services.async_call(automation.DOMAIN, "reload", blocking=True)
+    await hass.async_block_till_done()
+    assert hass.states.get("automation.plumber_answered").state == "unavailable"
+    assert "'plumber_answered' failed to setup triggers" in caplog.text
+    assert f"Unknown device '{device_id}'" in caplog.text
