@@ -397,8 +397,13 @@ async def test_answered_runs_automations_from_a_real_webhook_request(
     await _report(client, event="answered", call_id="4711")
     await hass.async_block_till_done()
     assert sorted(_ran(service_calls)) == ["line_answered", "plumber_answered"]
-    # A report that matches no call of the line's runs nothing.
+    # A report that matches no call of the line's runs nothing, nor would
+    # one that a later version marks otherwise (an incoming call's).
     await _report(client, event="answered", call_id="999", called="+34699000000")
+    hass.bus.async_fire(
+        EVENT_CALL_PROGRESS,
+        {"config_entry_id": line.entry_id, "stage": "answered", "match": "incoming"},
+    )
     await hass.async_block_till_done()
     assert sorted(_ran(service_calls)) == ["line_answered", "plumber_answered"]
 

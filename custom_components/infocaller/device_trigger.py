@@ -39,7 +39,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import Stage
 from .const import CONF_IDINFOCALLER, DOMAIN, EVENT_CALL_PROGRESS, EVENT_CALL_RESULT
-from .matching import MATCH_NONE, same_number
+from .matching import MATCH_CALL_ID, MATCH_PHONE, same_number
 from .saved_call import saved_calls
 from .schema import vol
 
@@ -175,8 +175,12 @@ _OPTIONAL_FIELD: Final = {
 
 
 def _ours(data: Mapping[str, Any], _config: ConfigType) -> bool:
-    """Whether a progress report was about a call the line placed."""
-    return bool(data.get("match") != MATCH_NONE)
+    """Whether a progress report was about a call the line placed.
+
+    Only a match by call id or by number says so: ``none``, or any other
+    value a later version may add (an incoming call's), does not.
+    """
+    return data.get("match") in (MATCH_CALL_ID, MATCH_PHONE)
 
 
 def _refused(data: Mapping[str, Any], _config: ConfigType) -> bool:
