@@ -190,6 +190,7 @@ async def test_event_response_and_sensor_tell_the_same_call(
     state = hass.states.get("sensor.infocaller_34910000000_last_result")
     data = dict(events[0].data)
     assert data.pop("config_entry_id")
+    assert data.pop("saved_call_id") is None  # the event names the saved call
     assert data == response
     assert state.attributes["call_id"] == response["call_id"]
     assert state.attributes["time"] == response["time"]

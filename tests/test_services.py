@@ -103,7 +103,12 @@ async def test_issue_call(hass: HomeAssistant, mock_infocaller: MagicMock) -> No
     }
     (event,) = events
     entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
-    assert event.data == {"config_entry_id": entry_id, **response}
+    # The event adds the line and the saved call (none here) to the record.
+    assert event.data == {
+        "config_entry_id": entry_id,
+        **response,
+        "saved_call_id": None,
+    }
     state = hass.states.get(LAST_RESULT)
     assert state.state == "accepted"
     assert {k: state.attributes[k] for k in response} == response

@@ -319,6 +319,10 @@ class CallPipeline:
         self.records.async_add(record, None if saved is None else saved.subentry_id)
         self.hass.bus.async_fire(
             EVENT_CALL_RESULT,
-            {"config_entry_id": self.entry.entry_id, **record.as_dict()},
+            {
+                "config_entry_id": self.entry.entry_id,
+                **record.as_dict(),
+                "saved_call_id": None if saved is None else saved.subentry_id,
+            },
         )
         return record

@@ -754,6 +754,7 @@ class InfocallerProgress:
             "rule_group": record.rule_group if record else None,
             "source": record.source if record else None,
             "saved_call": record.saved_call if record else None,
+            "saved_call_id": self.records.saved_call_id(record, self.entry),
             "digits": report.digits if report else None,
             "talk_seconds": (
                 record.talk_seconds if record and stage is Stage.ENDED else None

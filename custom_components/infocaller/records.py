@@ -26,12 +26,14 @@ from datetime import datetime
 import json
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
+from .saved_call import SUBENTRY_SAVED_CALL
 from .saving import (
     DelayedSave,
     Journal,
@@ -269,6 +271,32 @@ class InfocallerRecords:
                 self.last_progress.as_dict() if self.last_progress else None
             ),
         }
+
+    def saved_call_id(
+        self, record: CallRecord | None, entry: ConfigEntry
+    ) -> str | None:
+        """Return the subentry id of the saved call that placed ``record``.
+
+        A saved call's newest record names it exactly (renamed or not
+        since); an older call of the same saved call, still followed when
+        it was placed again, by its name (names of saved calls are unique;
+        one renamed since is not found).
+        """
+        if record is None or record.saved_call is None:
+            return None
+        key = record.key
+        for subentry_id, newest in self.by_saved_call.items():
+            if newest.key == key:
+                return subentry_id
+        return next(
+            (
+                subentry_id
+                for subentry_id, subentry in entry.subentries.items()
+                if subentry.subentry_type == SUBENTRY_SAVED_CALL
+                and subentry.title == record.saved_call
+            ),
+            None,
+        )
 
     @callback
     def async_forget_saved_calls_except(self, subentry_ids: set[str]) -> None:

@@ -318,6 +318,7 @@ async def test_end_to_end(
                 "scheduled_for": None,
                 "source": "action",
                 "saved_call": None,
+                "saved_call_id": None,
                 **NO_PROGRESS,
             }
         assert await hass.state(session, f"sensor.{PREFIX}_last_result") == "accepted"
