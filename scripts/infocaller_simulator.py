@@ -265,6 +265,8 @@ class Simulator:
         self._calls: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._incoming_ids = itertools.count(1)
+        #: What the page's incoming-call form shows: the last call played.
+        self.incoming_form = {"caller": "+34611222333", "digits": "", "talk": "5"}
 
     # -- configuration -------------------------------------------------
 
@@ -624,6 +626,9 @@ class Simulator:
                 fields: Any = {
                     name: str(value) for name, value in form.items() if value != ""
                 }
+                self.incoming_form.update(
+                    {name: str(form.get(name, ""))[:64] for name in self.incoming_form}
+                )
             else:
                 fields = await request.json()
             if not isinstance(fields, dict) or not fields.get("caller"):
@@ -662,6 +667,7 @@ class Simulator:
 
     def _page(self, message: str) -> web.Response:
         """The page: the line's API settings, and a form for incoming calls."""
+        form = self.incoming_form
         rows = "".join(
             f'<p><label>{event}<br><input name="{event}" size="120" '
             f'value="{html.escape(self.event_urls.get(event, ""))}"></label></p>'
@@ -687,12 +693,13 @@ class Simulator:
                 "QUERY), and FIN comes after the talk time.</p>"
                 '<form method="post" action="/_simulator/incoming">'
                 '<p><label>Caller number<br><input name="caller" required '
-                'value="+34611222333"></label></p>'
+                f'value="{html.escape(form["caller"])}"></label></p>'
                 "<p><label>Keys pressed (empty: none)<br>"
-                '<input name="digits" value="" pattern="[0-9*#]{1,32}"></label></p>'
+                f'<input name="digits" value="{html.escape(form["digits"])}" '
+                'pattern="[0-9*#]{1,32}"></label></p>'
                 "<p><label>Talk time (seconds)<br>"
                 f'<input name="talk" type="number" min="0" max="{MAX_TALK:g}" '
-                'step="any" value="5"></label></p>'
+                f'step="any" value="{html.escape(form["talk"])}"></label></p>'
                 "<button>Call the line</button></form>"
             ),
         )

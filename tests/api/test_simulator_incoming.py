@@ -260,8 +260,11 @@ async def test_the_page_has_a_form_that_plays_an_incoming_call(
         (Stage.ENDED, "+34611222333"),
     ]
     assert f"Playing an incoming call, call id {reports[0].call_id}." in answer
-    # The answer is the page again, with both forms.
-    _form(answer, "/_simulator/incoming")
+    # The answer is the page again, with both forms; the form keeps what
+    # was typed (play it again with one click), escaped.
+    form = _form(answer, "/_simulator/incoming")
+    assert 'name="caller" required value="+34 611-22-23-33"' in form
+    assert 'name="talk" type="number" min="0" max="3600" step="any" value="0"' in form
 
     async with session.post(
         f"{simulator.url}/_simulator/incoming",
@@ -269,5 +272,6 @@ async def test_the_page_has_a_form_that_plays_an_incoming_call(
     ) as response:
         answer = await response.text()
     assert "digits must be keys of a keypad" in answer
+    assert 'name="digits" value="&lt;b&gt;"' in answer
     await asyncio.sleep(0.05)
     assert len(simulator.events) == 2  # nothing more was sent
