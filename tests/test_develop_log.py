@@ -184,6 +184,8 @@ def test_the_banner_tells_how_to_play_an_incoming_call() -> None:
     assert f'"{form.group(1)}"' in banner
     for field in ("caller", "digits", "talk"):
         assert f'<input name="{field}"' in page
+    # The number the banner suggests is the one the form starts with.
+    assert f"the number {Simulator().incoming_form['caller']} (the form's)" in banner
     blueprint = yaml_util.load_yaml_dict(
         ROOT / "blueprints" / "automation" / "infocaller" / "incoming_call.yaml"
     )["blueprint"]
