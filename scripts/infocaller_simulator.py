@@ -618,19 +618,23 @@ class Simulator:
         return web.json_response([asdict(item) for item in self.events])
 
     async def _incoming(self, request: web.Request) -> web.Response:
-        """Play an incoming call: JSON (API) or the page's form."""
-        from_form = request.content_type != "application/json"
+        """Play an incoming call: JSON (API, also as curl -d sends it) or the form."""
+        body = (await request.read()).decode("utf-8", errors="replace")
+        from_form = request.content_type != "application/json" and not (
+            body.lstrip().startswith("{")
+        )
         try:
             if from_form:
-                form = await request.post()
-                fields: Any = {
-                    name: str(value) for name, value in form.items() if value != ""
+                form = {
+                    key: values[0]
+                    for key, values in parse_qs(body, keep_blank_values=True).items()
                 }
+                fields: Any = {name: value for name, value in form.items() if value}
                 self.incoming_form.update(
-                    {name: str(form.get(name, ""))[:64] for name in self.incoming_form}
+                    {name: form.get(name, "")[:64] for name in self.incoming_form}
                 )
             else:
-                fields = await request.json()
+                fields = json.loads(body)
             if not isinstance(fields, dict) or not fields.get("caller"):
                 raise ValueError("caller is required")
             played = self.incoming_call(

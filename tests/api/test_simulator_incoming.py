@@ -275,3 +275,29 @@ async def test_the_page_has_a_form_that_plays_an_incoming_call(
     assert 'name="digits" value="&lt;b&gt;"' in answer
     await asyncio.sleep(0.05)
     assert len(simulator.events) == 2  # nothing more was sent
+
+
+async def test_json_sent_as_curl_sends_it(
+    simulator: Simulator, webhook: Webhook, session: aiohttp.ClientSession
+) -> None:
+    """``curl -d '{...}'`` labels JSON as a form: it is still the API (JSON back)."""
+    async with session.post(
+        f"{simulator.url}/_simulator/incoming",
+        data='{"caller": "+34611222333", "digits": "1234", "talk": 0}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ) as response:
+        assert response.status == 200
+        played = await response.json()
+    reports = await webhook.wait_for(3)
+    assert [(r.stage, r.digits) for r in reports] == [
+        (Stage.ANSWERED, None),
+        (Stage.DIGITS, "1234"),
+        (Stage.ENDED, None),
+    ]
+    assert {r.call_id for r in reports} == {played["call_id"]}
+    async with session.post(
+        f"{simulator.url}/_simulator/incoming",
+        data="{not json",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ) as response:
+        assert response.status == 400
