@@ -41,6 +41,14 @@ script follow their last digit: 0 never answers, 1 is busy, 2 answers and
 presses 1, 3 answers and is forwarded, 4 answers and the forward fails;
 any other answers after 2 s and hangs up 5 s later.
 ``GET /_simulator/events`` lists the progress requests sent.
+
+Incoming calls (someone calls the line): the form "Play an incoming call"
+on the page, or ``POST /_simulator/incoming`` ``{"caller": "+34 611 222
+333", "digits": "1234" | null, "talk": 5}``. The line's rule group answers
+at once: INICIO, then (with keys) the API QUERY report of the keys, then
+FIN after ``talk`` seconds, with ``[_NumLlamante]`` = the caller,
+``[_NumLlamado]`` and ``[_NumInfocaller]`` = the line, a fresh
+``[_IdLlamada]`` (never an ``idcall`` the API gave) and ``[_UUID]``.
 """
 
 from __future__ import annotations
@@ -117,6 +125,15 @@ EVENTS = ("INICIO", "DESVIO_CORRECTO", "DESVIO_FALLIDO", "FIN", "API_QUERY")
 FORWARD_TARGET = "34911888920"
 
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+#: A caller's number as Infocaller reports it (what the form accepts, once
+#: spaces, dashes, dots and brackets are gone).
+_CALLER = re.compile(r"^\+?[0-9]{3,20}$")
+_KEYS = re.compile(r"^[0-9*#]{1,32}$")
+#: The longest talk time an incoming call may be given, in seconds.
+MAX_TALK = 3600.0
+#: Incoming calls' [_IdLlamada]: numeric, from here up, so never an issued
+#: idcall (``SIM...``) nor an outbound call's own id (``900000 + n``).
+INCOMING_IDS_FROM = 800_000_000
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
 
@@ -175,6 +192,10 @@ class ReceivedRequest:
     fields: dict[str, Any]
     result: int | None
     idcall: str | None
+
+
+class NoEventUrlsError(Exception):
+    """An incoming call was asked for before any URL was pasted."""
 
 
 class _BadRequestError(Exception):
@@ -243,6 +264,9 @@ class Simulator:
         self.events: list[SentEvent] = []
         self._calls: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._incoming_ids = itertools.count(1)
+        #: What the page's incoming-call form shows: the last call played.
+        self.incoming_form = {"caller": "+34611222333", "digits": "", "talk": "5"}
 
     # -- configuration -------------------------------------------------
 
@@ -517,6 +541,58 @@ class Simulator:
         except (aiohttp.ClientError, TimeoutError) as err:
             sent.error = type(err).__name__
 
+    def incoming_call(
+        self,
+        caller: str,
+        *,
+        digits: str | None = None,
+        talk: float = 5.0,
+        line: str | None = None,
+    ) -> dict[str, str]:
+        """Play a call someone makes to the line; return its call id and uuid.
+
+        Raises ValueError for a caller, keys or talk time Infocaller would
+        never report, NoEventUrlsError when no URL was pasted yet.
+        """
+        number = re.sub(r"[\s().-]", "", caller)
+        if not _CALLER.match(number):
+            raise ValueError("caller must be a phone number")
+        keys = (digits or "").strip() or None
+        if keys is not None and not _KEYS.match(keys):
+            raise ValueError("digits must be keys of a keypad (0-9, * and #)")
+        seconds = float(talk)
+        if not 0 <= seconds <= MAX_TALK:
+            raise ValueError(f"talk must be 0 to {MAX_TALK:g} seconds")
+        if not self.event_urls:
+            raise NoEventUrlsError("no event URLs: paste Home Assistant's URLs first")
+        line_id = line or next(iter(self.lines))
+        issued = {request.idcall for request in self.requests}
+        call_id = str(INCOMING_IDS_FROM + next(self._incoming_ids))
+        while call_id in issued:  # pragma: no cover - ids differ by construction
+            call_id = str(INCOMING_IDS_FROM + next(self._incoming_ids))
+        variables = {
+            "_IdLlamada": call_id,
+            "_UUID": str(uuid.uuid4()),
+            "_NumLlamante": number,
+            "_NumInfocaller": line_id,
+            "_NumLlamado": line_id,
+        }
+        task = asyncio.create_task(self._play_incoming(variables, keys, seconds))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+        return {"call_id": call_id, "uuid": variables["_UUID"]}
+
+    async def _play_incoming(
+        self, variables: dict[str, str], digits: str | None, talk: float
+    ) -> None:
+        """The line's rule group answers; the keys; the caller hangs up."""
+        await self._send("INICIO", variables)
+        if digits is not None:
+            await asyncio.sleep(0.5 * self.time_scale)
+            await self._send("API_QUERY", variables, digits=digits)
+        await asyncio.sleep(talk * self.time_scale)
+        await self._send("FIN", variables)
+
     # -- control ------------------------------------------------------------
 
     async def _requests(self, _request: web.Request) -> web.Response:
@@ -541,6 +617,46 @@ class Simulator:
     async def _events(self, _request: web.Request) -> web.Response:
         return web.json_response([asdict(item) for item in self.events])
 
+    async def _incoming(self, request: web.Request) -> web.Response:
+        """Play an incoming call: JSON (API, also as curl -d sends it) or the form."""
+        body = (await request.read()).decode("utf-8", errors="replace")
+        from_form = request.content_type != "application/json" and not (
+            body.lstrip().startswith("{")
+        )
+        try:
+            if from_form:
+                form = {
+                    key: values[0]
+                    for key, values in parse_qs(body, keep_blank_values=True).items()
+                }
+                fields: Any = {name: value for name, value in form.items() if value}
+                self.incoming_form.update(
+                    {name: form.get(name, "")[:64] for name in self.incoming_form}
+                )
+            else:
+                fields = json.loads(body)
+            if not isinstance(fields, dict) or not fields.get("caller"):
+                raise ValueError("caller is required")
+            played = self.incoming_call(
+                str(fields["caller"]),
+                digits=None if fields.get("digits") is None else str(fields["digits"]),
+                talk=float(fields.get("talk", 5.0)),
+            )
+        except NoEventUrlsError as err:
+            if from_form:
+                return self._page(f"<p><strong>{html.escape(str(err))}</strong></p>")
+            return web.json_response({"error": str(err)}, status=409)
+        except (ValueError, TypeError) as err:
+            if from_form:
+                return self._page(f"<p><strong>{html.escape(str(err))}</strong></p>")
+            return web.json_response({"error": str(err)}, status=400)
+        if from_form:
+            return self._page(
+                "<p><strong>Playing an incoming call, call id "
+                f"{html.escape(played['call_id'])}.</strong></p>"
+            )
+        return web.json_response(played)
+
     async def _settings_page(self, request: web.Request) -> web.Response:
         """The "API" section of the line, as Infocaller's web app has it."""
         saved = ""
@@ -551,6 +667,11 @@ class Simulator:
             urls.update(urls_by_event(str(form.get("all", ""))))
             self.configure({"event_urls": urls})
             saved = "<p><strong>Saved.</strong></p>"
+        return self._page(saved)
+
+    def _page(self, message: str) -> web.Response:
+        """The page: the line's API settings, and a form for incoming calls."""
+        form = self.incoming_form
         rows = "".join(
             f'<p><label>{event}<br><input name="{event}" size="120" '
             f'value="{html.escape(self.event_urls.get(event, ""))}"></label></p>'
@@ -565,10 +686,25 @@ class Simulator:
                 "options (Call progress). Numbers ending in 0 never answer, "
                 "1 are busy, 2 answer and press 1, 3 are forwarded, 4 fail "
                 "to forward; the rest answer after 2 s and talk 5 s.</p>"
-                f'{saved}<form method="post"><p><label>Paste everything Home '
+                f'{message}<form method="post" action="/_simulator/">'
+                "<p><label>Paste everything Home "
                 "Assistant shows (each URL goes to its event)<br>"
                 '<textarea name="all" rows="6" cols="120"></textarea></label></p>'
                 f"{rows}<button>Save</button></form>"
+                "<h2>Play an incoming call</h2>"
+                f"<p>Someone calls the line {html.escape(next(iter(self.lines)))}: "
+                "the line answers (INICIO), the keys pressed are reported (API "
+                "QUERY), and FIN comes after the talk time.</p>"
+                '<form method="post" action="/_simulator/incoming">'
+                '<p><label>Caller number<br><input name="caller" required '
+                f'value="{html.escape(form["caller"])}"></label></p>'
+                "<p><label>Keys pressed (empty: none)<br>"
+                f'<input name="digits" value="{html.escape(form["digits"])}" '
+                'pattern="[0-9*#]{1,32}"></label></p>'
+                "<p><label>Talk time (seconds)<br>"
+                f'<input name="talk" type="number" min="0" max="{MAX_TALK:g}" '
+                f'step="any" value="{html.escape(form["talk"])}"></label></p>'
+                "<button>Call the line</button></form>"
             ),
         )
 
@@ -580,6 +716,7 @@ class Simulator:
         app.router.add_post("/_simulator/configure", self._configure)
         app.router.add_post("/_simulator/reset", self._reset)
         app.router.add_get("/_simulator/events", self._events)
+        app.router.add_post("/_simulator/incoming", self._incoming)
         app.router.add_get("/_simulator/", self._settings_page)
         app.router.add_post("/_simulator/", self._settings_page)
         app.router.add_route("*", "/_simulator/elsewhere", self._elsewhere)
@@ -678,6 +815,9 @@ async def _main(port: int) -> None:
     print(f"  line password:       {line.password}", flush=True)
     print(f"  rule groups:         {', '.join(line.rule_groups)}", flush=True)
     print(f"  call progress URLs:  {url}/_simulator/", flush=True)
+    print(
+        f"  incoming calls:      {url}/_simulator/ (Play an incoming call)", flush=True
+    )
     try:
         await asyncio.Event().wait()
     finally:

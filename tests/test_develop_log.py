@@ -168,3 +168,26 @@ def test_the_banner_tells_what_each_demo_number_does() -> None:
     assert script["2"].digits == "1"
     assert (script["3"].forward, script["4"].forward) == ("ok", "failed")
     assert re.search(r"the others\s+answer after 2 s and hang up 5 s later", banner)
+
+
+def test_the_banner_tells_how_to_play_an_incoming_call() -> None:
+    """The banner names the simulator's form and the blueprint as they are."""
+    from homeassistant.util import yaml as yaml_util
+    from infocaller_simulator import Simulator
+
+    develop = (ROOT / "scripts" / "develop").read_text()
+    banner = " ".join(develop[develop.index("Incoming calls (someone") :].split())
+    page = Simulator()._page("").text  # the page as served
+    assert page is not None
+    form = re.search(r"<h2>(.*?)</h2>", page)
+    assert form is not None
+    assert f'"{form.group(1)}"' in banner
+    for field in ("caller", "digits", "talk"):
+        assert f'<input name="{field}"' in page
+    # The number the banner suggests is the one the form starts with.
+    assert f"the number {Simulator().incoming_form['caller']} (the form's)" in banner
+    blueprint = yaml_util.load_yaml_dict(
+        ROOT / "blueprints" / "automation" / "infocaller" / "incoming_call.yaml"
+    )["blueprint"]
+    name = blueprint["name"].removesuffix(" (Infocaller)")
+    assert f'"{name}"' in banner
