@@ -611,6 +611,38 @@ async def test_incoming_call_triggers(
     assert sorted(_ran(service_calls)) == ["from_stranger", "incoming", "keys"]
 
 
+async def test_incoming_triggers_run_from_real_webhook_requests(
+    hass: HomeAssistant,
+    line: MockConfigEntry,
+    client: Any,
+    service_calls: list[ServiceCall],
+) -> None:
+    """Mum calls the line and types her PIN: reports through the real webhook."""
+    line_device = _line_device(hass)
+    await _automations(
+        hass,
+        {
+            "incoming": _trigger(line_device, "incoming_call"),
+            "from_mum": _trigger(line_device, "incoming_call", caller="622 333 444"),
+            "mum_called": _trigger(_saved_device(hass, MUM_ID), "called_the_line"),
+            "plumber_called": _trigger(
+                _saved_device(hass, PLUMBER_ID), "called_the_line"
+            ),
+            "pin": _trigger(line_device, "incoming_digits", digits="1234"),
+            "answered": _trigger(line_device, "answered"),
+        },
+    )
+    call = {"call_id": "800000001", "caller": "0034622333444", "called": LINE}
+    await _report(client, event="inicio", **call)
+    await hass.async_block_till_done()
+    assert sorted(_ran(service_calls)) == ["from_mum", "incoming", "mum_called"]
+    service_calls.clear()
+    await _report(client, event="query", digits="1234", **call)
+    await _report(client, event="fin", **call)
+    await hass.async_block_till_done()
+    assert _ran(service_calls) == ["pin"]
+
+
 # -- a saved call removed -------------------------------------------------------
 
 

@@ -38,14 +38,17 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .api import Stage
-from .const import CONF_IDINFOCALLER, DOMAIN, EVENT_CALL_PROGRESS, EVENT_CALL_RESULT
+from .const import (
+    CONF_IDINFOCALLER,
+    DOMAIN,
+    EVENT_CALL_PROGRESS,
+    EVENT_CALL_RESULT,
+    EVENT_INCOMING_CALL,
+)
 from .matching import MATCH_CALL_ID, MATCH_PHONE, same_number
 from .saved_call import saved_calls
 from .schema import vol
 
-#: The incoming-call event (issue 22's contract; ``const.EVENT_INCOMING_CALL``
-#: once the incoming calls are merged).
-EVENT_INCOMING_CALL: Final = "infocaller_incoming_call"
 
 CONF_CALLER: Final = "caller"
 CONF_DIGITS: Final = "digits"
