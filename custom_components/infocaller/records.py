@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import datetime
-import json
+from functools import partial
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -32,13 +32,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
-from .saving import (
-    DelayedSave,
-    Journal,
-    LineStore,
-    async_load_state,
-    async_remove_store,
-)
+from .saving import JournaledState, LineStore
 
 RECENT_RESULTS = 10
 
@@ -158,23 +152,18 @@ def signal_line_updated(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_updated"
 
 
-class InfocallerRecords:
+class InfocallerRecords(JournaledState):
     """Counters and the last results of one line, saved with a delay."""
+
+    issue_key = "records_unreadable"
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self.hass = hass
+        super().__init__(hass, partial(records_store, hass, entry_id), title)
         #: The line's dispatcher signal: every change of its state (``LineUpdate``).
         self.signal = signal_line_updated(entry_id)
-        self._store = records_store(hass, entry_id, self._async_written)
-        self._journal = Journal(f"{self._store.path}.journal")
-        #: The number of the last record added; the file says which it holds.
-        self._seq = 0
-        #: Records added and maybe not on disk yet: number, saved call id.
-        self._unwritten: dict[int, tuple[int, CallRecord, str | None]] = {}
         #: Journal writes of accepted calls under way, by ``id(record)``.
         self._writing: dict[int, asyncio.Future[None]] = {}
-        self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -186,7 +175,6 @@ class InfocallerRecords:
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
-        self._saving = DelayedSave(self._store, self._data_to_save)
 
     @property
     def last(self) -> CallRecord | None:
@@ -198,31 +186,14 @@ class InfocallerRecords:
         """Whether the last answer was about the account (off, suspended, ...)."""
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
-    async def async_load(self) -> None:
-        """Restore the records saved before the last reload, restart or crash."""
-        await async_load_state(
-            self._store,
-            self._restore,
-            entry_title=self._title,
-            issue_key="records_unreadable",
-        )
-        journal = await self.hass.async_add_executor_job(self._journal.read)
-        entries = []
-        for item in journal:
+    def _replay(self, entries: list[dict[str, Any]]) -> None:
+        """Take the accepted calls of the journal."""
+        for item in entries:
             try:
-                seq, saved_call_id = int(item["s"]), item.get("c")
-                record = CallRecord.from_dict(item["r"])
+                saved_call_id, record = item.get("c"), CallRecord.from_dict(item["r"])
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
-            if seq > self._seq:
-                entries.append((seq, record, saved_call_id))
-        for seq, record, saved_call_id in sorted(entries, key=lambda e: e[0]):
-            self._seq = seq
             self._take(record, saved_call_id)
-        if self._journal.found:
-            # The file takes it all; then the journal is deleted (a torn
-            # line too: the next entry must not be appended to it).
-            await self._saving.async_save_now()
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Take saved records (a record without a time is skipped).
@@ -284,12 +255,13 @@ class InfocallerRecords:
         """Keep one outcome, schedule the save and send it on the line's signal."""
         self._take(record, saved_call_id)
         self._seq += 1
-        self._unwritten[id(record)] = (self._seq, record, saved_call_id)
         if record.accepted and not self._saving.closed:
             # Written while the entities are told; ``async_save_now`` awaits it.
-            self._writing[id(record)] = self._async_append(
-                self._seq, record, saved_call_id
+            write = self._async_append(
+                {"c": saved_call_id, "r": record.as_dict()}, self._seq
             )
+            write.add_done_callback(_log_write_error)
+            self._writing[id(record)] = write
         self._saving.async_schedule()
         async_dispatcher_send(
             self.hass,
@@ -334,21 +306,6 @@ class InfocallerRecords:
             self.last_progress = new
         self._saving.async_schedule()
 
-    @callback
-    def _async_append(
-        self, seq: int, record: CallRecord, saved_call_id: str | None
-    ) -> asyncio.Future[None]:
-        """Start appending a record to the journal (in the executor)."""
-        line = json.dumps(
-            {"s": seq, "c": saved_call_id, "r": record.as_dict()},
-            separators=(",", ":"),
-        )
-        write = self.hass.async_add_executor_job(
-            self._journal.append, f"{line}\n".encode(), seq
-        )
-        write.add_done_callback(_log_write_error)
-        return write
-
     async def async_save_now(self, record: CallRecord) -> None:
         """Wait until an accepted call's record, added with ``async_add``, is on disk.
 
@@ -359,24 +316,6 @@ class InfocallerRecords:
         if (write := self._writing.pop(id(record), None)) is not None:
             with suppress(OSError):
                 await write
-
-    async def _async_written(self, data: dict[str, Any]) -> None:
-        """Forget the journal once the file holds records up to ``seq``."""
-        if isinstance(seq := data.get("seq"), int):
-            self._unwritten = {
-                key: entry for key, entry in self._unwritten.items() if entry[0] > seq
-            }
-            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
-
-    async def async_unload(self) -> None:
-        """Write unsaved records now; these records write nothing after."""
-        await self._saving.async_unload()
-        await self.hass.async_add_executor_job(self._journal.close)
-
-    async def async_remove(self) -> None:
-        """Delete the records' file and journal."""
-        await async_remove_store(self._store)
-        await self.hass.async_add_executor_job(self._journal.close, True)
 
 
 def _has_time(item: Any) -> bool:
