@@ -23,7 +23,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
-from custom_components.infocaller.api import CallResult, CredentialCheck, RequestFormat
+from custom_components.infocaller.api import (
+    DEFAULT_TIMEOUT,
+    CallResult,
+    CredentialCheck,
+    RequestFormat,
+)
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
@@ -201,6 +206,7 @@ def mock_infocaller_class() -> Generator[MagicMock]:
         client.endpoint = ENDPOINT
         client.request_format = RequestFormat.JSON
         client.time_zone = ZoneInfo("Europe/Madrid")
+        client.timeout = DEFAULT_TIMEOUT
         client.issue_call.return_value = CallResult(
             result=0, result_text="Aceptada", call_id="4711"
         )

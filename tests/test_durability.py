@@ -88,12 +88,16 @@ async def test_the_guard_entry_is_on_disk_before_the_request_leaves(
     assert err.value.translation_key == "duplicate_call"
 
 
-async def test_a_reload_during_the_request_does_not_let_it_through(
+async def test_a_reload_during_the_request_keeps_its_record(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
     mock_infocaller: MagicMock,
 ) -> None:
-    """A request waiting for Infocaller's answer is in the reloaded guard too."""
+    """Infocaller answers after a reload started: the reloaded line has the call.
+
+    The unload waits for the answer; the call used to be recorded in the
+    unloaded line's records only (not shown, not counted after the reload).
+    """
     release = asyncio.Event()
 
     async def slow(request: CallRequest) -> CallResult:
@@ -105,7 +109,49 @@ async def test_a_reload_during_the_request_does_not_let_it_through(
     first = asyncio.create_task(_call(hass))
     while mock_infocaller.issue_call.await_count == 0:
         await asyncio.sleep(0)
-    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    reload = asyncio.create_task(
+        hass.config_entries.async_reload(setup_integration.entry_id)
+    )
+    while setup_integration.state is not ConfigEntryState.UNLOAD_IN_PROGRESS:
+        await asyncio.sleep(0)
+    # The identical call while the line reloads: no line takes it.
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass)
+    assert err.value.translation_key == "no_loaded_entries"
+    release.set()
+    assert (await first)["result_key"] == "accepted"
+    assert await reload
+    assert setup_integration.state is ConfigEntryState.LOADED
+    line = f"sensor.infocaller_{LINE}"
+    assert hass.states.get(f"{line}_accepted_calls").state == "1"
+    assert hass.states.get(f"{line}_last_result").state == "accepted"
+    assert setup_integration.runtime_data.records.last.call_id == "1"
+    with pytest.raises(ServiceValidationError) as dup:
+        await _call(hass)
+    assert dup.value.translation_key == "duplicate_call"
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_a_request_still_unanswered_after_the_unload_is_not_let_through(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """An unload that stops waiting: the reloaded guard still refuses the call."""
+    release = asyncio.Event()
+
+    async def slow(request: CallRequest) -> CallResult:
+        if mock_infocaller.issue_call.await_count == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="1")
+
+    mock_infocaller.issue_call.side_effect = slow
+    setup_integration.runtime_data.pipeline.client.timeout = 0
+    first = asyncio.create_task(_call(hass))
+    while mock_infocaller.issue_call.await_count == 0:
+        await asyncio.sleep(0)
+    with patch("custom_components.infocaller.pipeline.DRAIN_MARGIN", 0):
+        assert await hass.config_entries.async_reload(setup_integration.entry_id)
     assert setup_integration.state is ConfigEntryState.LOADED
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass)
