@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import hashlib
 import json
 from pathlib import Path
+import threading
 import time
 from typing import Any
 from unittest.mock import MagicMock, patch
@@ -578,3 +579,41 @@ async def test_a_longer_repeat_window_survives_a_reload(
         await _call(hass)
     assert err.value.translation_key == "duplicate_call"
     assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_the_action_does_not_wait_for_the_records_journal(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """The record's line is written after the action returns; an unload waits for it.
+
+    Only the guard's entry is waited for (before the request leaves): the
+    record's append used to be awaited too, a second executor round trip
+    in every action. A reload right after still finds the call.
+    """
+    real_append = Journal.append
+    disk = threading.Event()
+
+    def append(journal: Journal, lines: bytes, seq: int) -> None:
+        if not journal.path.name.endswith(".guard.journal"):
+            assert disk.wait(10)
+        real_append(journal, lines, seq)
+
+    try:
+        with patch.object(Journal, "append", autospec=True, side_effect=append):
+            async with asyncio.timeout(5):
+                response = await _call(hass)
+            assert response["result_key"] == "accepted"
+            reload = asyncio.create_task(
+                hass.config_entries.async_reload(setup_integration.entry_id)
+            )
+            await asyncio.sleep(0.1)
+            assert not reload.done()  # the unload waits for the append
+    finally:
+        disk.set()
+    assert await reload
+    records = setup_integration.runtime_data.records
+    assert records.accepted_calls == 1
+    assert records.last is not None
+    assert records.last.call_id == "4711"

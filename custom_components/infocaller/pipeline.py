@@ -293,8 +293,6 @@ class CallPipeline:
                 status=CallStatus.QUEUED.value,
                 window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
             )
-        # An accepted call's record is on disk before the action returns.
-        await self.records.async_save_now(record)
         return record
 
     def _credentials_refused(self) -> None:

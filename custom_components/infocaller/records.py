@@ -6,13 +6,15 @@ the line's dispatcher signal (``signal_line_updated``, one ``LineUpdate``:
 the entities and call progress follow it).
 Stored in ``.storage/infocaller.<entry id>``: the counters and the last
 results with their numbers, rule groups and call ids (what the entities
-show). An accepted call's record is on disk before the action returns
-(``async_save_now``: one line appended to ``<file>.journal``, read back
-at the next set-up if the file does not hold it yet); the file itself is
-written within ``RECORDS_SAVE_DELAY`` seconds of a change, when the entry
-unloads and when Home Assistant stops. A crash loses at most the last
-seconds of refusals and unanswered requests (and of call progress), never
-an accepted call.
+show). An accepted call's record is appended to ``<file>.journal`` as it
+is added (in the executor, within moments; the action does not wait for
+it; read back at the next set-up if the file does not hold it yet); the
+file itself is written within ``RECORDS_SAVE_DELAY`` seconds of a change,
+when the entry unloads (after the appends under way) and when Home
+Assistant stops. A crash loses at most the last seconds of refusals and
+unanswered requests (and of call progress), and an accepted call only if
+it comes in the moments between Infocaller's answer and that append (the
+guard, written before the request left, still refuses the same call).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
@@ -162,8 +163,6 @@ class InfocallerRecords(JournaledState):
         super().__init__(hass, partial(records_store, hass, entry_id), title)
         #: The line's dispatcher signal: every change of its state (``LineUpdate``).
         self.signal = signal_line_updated(entry_id)
-        #: Journal writes of accepted calls under way, by ``id(record)``.
-        self._writing: dict[int, asyncio.Future[None]] = {}
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -256,12 +255,10 @@ class InfocallerRecords(JournaledState):
         self._take(record, saved_call_id)
         self._seq += 1
         if record.accepted and not self._saving.closed:
-            # Written while the entities are told; ``async_save_now`` awaits it.
-            write = self._async_append(
+            # In the journal within moments, in the executor; not waited for.
+            self._async_append(
                 {"c": saved_call_id, "r": record.as_dict()}, self._seq
-            )
-            write.add_done_callback(_log_write_error)
-            self._writing[id(record)] = write
+            ).add_done_callback(_log_write_error)
         self._saving.async_schedule()
         async_dispatcher_send(
             self.hass,
@@ -305,17 +302,6 @@ class InfocallerRecords(JournaledState):
         if self.last_progress is not None and self.last_progress.key == new.key:
             self.last_progress = new
         self._saving.async_schedule()
-
-    async def async_save_now(self, record: CallRecord) -> None:
-        """Wait until an accepted call's record, added with ``async_add``, is on disk.
-
-        Its journal line was started when it was added (the file follows
-        within the delay). A write that fails is logged; the call it
-        records was placed all the same.
-        """
-        if (write := self._writing.pop(id(record), None)) is not None:
-            with suppress(OSError):
-                await write
 
 
 def _has_time(item: Any) -> bool:

@@ -1,10 +1,11 @@
 """Saving a line's state to disk, and reading back whatever is there.
 
 A line has two files in ``.storage``: its records (``records.py``) and its
-guard (``guard.py``). Both are read at every set-up, a reload like a restart:
-what needs to outlive a crash is written before it matters (the guard's
-entry before a request leaves, an accepted call's record before the action
-returns), and the rest within ``RECORDS_SAVE_DELAY`` seconds.
+guard (``guard.py``), both ``JournaledState``. Both are read at every
+set-up, a reload like a restart: what needs to outlive a crash is appended
+to a journal (the guard's entry before a request leaves, awaited; an
+accepted call's record as it is recorded, not awaited), and the rest is
+written within ``RECORDS_SAVE_DELAY`` seconds.
 
 A file this version cannot use (unreadable JSON, a newer major version,
 values of the wrong kind) never stops the line from loading: it is moved
@@ -239,6 +240,8 @@ class JournaledState:
         self._journal = Journal(f"{self._store.path}.journal")
         #: The number of the last journal entry.
         self._seq = 0
+        #: Journal appends under way: the unload waits for them.
+        self._appending: set[asyncio.Future[None]] = set()
         self._title = title
         self._saving = DelayedSave(self._store, self._data_to_save)
 
@@ -284,9 +287,12 @@ class JournaledState:
     def _async_append(self, entry: dict[str, Any], seq: int) -> asyncio.Future[None]:
         """Start appending the entry numbered ``seq`` to the journal."""
         line = json.dumps({"s": seq, **entry}, separators=(",", ":"))
-        return self.hass.async_add_executor_job(
+        write = self.hass.async_add_executor_job(
             self._journal.append, f"{line}\n".encode(), seq
         )
+        self._appending.add(write)
+        write.add_done_callback(self._appending.discard)
+        return write
 
     async def _async_written(self, data: dict[str, Any]) -> None:
         """Empty the journal once the file holds all of its entries."""
@@ -295,6 +301,8 @@ class JournaledState:
 
     async def async_unload(self) -> None:
         """Write unsaved state now; nothing is written after this."""
+        if self._appending:
+            await asyncio.wait(set(self._appending))
         await self._saving.async_unload()
         await self.hass.async_add_executor_job(self._journal.close)
 
