@@ -54,6 +54,21 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/infocaller in every test."""
 
 
+@pytest.fixture
+async def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
+    """Home Assistant with a configuration folder (and ``.storage``) of the test's own.
+
+    The harness's folder is inside the installed test package, shared by
+    every test and every run: the journals written beside the stores
+    (real files, outside ``hass_storage``) and copied sentences leaked from
+    one test into the next there. Every test that uses ``hass`` gets this.
+    """
+    config = tmp_path / "config"
+    (config / ".storage").mkdir(parents=True)
+    hass.config.config_dir = str(config)
+    return hass
+
+
 #: What Home Assistant logs when an integration does something it deprecates
 #: or forbids (helpers/frame.py, block_async_io.py): "Detected that custom
 #: integration 'infocaller' ..." and "Detected blocking call ...".

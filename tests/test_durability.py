@@ -31,6 +31,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    get_test_config_dir,
 )
 
 from custom_components.infocaller.api import CallRequest, CallResult
@@ -617,3 +618,16 @@ async def test_the_action_does_not_wait_for_the_records_journal(
     assert records.accepted_calls == 1
     assert records.last is not None
     assert records.last.call_id == "4711"
+
+
+async def test_the_journals_stay_in_the_tests_own_folder(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, tmp_path: Path
+) -> None:
+    """A test's journals are not left in the harness's shared config folder."""
+    await _call(hass)
+    name = f"{_guard_key(setup_integration)}.journal"
+    own = Path(hass.config.path(".storage"))
+    assert await hass.async_add_executor_job((own / name).exists)
+    assert own.is_relative_to(tmp_path)
+    shared = Path(get_test_config_dir(".storage"))
+    assert not await hass.async_add_executor_job((shared / name).exists)

@@ -65,9 +65,7 @@ async def test_a_reload_while_infocaller_answers_keeps_the_call(
             assert result["success"] is True, result
             assert result["result"]["response"]["result_key"] == "accepted"
             simulator.configure({"delay": None})
-            assert (
-                await hass.state(session, f"sensor.{PREFIX}_accepted_calls") == "1"
-            )
+            assert await hass.state(session, f"sensor.{PREFIX}_accepted_calls") == "1"
             assert await hass.state(session, f"sensor.{PREFIX}_last_result") == (
                 "accepted"
             )
