@@ -55,7 +55,9 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-async def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
+async def hass(
+    hass: HomeAssistant, tmp_path_factory: pytest.TempPathFactory
+) -> HomeAssistant:
     """Home Assistant with a configuration folder (and ``.storage``) of the test's own.
 
     The harness's folder is inside the installed test package, shared by
@@ -63,8 +65,8 @@ async def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
     (real files, outside ``hass_storage``) and copied sentences leaked from
     one test into the next there. Every test that uses ``hass`` gets this.
     """
-    config = tmp_path / "config"
-    (config / ".storage").mkdir(parents=True)
+    config = tmp_path_factory.mktemp("config")
+    (config / ".storage").mkdir()
     hass.config.config_dir = str(config)
     return hass
 

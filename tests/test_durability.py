@@ -621,13 +621,15 @@ async def test_the_action_does_not_wait_for_the_records_journal(
 
 
 async def test_the_journals_stay_in_the_tests_own_folder(
-    hass: HomeAssistant, setup_integration: MockConfigEntry, tmp_path: Path
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """A test's journals are not left in the harness's shared config folder."""
     await _call(hass)
     name = f"{_guard_key(setup_integration)}.journal"
     own = Path(hass.config.path(".storage"))
     assert await hass.async_add_executor_job((own / name).exists)
-    assert own.is_relative_to(tmp_path)
+    assert own.is_relative_to(tmp_path_factory.getbasetemp())
     shared = Path(get_test_config_dir(".storage"))
     assert not await hass.async_add_executor_job((shared / name).exists)
