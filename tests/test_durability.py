@@ -468,6 +468,9 @@ async def test_a_torn_journal_line_is_skipped(
     await _call(hass)
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
+    for _ in range(100):  # the record's line follows the action
+        if await hass.async_add_executor_job(journal.exists):
+            break
     content = await hass.async_add_executor_job(journal.read_bytes)
     # A second accepted call whose line was cut short by the crash.
     await hass.async_add_executor_job(
