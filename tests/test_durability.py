@@ -469,7 +469,7 @@ async def test_a_torn_journal_line_is_skipped(
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
     for _ in range(100):  # the record's line follows the action
-        if await hass.async_add_executor_job(journal.exists):
+        if await hass.async_add_executor_job(_written, journal):
             break
     content = await hass.async_add_executor_job(journal.read_bytes)
     # A second accepted call whose line was cut short by the crash.
@@ -636,3 +636,8 @@ async def test_the_journals_stay_in_the_tests_own_folder(
     assert own.is_relative_to(tmp_path_factory.getbasetemp())
     shared = Path(get_test_config_dir(".storage"))
     assert not await hass.async_add_executor_job((shared / name).exists)
+
+
+def _written(path: Path) -> bool:
+    """Whether a journal holds anything yet."""
+    return path.exists() and path.stat().st_size > 0
