@@ -56,6 +56,27 @@ async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
     )
 
 
+async def _start_a_call_answered_later(
+    hass: HomeAssistant, mock_infocaller: MagicMock
+) -> tuple[asyncio.Event, asyncio.Task[Any]]:
+    """Start a call that Infocaller accepts once the event is set; return both.
+
+    Returns once the request is on its way; later calls are answered at once.
+    """
+    release = asyncio.Event()
+
+    async def slow(request: CallRequest) -> CallResult:
+        if mock_infocaller.issue_call.await_count == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="1")
+
+    mock_infocaller.issue_call.side_effect = slow
+    first = asyncio.create_task(_call(hass))
+    while mock_infocaller.issue_call.await_count == 0:
+        await asyncio.sleep(0)
+    return release, first
+
+
 def _guard_key(entry: MockConfigEntry) -> str:
     return f"{DOMAIN}.{entry.entry_id}.guard"
 
@@ -100,17 +121,7 @@ async def test_a_reload_during_the_request_keeps_its_record(
     The unload waits for the answer; the call used to be recorded in the
     unloaded line's records only (not shown, not counted after the reload).
     """
-    release = asyncio.Event()
-
-    async def slow(request: CallRequest) -> CallResult:
-        if mock_infocaller.issue_call.await_count == 1:
-            await release.wait()
-        return CallResult(result=0, result_text="Aceptada", call_id="1")
-
-    mock_infocaller.issue_call.side_effect = slow
-    first = asyncio.create_task(_call(hass))
-    while mock_infocaller.issue_call.await_count == 0:
-        await asyncio.sleep(0)
+    release, first = await _start_a_call_answered_later(hass, mock_infocaller)
     reload = asyncio.create_task(
         hass.config_entries.async_reload(setup_integration.entry_id)
     )
@@ -140,18 +151,8 @@ async def test_a_request_still_unanswered_after_the_unload_is_not_let_through(
     mock_infocaller: MagicMock,
 ) -> None:
     """An unload that stops waiting: the reloaded guard still refuses the call."""
-    release = asyncio.Event()
-
-    async def slow(request: CallRequest) -> CallResult:
-        if mock_infocaller.issue_call.await_count == 1:
-            await release.wait()
-        return CallResult(result=0, result_text="Aceptada", call_id="1")
-
-    mock_infocaller.issue_call.side_effect = slow
     setup_integration.runtime_data.pipeline.client.timeout = 0
-    first = asyncio.create_task(_call(hass))
-    while mock_infocaller.issue_call.await_count == 0:
-        await asyncio.sleep(0)
+    release, first = await _start_a_call_answered_later(hass, mock_infocaller)
     with patch("custom_components.infocaller.pipeline.DRAIN_MARGIN", 0):
         assert await hass.config_entries.async_reload(setup_integration.entry_id)
     assert setup_integration.state is ConfigEntryState.LOADED
