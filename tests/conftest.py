@@ -23,7 +23,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
-from custom_components.infocaller.api import CallResult, CredentialCheck, RequestFormat
+from custom_components.infocaller.api import (
+    DEFAULT_TIMEOUT,
+    CallResult,
+    CredentialCheck,
+    RequestFormat,
+)
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
@@ -47,6 +52,23 @@ FIRMA = __import__("hashlib").md5(f"{LINE}{PASSWORD}".encode()).hexdigest()
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/infocaller in every test."""
+
+
+@pytest.fixture
+async def hass(
+    hass: HomeAssistant, tmp_path_factory: pytest.TempPathFactory
+) -> HomeAssistant:
+    """Home Assistant with a configuration folder (and ``.storage``) of the test's own.
+
+    The harness's folder is inside the installed test package, shared by
+    every test and every run: the journals written beside the stores
+    (real files, outside ``hass_storage``) and copied sentences leaked from
+    one test into the next there. Every test that uses ``hass`` gets this.
+    """
+    config = tmp_path_factory.mktemp("config")
+    (config / ".storage").mkdir()
+    hass.config.config_dir = str(config)
+    return hass
 
 
 #: What Home Assistant logs when an integration does something it deprecates
@@ -201,6 +223,7 @@ def mock_infocaller_class() -> Generator[MagicMock]:
         client.endpoint = ENDPOINT
         client.request_format = RequestFormat.JSON
         client.time_zone = ZoneInfo("Europe/Madrid")
+        client.timeout = DEFAULT_TIMEOUT
         client.issue_call.return_value = CallResult(
             result=0, result_text="Aceptada", call_id="4711"
         )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import hashlib
 import json
 from pathlib import Path
+import threading
 import time
 from typing import Any
 from unittest.mock import MagicMock, patch
@@ -30,6 +31,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    get_test_config_dir,
 )
 
 from custom_components.infocaller.api import CallRequest, CallResult
@@ -52,6 +54,27 @@ async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
         blocking=True,
         return_response=True,
     )
+
+
+async def _start_a_call_answered_later(
+    hass: HomeAssistant, mock_infocaller: MagicMock
+) -> tuple[asyncio.Event, asyncio.Task[Any]]:
+    """Start a call that Infocaller accepts once the event is set; return both.
+
+    Returns once the request is on its way; later calls are answered at once.
+    """
+    release = asyncio.Event()
+
+    async def slow(request: CallRequest) -> CallResult:
+        if mock_infocaller.issue_call.await_count == 1:
+            await release.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="1")
+
+    mock_infocaller.issue_call.side_effect = slow
+    first = asyncio.create_task(_call(hass))
+    while mock_infocaller.issue_call.await_count == 0:
+        await asyncio.sleep(0)
+    return release, first
 
 
 def _guard_key(entry: MockConfigEntry) -> str:
@@ -88,24 +111,50 @@ async def test_the_guard_entry_is_on_disk_before_the_request_leaves(
     assert err.value.translation_key == "duplicate_call"
 
 
-async def test_a_reload_during_the_request_does_not_let_it_through(
+async def test_a_reload_during_the_request_keeps_its_record(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
     mock_infocaller: MagicMock,
 ) -> None:
-    """A request waiting for Infocaller's answer is in the reloaded guard too."""
-    release = asyncio.Event()
+    """Infocaller answers after a reload started: the reloaded line has the call.
 
-    async def slow(request: CallRequest) -> CallResult:
-        if mock_infocaller.issue_call.await_count == 1:
-            await release.wait()
-        return CallResult(result=0, result_text="Aceptada", call_id="1")
-
-    mock_infocaller.issue_call.side_effect = slow
-    first = asyncio.create_task(_call(hass))
-    while mock_infocaller.issue_call.await_count == 0:
+    The unload waits for the answer; the call used to be recorded in the
+    unloaded line's records only (not shown, not counted after the reload).
+    """
+    release, first = await _start_a_call_answered_later(hass, mock_infocaller)
+    reload = asyncio.create_task(
+        hass.config_entries.async_reload(setup_integration.entry_id)
+    )
+    while setup_integration.state is not ConfigEntryState.UNLOAD_IN_PROGRESS:
         await asyncio.sleep(0)
-    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    # The identical call while the line reloads: no line takes it.
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass)
+    assert err.value.translation_key == "no_loaded_entries"
+    release.set()
+    assert (await first)["result_key"] == "accepted"
+    assert await reload
+    assert setup_integration.state is ConfigEntryState.LOADED
+    line = f"sensor.infocaller_{LINE}"
+    assert hass.states.get(f"{line}_accepted_calls").state == "1"
+    assert hass.states.get(f"{line}_last_result").state == "accepted"
+    assert setup_integration.runtime_data.records.last.call_id == "1"
+    with pytest.raises(ServiceValidationError) as dup:
+        await _call(hass)
+    assert dup.value.translation_key == "duplicate_call"
+    assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_a_request_still_unanswered_after_the_unload_is_not_let_through(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """An unload that stops waiting: the reloaded guard still refuses the call."""
+    setup_integration.runtime_data.pipeline.client.timeout = 0
+    release, first = await _start_a_call_answered_later(hass, mock_infocaller)
+    with patch("custom_components.infocaller.pipeline.DRAIN_MARGIN", 0):
+        assert await hass.config_entries.async_reload(setup_integration.entry_id)
     assert setup_integration.state is ConfigEntryState.LOADED
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass)
@@ -420,6 +469,9 @@ async def test_a_torn_journal_line_is_skipped(
     await _call(hass)
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
+    for _ in range(100):  # the record's line follows the action
+        if await hass.async_add_executor_job(_written, journal):
+            break
     content = await hass.async_add_executor_job(journal.read_bytes)
     # A second accepted call whose line was cut short by the crash.
     await hass.async_add_executor_job(
@@ -532,3 +584,61 @@ async def test_a_longer_repeat_window_survives_a_reload(
         await _call(hass)
     assert err.value.translation_key == "duplicate_call"
     assert mock_infocaller.issue_call.await_count == 1
+
+
+async def test_the_action_does_not_wait_for_the_records_journal(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """The record's line is written after the action returns; an unload waits for it.
+
+    Only the guard's entry is waited for (before the request leaves): the
+    record's append used to be awaited too, a second executor round trip
+    in every action. A reload right after still finds the call.
+    """
+    real_append = Journal.append
+    disk = threading.Event()
+
+    def append(journal: Journal, lines: bytes, seq: int) -> None:
+        if not journal.path.name.endswith(".guard.journal"):
+            assert disk.wait(10)
+        real_append(journal, lines, seq)
+
+    try:
+        with patch.object(Journal, "append", autospec=True, side_effect=append):
+            async with asyncio.timeout(5):
+                response = await _call(hass)
+            assert response["result_key"] == "accepted"
+            reload = asyncio.create_task(
+                hass.config_entries.async_reload(setup_integration.entry_id)
+            )
+            await asyncio.sleep(0.1)
+            assert not reload.done()  # the unload waits for the append
+    finally:
+        disk.set()
+    assert await reload
+    records = setup_integration.runtime_data.records
+    assert records.accepted_calls == 1
+    assert records.last is not None
+    assert records.last.call_id == "4711"
+
+
+async def test_the_journals_stay_in_the_tests_own_folder(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A test's journals are not left in the harness's shared config folder."""
+    await _call(hass)
+    name = f"{_guard_key(setup_integration)}.journal"
+    own = Path(hass.config.path(".storage"))
+    assert await hass.async_add_executor_job((own / name).exists)
+    assert own.is_relative_to(tmp_path_factory.getbasetemp())
+    shared = Path(get_test_config_dir(".storage"))
+    assert not await hass.async_add_executor_job((shared / name).exists)
+
+
+def _written(path: Path) -> bool:
+    """Whether a journal holds anything yet."""
+    return path.exists() and path.stat().st_size > 0

@@ -19,8 +19,13 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.infocaller.api import CallResult, InfocallerRejectedError
+from custom_components.infocaller.api import (
+    CallRequest,
+    CallResult,
+    InfocallerRejectedError,
+)
 from custom_components.infocaller.const import DOMAIN, RECORDS_SAVE_DELAY
+from custom_components.infocaller.guard import CallGuard
 from custom_components.infocaller.records import InfocallerRecords
 
 from .conftest import LINE
@@ -158,15 +163,16 @@ async def test_records_survive_a_restart(
     assert hass.states.get(f"binary_sensor.{prefix}_line_problem").state == "on"
 
 
-async def test_an_accepted_call_is_on_disk_when_the_action_returns(
+async def test_an_accepted_call_is_on_disk_moments_after_the_action_returns(
     hass: HomeAssistant,
     setup_integration: MockConfigEntry,
     hass_storage: dict[str, Any],
 ) -> None:
     """A crash right after an accepted call loses neither its record nor the guard.
 
-    What is in ``hass_storage`` when the action returns is what a SIGKILL
-    would leave on disk.
+    What is in ``hass_storage`` and the journals is what a SIGKILL would
+    leave on disk. The guard's entry is there when the action returns; the
+    record's journal line follows in the executor (not waited for).
     """
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     await hass.services.async_call(
@@ -175,6 +181,14 @@ async def test_an_accepted_call_is_on_disk_when_the_action_returns(
         {"phone": "+34611222333", "rule_group": "A"},
         blocking=True,
     )
+    guard = CallGuard(hass, setup_integration.entry_id)
+    await guard.async_load()
+    with pytest.raises(ServiceValidationError):
+        guard.async_check(CallRequest(phone="+34611222333", rule_group="A"))
+    journal = Path(hass.config.path(".storage", f"{key}.journal"))
+    for _ in range(100):
+        if await hass.async_add_executor_job(_written, journal):
+            break
     # Home Assistant restarts from what is on disk now.
     records = InfocallerRecords(hass, setup_integration.entry_id)
     await records.async_load()
@@ -258,3 +272,8 @@ async def test_steady_refusals_do_not_postpone_the_save(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass_storage[key]["data"]["refused_calls"] == 4
+
+
+def _written(path: Path) -> bool:
+    """Whether a journal holds anything yet."""
+    return path.exists() and path.stat().st_size > 0

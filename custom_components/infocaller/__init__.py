@@ -104,12 +104,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
     """Unload a config entry; unsaved records and guard state are written.
 
     The next set-up (a reload, the entry enabled again) reads the files, as
-    after a restart. From the start of the unload the line's pipeline places no call; once
-    it is unloaded, chains and waits on it end (they never go on through a
-    line that is gone).
+    after a restart. From the start of the unload the line's pipeline places
+    no call; a call already on its way is waited for (at most the client's
+    timeout), so that its record is in the files. Once the line is unloaded,
+    chains and waits on it end (they never go on through a line that is
+    gone).
     """
     runtime = entry.runtime_data
     runtime.pipeline.stopped = True
+    # A call on its way is recorded before the records are written.
+    await runtime.pipeline.async_drain()
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         runtime.pipeline.stopped = False
         return False

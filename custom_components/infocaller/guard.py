@@ -39,9 +39,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 import hashlib
 import hmac
-import json
 import math
 import secrets
 import time
@@ -60,13 +60,7 @@ from .const import (
     DEFAULT_REPEAT_WINDOW,
     DOMAIN,
 )
-from .saving import (
-    DelayedSave,
-    Journal,
-    LineStore,
-    async_load_state,
-    async_remove_store,
-)
+from .saving import JournaledState, LineStore
 
 #: 1: numbers in clear, requests as plain hashes. 2: keyed hashes, and the
 #: requests in flight.
@@ -143,17 +137,15 @@ def _migrate(old_minor: int, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class CallGuard:
+class CallGuard(JournaledState):
     """Duplicate and loop protection of one line, kept across restarts."""
+
+    issue_key = "guard_unreadable"
+    save_new_file = True
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self.hass = hass
-        self._store = guard_store(hass, entry_id, self._async_written)
-        self._journal = Journal(f"{self._store.path}.journal")
-        #: The sequence number of the last request let through.
-        self._seq = 0
-        self._title = title
+        super().__init__(hass, partial(guard_store, hass, entry_id), title)
         self.repeat_window = float(DEFAULT_REPEAT_WINDOW)
         self.max_per_number = DEFAULT_MAX_CALLS_PER_NUMBER
         self.max_per_day = DEFAULT_MAX_CALLS_PER_DAY
@@ -174,7 +166,6 @@ class CallGuard:
         #: (time, number hash) of each call in the last hour, oldest first:
         #: what to forget from ``_by_number`` without scanning every number.
         self._number_log: deque[tuple[float, str]] = deque()
-        self._saving = DelayedSave(self._store, self._data_to_save)
 
     def apply_options(self, options: Mapping[str, Any]) -> None:
         """Take the line's options into use."""
@@ -188,41 +179,23 @@ class CallGuard:
             options.get(CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY)
         )
 
-    async def async_load(self) -> None:
-        """Restore what was saved before a reload, restart or crash."""
-        restored = await async_load_state(
-            self._store,
-            self._restore,
-            entry_title=self._title,
-            issue_key="guard_unreadable",
-        )
-        journal = await self.hass.async_add_executor_job(self._journal.read)
-        now = time.time()
-        for item in journal:
+    def _replay(self, entries: list[dict[str, Any]]) -> None:
+        """Take the requests of the journal: each may have been placed."""
+        for item in entries:
             try:
-                seq, key = int(item["s"]), str(item["k"])
-                number, at = str(item["n"]), float(item["t"])
+                key, number, at = str(item["k"]), str(item["n"]), float(item["t"])
             except (KeyError, TypeError, ValueError):
                 continue
-            if seq <= self._seq:
-                continue  # Already in the file.
-            self._seq = seq
-            # May have been placed.
             self._sent[key] = max(self._sent.pop(key, at), at)
             self._by_number.setdefault(number, deque()).append(at)
             self._number_log.append((at, number))
             self._line.append(at)
-        if journal:
-            self._sent = dict(sorted(self._sent.items(), key=lambda item: item[1]))
-            self._number_log = deque(sorted(self._number_log))
-            self._line = deque(sorted(self._line))
-            self._forget(now)
-        if self._journal.found or not restored:
-            # The file takes it all (then the journal is emptied); a new
-            # line's file has its key before any entry uses it.
-            await self._saving.async_save_now()
+        self._sent = dict(sorted(self._sent.items(), key=lambda item: item[1]))
+        self._number_log = deque(sorted(self._number_log))
+        self._line = deque(sorted(self._line))
+        self._forget(time.time())
 
-    def _restore(self, data: Mapping[str, Any]) -> bool:
+    def _restore(self, data: Mapping[str, Any]) -> None:
         """Take a saved state; raise if it is not one (nothing taken then)."""
         secret = data.get("secret")
         key_bytes = self._key_bytes if secret is None else bytes.fromhex(secret)
@@ -248,7 +221,6 @@ class CallGuard:
             sorted((t, number) for number, times in numbers.items() for t in times)
         )
         self._forget(time.time())
-        return True
 
     def _key(self, request: CallRequest) -> str:
         """Return a keyed hash of what makes a request identical.
@@ -340,19 +312,10 @@ class CallGuard:
         """Write a request's entry to disk, before it leaves."""
         if self._saving.closed:
             return
-        line = json.dumps(
-            {"s": ticket.seq, "k": ticket.key, "n": ticket.number, "t": ticket.at},
-            separators=(",", ":"),
-        )
-        await self.hass.async_add_executor_job(
-            self._journal.append, f"{line}\n".encode(), ticket.seq
+        await self._async_append(
+            {"k": ticket.key, "n": ticket.number, "t": ticket.at}, ticket.seq
         )
         self._saving.async_schedule()
-
-    async def _async_written(self, data: dict[str, Any]) -> None:
-        """Empty the journal once the file holds all of its entries."""
-        if isinstance(seq := data.get("seq"), int):
-            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     @callback
     def async_sent(self, ticket: Ticket) -> None:
@@ -383,16 +346,6 @@ class CallGuard:
         if self._legacy_sent:
             data["legacy_sent"] = dict(self._legacy_sent)
         return data
-
-    async def async_unload(self) -> None:
-        """Write unsaved state now; this guard writes nothing after."""
-        await self._saving.async_unload()
-        await self.hass.async_add_executor_job(self._journal.close)
-
-    async def async_remove(self) -> None:
-        """Delete the guard's file and journal."""
-        await async_remove_store(self._store)
-        await self.hass.async_add_executor_job(self._journal.close, True)
 
     def as_dict(self) -> dict[str, Any]:
         """Return counts for diagnostics (no numbers, no request content)."""

@@ -60,6 +60,9 @@ from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
 
+#: Seconds an unload waits for calls in flight beyond the client's timeout.
+DRAIN_MARGIN = 5.0
+
 
 class CallPipeline:
     """The pipeline of one line: validate, guard, send once, record, announce."""
@@ -90,6 +93,9 @@ class CallPipeline:
         #: The line is unloading or unloaded: nothing more is sent through
         #: this pipeline (a reload sets up a new one).
         self.stopped = False
+        #: Calls let through the guard whose outcome is not recorded yet:
+        #: the unload waits for them (``async_drain``).
+        self._unrecorded: set[asyncio.Future[None]] = set()
 
     async def async_apply_options(self) -> None:
         """Take changed options into use (no reload)."""
@@ -124,9 +130,36 @@ class CallPipeline:
         client = self.client
         request = await self._async_validate(data, client)
         self._check_line_can_call()
-        ticket = await self._async_reserve(request, source, saved)
-        result = await self._async_send(client, request, ticket, source, saved)
-        return await self._async_accepted(request, source, saved, result)
+        # From here the outcome must reach these records: an unload waits.
+        recorded = self.hass.loop.create_future()
+        self._unrecorded.add(recorded)
+        try:
+            ticket = await self._async_reserve(request, source, saved)
+            result = await self._async_send(client, request, ticket, source, saved)
+            return await self._async_accepted(request, source, saved, result)
+        finally:
+            self._unrecorded.discard(recorded)
+            recorded.set_result(None)
+
+    async def async_drain(self) -> None:
+        """Wait until the calls already let through have their outcome recorded.
+
+        The unload waits so that a call Infocaller accepts while the line
+        reloads is in the records the next set-up reads. Bounded by the
+        client's timeout (a request ends by then), plus a margin.
+        """
+        if not self._unrecorded:
+            return
+        _recorded, unrecorded = await asyncio.wait(
+            set(self._unrecorded), timeout=self.client.timeout + DRAIN_MARGIN
+        )
+        if unrecorded:
+            LOGGER.warning(
+                "%s unloaded with %d call(s) still waiting for Infocaller's "
+                "answer; their records are not kept",
+                self.entry.title,
+                len(unrecorded),
+            )
 
     async def _async_validate(
         self, data: Mapping[str, Any], client: InfocallerClient
@@ -260,8 +293,6 @@ class CallPipeline:
                 status=CallStatus.QUEUED.value,
                 window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
             )
-        # An accepted call's record is on disk before the action returns.
-        await self.records.async_save_now(record)
         return record
 
     def _credentials_refused(self) -> None:

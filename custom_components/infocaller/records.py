@@ -6,13 +6,15 @@ the line's dispatcher signal (``signal_line_updated``, one ``LineUpdate``:
 the entities and call progress follow it).
 Stored in ``.storage/infocaller.<entry id>``: the counters and the last
 results with their numbers, rule groups and call ids (what the entities
-show). An accepted call's record is on disk before the action returns
-(``async_save_now``: one line appended to ``<file>.journal``, read back
-at the next set-up if the file does not hold it yet); the file itself is
-written within ``RECORDS_SAVE_DELAY`` seconds of a change, when the entry
-unloads and when Home Assistant stops. A crash loses at most the last
-seconds of refusals and unanswered requests (and of call progress), never
-an accepted call.
+show). An accepted call's record is appended to ``<file>.journal`` as it
+is added (in the executor, within moments; the action does not wait for
+it; read back at the next set-up if the file does not hold it yet); the
+file itself is written within ``RECORDS_SAVE_DELAY`` seconds of a change,
+when the entry unloads (after the appends under way) and when Home
+Assistant stops. A crash loses at most the last seconds of refusals and
+unanswered requests (and of call progress), and an accepted call only if
+it comes in the moments between Infocaller's answer and that append (the
+guard, written before the request left, still refuses the same call).
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import datetime
-import json
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -34,13 +35,7 @@ from homeassistant.util import dt as dt_util
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
 from .saved_call import SUBENTRY_SAVED_CALL
-from .saving import (
-    DelayedSave,
-    Journal,
-    LineStore,
-    async_load_state,
-    async_remove_store,
-)
+from .saving import JournaledState, LineStore
 
 RECENT_RESULTS = 10
 
@@ -160,23 +155,16 @@ def signal_line_updated(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_updated"
 
 
-class InfocallerRecords:
+class InfocallerRecords(JournaledState):
     """Counters and the last results of one line, saved with a delay."""
+
+    issue_key = "records_unreadable"
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str = "") -> None:
         """Start empty; ``async_load`` restores what was saved."""
-        self.hass = hass
+        super().__init__(hass, partial(records_store, hass, entry_id), title)
         #: The line's dispatcher signal: every change of its state (``LineUpdate``).
         self.signal = signal_line_updated(entry_id)
-        self._store = records_store(hass, entry_id, self._async_written)
-        self._journal = Journal(f"{self._store.path}.journal")
-        #: The number of the last record added; the file says which it holds.
-        self._seq = 0
-        #: Records added and maybe not on disk yet: number, saved call id.
-        self._unwritten: dict[int, tuple[int, CallRecord, str | None]] = {}
-        #: Journal writes of accepted calls under way, by ``id(record)``.
-        self._writing: dict[int, asyncio.Future[None]] = {}
-        self._title = title
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -188,7 +176,6 @@ class InfocallerRecords:
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
-        self._saving = DelayedSave(self._store, self._data_to_save)
 
     @property
     def last(self) -> CallRecord | None:
@@ -200,31 +187,14 @@ class InfocallerRecords:
         """Whether the last answer was about the account (off, suspended, ...)."""
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
-    async def async_load(self) -> None:
-        """Restore the records saved before the last reload, restart or crash."""
-        await async_load_state(
-            self._store,
-            self._restore,
-            entry_title=self._title,
-            issue_key="records_unreadable",
-        )
-        journal = await self.hass.async_add_executor_job(self._journal.read)
-        entries = []
-        for item in journal:
+    def _replay(self, entries: list[dict[str, Any]]) -> None:
+        """Take the accepted calls of the journal."""
+        for item in entries:
             try:
-                seq, saved_call_id = int(item["s"]), item.get("c")
-                record = CallRecord.from_dict(item["r"])
+                saved_call_id, record = item.get("c"), CallRecord.from_dict(item["r"])
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
-            if seq > self._seq:
-                entries.append((seq, record, saved_call_id))
-        for seq, record, saved_call_id in sorted(entries, key=lambda e: e[0]):
-            self._seq = seq
             self._take(record, saved_call_id)
-        if self._journal.found:
-            # The file takes it all; then the journal is deleted (a torn
-            # line too: the next entry must not be appended to it).
-            await self._saving.async_save_now()
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Take saved records (a record without a time is skipped).
@@ -312,12 +282,11 @@ class InfocallerRecords:
         """Keep one outcome, schedule the save and send it on the line's signal."""
         self._take(record, saved_call_id)
         self._seq += 1
-        self._unwritten[id(record)] = (self._seq, record, saved_call_id)
         if record.accepted and not self._saving.closed:
-            # Written while the entities are told; ``async_save_now`` awaits it.
-            self._writing[id(record)] = self._async_append(
-                self._seq, record, saved_call_id
-            )
+            # In the journal within moments, in the executor; not waited for.
+            self._async_append(
+                {"c": saved_call_id, "r": record.as_dict()}, self._seq
+            ).add_done_callback(_log_write_error)
         self._saving.async_schedule()
         async_dispatcher_send(
             self.hass,
@@ -361,50 +330,6 @@ class InfocallerRecords:
         if self.last_progress is not None and self.last_progress.key == new.key:
             self.last_progress = new
         self._saving.async_schedule()
-
-    @callback
-    def _async_append(
-        self, seq: int, record: CallRecord, saved_call_id: str | None
-    ) -> asyncio.Future[None]:
-        """Start appending a record to the journal (in the executor)."""
-        line = json.dumps(
-            {"s": seq, "c": saved_call_id, "r": record.as_dict()},
-            separators=(",", ":"),
-        )
-        write = self.hass.async_add_executor_job(
-            self._journal.append, f"{line}\n".encode(), seq
-        )
-        write.add_done_callback(_log_write_error)
-        return write
-
-    async def async_save_now(self, record: CallRecord) -> None:
-        """Wait until an accepted call's record, added with ``async_add``, is on disk.
-
-        Its journal line was started when it was added (the file follows
-        within the delay). A write that fails is logged; the call it
-        records was placed all the same.
-        """
-        if (write := self._writing.pop(id(record), None)) is not None:
-            with suppress(OSError):
-                await write
-
-    async def _async_written(self, data: dict[str, Any]) -> None:
-        """Forget the journal once the file holds records up to ``seq``."""
-        if isinstance(seq := data.get("seq"), int):
-            self._unwritten = {
-                key: entry for key, entry in self._unwritten.items() if entry[0] > seq
-            }
-            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
-
-    async def async_unload(self) -> None:
-        """Write unsaved records now; these records write nothing after."""
-        await self._saving.async_unload()
-        await self.hass.async_add_executor_job(self._journal.close)
-
-    async def async_remove(self) -> None:
-        """Delete the records' file and journal."""
-        await async_remove_store(self._store)
-        await self.hass.async_add_executor_job(self._journal.close, True)
 
 
 def _has_time(item: Any) -> bool:

@@ -1,10 +1,11 @@
 """Saving a line's state to disk, and reading back whatever is there.
 
 A line has two files in ``.storage``: its records (``records.py``) and its
-guard (``guard.py``). Both are read at every set-up, a reload like a restart:
-what needs to outlive a crash is written before it matters (the guard's
-entry before a request leaves, an accepted call's record before the action
-returns), and the rest within ``RECORDS_SAVE_DELAY`` seconds.
+guard (``guard.py``), both ``JournaledState``. Both are read at every
+set-up, a reload like a restart: what needs to outlive a crash is appended
+to a journal (the guard's entry before a request leaves, awaited; an
+accepted call's record as it is recorded, not awaited), and the rest is
+written within ``RECORDS_SAVE_DELAY`` seconds.
 
 A file this version cannot use (unreadable JSON, a newer major version,
 values of the wrong kind) never stops the line from loading: it is moved
@@ -15,6 +16,7 @@ line starts empty. Older minor versions are migrated; extra fields and
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 import json
@@ -201,6 +203,113 @@ class Journal:
             self._fd = None
         if remove:
             self.path.unlink(missing_ok=True)
+
+
+class JournaledState:
+    """A line's state in a store, and a journal of what must outlive a crash.
+
+    The guard and the records are both made so: the state lives in memory,
+    is written to its store's file with a delay (``DelayedSave``), and what
+    must not wait for that delay is appended to the journal beside the file
+    (``_async_append``), each entry numbered. At load the file is read, then
+    the journal's entries it does not hold (``_replay``); a journal found
+    with anything in it is then written into the file and deleted.
+    Subclasses say what is saved (``_data_to_save``, with ``seq``: the last
+    entry it holds), how it is taken back (``_restore``) and what an entry
+    holds (``_replay``).
+    """
+
+    #: The translation key of the repair issue when the file is unusable.
+    issue_key: str
+    #: Write the file at once when there was none usable (the guard: its
+    #: key must be on disk before any entry uses it).
+    save_new_file = False
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        store: Callable[[Callable[[dict[str, Any]], Awaitable[None]]], LineStore],
+        title: str,
+    ) -> None:
+        """Keep the state in ``store(written)`` (``written``: its write hook).
+
+        ``title`` is the line's name in the repair issue.
+        """
+        self.hass = hass
+        self._store = store(self._async_written)
+        self._journal = Journal(f"{self._store.path}.journal")
+        #: The number of the last journal entry.
+        self._seq = 0
+        #: Journal appends under way: the unload waits for them.
+        self._appending: set[asyncio.Future[None]] = set()
+        self._title = title
+        self._saving = DelayedSave(self._store, self._data_to_save)
+
+    def _data_to_save(self) -> dict[str, Any]:
+        """Return the state to write to the file, with ``seq``."""
+        raise NotImplementedError
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        """Take a saved state; raise, having taken nothing, if it is not one."""
+        raise NotImplementedError
+
+    def _replay(self, entries: list[dict[str, Any]]) -> None:
+        """Take the journal's entries the file does not hold, oldest first."""
+        raise NotImplementedError
+
+    def _restored(self, data: Mapping[str, Any]) -> bool:
+        self._restore(data)
+        return True
+
+    async def async_load(self) -> None:
+        """Restore what was saved before the last reload, restart or crash."""
+        restored = await async_load_state(
+            self._store,
+            self._restored,
+            entry_title=self._title,
+            issue_key=self.issue_key,
+        )
+        newer: list[tuple[int, dict[str, Any]]] = []
+        for entry in await self.hass.async_add_executor_job(self._journal.read):
+            with suppress(KeyError, TypeError, ValueError):
+                if (seq := int(entry["s"])) > self._seq:
+                    newer.append((seq, entry))
+        if newer:
+            newer.sort(key=lambda item: item[0])
+            self._seq = newer[-1][0]
+            self._replay([entry for _seq, entry in newer])
+        if self._journal.found or (restored is None and self.save_new_file):
+            # The file takes it all; then the journal is deleted (a torn
+            # line too: the next entry must not be appended to it).
+            await self._saving.async_save_now()
+
+    @callback
+    def _async_append(self, entry: dict[str, Any], seq: int) -> asyncio.Future[None]:
+        """Start appending the entry numbered ``seq`` to the journal."""
+        line = json.dumps({"s": seq, **entry}, separators=(",", ":"))
+        write = self.hass.async_add_executor_job(
+            self._journal.append, f"{line}\n".encode(), seq
+        )
+        self._appending.add(write)
+        write.add_done_callback(self._appending.discard)
+        return write
+
+    async def _async_written(self, data: dict[str, Any]) -> None:
+        """Empty the journal once the file holds all of its entries."""
+        if isinstance(seq := data.get("seq"), int):
+            await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
+
+    async def async_unload(self) -> None:
+        """Write unsaved state now; nothing is written after this."""
+        if self._appending:
+            await asyncio.wait(set(self._appending))
+        await self._saving.async_unload()
+        await self.hass.async_add_executor_job(self._journal.close)
+
+    async def async_remove(self) -> None:
+        """Delete the file, its repair issue and the journal."""
+        await async_remove_store(self._store)
+        await self.hass.async_add_executor_job(self._journal.close, True)
 
 
 async def async_load_state[T](

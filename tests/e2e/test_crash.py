@@ -1,9 +1,13 @@
 """A real Home Assistant killed right after an accepted call (SIGKILL).
 
 Nothing is written at stop: what the restarted Home Assistant finds is what
-was on disk when the action returned. The identical call is refused as a
-duplicate, nothing more reaches the simulator, and ``accepted_calls`` keeps
-the call.
+was on disk at the kill. The guard's entry was written before the request
+left, so the identical call is refused as a duplicate and nothing more
+reaches the simulator. The call's record is appended to the records'
+journal in the moments after the answer, without the action waiting for it
+(a crash within those moments can lose the record, never the guard's
+entry): the kill comes once that line is on disk, and ``accepted_calls``
+keeps the call.
 """
 
 from __future__ import annotations
@@ -103,6 +107,10 @@ async def test_a_kill_after_an_accepted_call_does_not_ring_again(
         assert status == 200, body
         assert body["service_response"]["result_key"] == "accepted"
         sent = len(simulator.requests)
+        await _wait_for(
+            storage / f"infocaller.{entry_id}.journal",
+            body["service_response"]["call_id"],
+        )
         assert hass.process is not None
         hass.process.kill()
         await hass.process.wait()
