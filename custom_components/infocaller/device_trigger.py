@@ -49,7 +49,6 @@ from .matching import MATCH_CALL_ID, MATCH_PHONE, same_number
 from .saved_call import saved_calls
 from .schema import vol
 
-
 CONF_CALLER: Final = "caller"
 CONF_DIGITS: Final = "digits"
 
