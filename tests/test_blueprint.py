@@ -17,14 +17,12 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.const import DOMAIN, EVENT_INCOMING_CALL
 
 ROOT = Path(__file__).parents[1]
 FOLDER = ROOT / "blueprints" / "automation"
 PATH = "infocaller/call_until_answered.yaml"
 INCOMING = "infocaller/incoming_call.yaml"
-#: The contract's bus event of an incoming call (issue 22).
-EVENT_INCOMING_CALL = "infocaller_incoming_call"
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +42,21 @@ def our_blueprint_folder() -> Generator[None]:
 
     with patch.object(models.DomainBlueprints, "_load_blueprint", load):
         yield
+
+
+@pytest.mark.parametrize("path", [PATH, INCOMING])
+def test_the_readme_links_each_blueprint(path: str) -> None:
+    """The README's import badge points at the blueprint's source URL."""
+    from urllib.parse import quote
+
+    source_url = yaml_util.load_yaml_dict(FOLDER / path)["blueprint"]["source_url"]
+    assert source_url.endswith(f"blueprints/automation/{path}")
+    readme = (ROOT / "README.md").read_text()
+    assert (
+        "https://my.home-assistant.io/create-link/?redirect=blueprint_import"
+        f"&blueprint_url={quote(source_url, safe='')}"
+    ) in readme
+    assert f"](blueprints/automation/{path})" in readme
 
 
 def test_blueprint_schema() -> None:
