@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import tracemalloc
 from typing import Any
 from unittest.mock import MagicMock, patch
 
@@ -23,7 +24,11 @@ from custom_components.infocaller.progress import (
     FINISHED_IDS_KEPT,
     IDS_PER_CALL,
     MARKS_PER_CALL,
+    MATCH_CALL_ID,
+    MATCH_NONE,
+    MATCH_PHONE,
     PENDING_REPORTS,
+    progress_store,
 )
 
 from .test_wait_and_chain import _chain, _pass_time, _settle
@@ -49,11 +54,10 @@ async def _call(hass: HomeAssistant, phone: str, rule_group: str = "Aviso") -> A
 
 
 def _record(entry: MockConfigEntry, call_id: str) -> Any:
-    progress = _progress(entry)
-    for record in [*progress.tracked.values(), *progress._finished.values()]:
-        if record.call_id == call_id:
-            return record
-    raise AssertionError(call_id)
+    # A call with a call id is followed (and kept when finished) by it.
+    if (record := _progress(entry).call(call_id)) is None:
+        raise AssertionError(call_id)
+    return record
 
 
 def _answered(entry: MockConfigEntry, call_id: str) -> bool:
@@ -89,7 +93,6 @@ async def test_ids_learned_by_number_are_capped_per_call(
 ) -> None:
     """5,000 reports with new call ids, matched by number, keep few ids."""
     progress = _progress(progress_integration)
-    progress.own_ids = True  # a line where Infocaller uses its own ids
     await _call(hass, A)
     for n in range(5000):
         progress.async_report(
@@ -97,11 +100,16 @@ async def test_ids_learned_by_number_are_capped_per_call(
                 stage=Stage.DIGITS, call_id=f"F{n}", called=A, digits=str(n % 10)
             )
         )
-    assert len(progress._ids) == 1 + IDS_PER_CALL
-    assert len(progress.as_dict()["ids"]) == IDS_PER_CALL
-    # A report with one of the learned ids still matches by it.
-    progress.async_report(ProgressReport(stage=Stage.DIGITS, call_id="F0", digits="99"))
+    assert list(progress.as_dict()["ids"]) == [f"F{n}" for n in range(IDS_PER_CALL)]
+    # A report with one of the learned ids still matches by it, as does
+    # one with the call's own id; one with an id past the cap does not.
+    digits = ProgressReport(stage=Stage.DIGITS, call_id="F0", digits="99")
+    assert progress.async_report(digits) == MATCH_PHONE
     assert _record(progress_integration, "C1").digits == "99"
+    own = ProgressReport(stage=Stage.DIGITS, call_id="C1", digits="98")
+    assert progress.async_report(own) == MATCH_CALL_ID
+    past = ProgressReport(stage=Stage.DIGITS, call_id=f"F{IDS_PER_CALL}", digits="1")
+    assert progress.async_report(past) == MATCH_NONE
 
 
 async def test_cycling_digits_are_not_applied_again_past_the_cap(
@@ -117,23 +125,48 @@ async def test_cycling_digits_are_not_applied_again_past_the_cap(
     assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
     progress.async_report(ProgressReport(stage=Stage.DIGITS, call_id="C1", digits="0"))
     assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
-    assert all(len(seen) <= MARKS_PER_CALL for seen in progress._seen.values())
+    # Nor are they remembered: a flood of distinct digits leaves no trace.
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for n in range(10_000):
+            progress.async_report(
+                ProgressReport(stage=Stage.DIGITS, call_id="C1", digits=f"9{n}")
+            )
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert grown < 100_000, grown
     # The genuine end of the call still applies.
     progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
     assert _record(progress_integration, "C1").ended_at is not None
 
 
 async def test_trimming_finished_ids_is_linear(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    hass_storage: dict[str, Any],
 ) -> None:
-    """A call with 50,000 ids finishing trims to the cap without a rescan."""
-    progress = _progress(progress_integration)
+    """A call with 50,000 ids finishing trims to the cap without a rescan.
+
+    Its ids come from the progress store (reports could not give it so many).
+    """
     await _call(hass, A)
-    for n in range(50_000):
-        progress._ids[f"F{n:012d}"] = "C1"
+    saved = _progress(progress_integration).as_dict()
+    saved["ids"] = {f"F{n:012d}": "C1" for n in range(50_000)}
+    key = progress_store(hass, progress_integration.entry_id).key
+    assert await hass.config_entries.async_unload(progress_integration.entry_id)
+    hass_storage[key] = {"version": 1, "key": key, "data": saved}
+    assert await hass.config_entries.async_setup(progress_integration.entry_id)
+    await hass.async_block_till_done()
+    progress = _progress(progress_integration)
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     start = time.perf_counter()
-    progress._finish(progress.tracked["C1"])
+    progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
     elapsed = time.perf_counter() - start
+    assert "C1" not in progress.tracked
     assert len(progress.finished_ids) == FINISHED_IDS_KEPT
     assert "F000000049999" in progress.finished_ids
     assert elapsed < 0.5, elapsed
@@ -433,17 +466,17 @@ async def test_chain_refused_as_duplicate_waits_before_the_next_person(
     progress = _progress(progress_integration)
     for _ in range(200):
         await hass.async_block_till_done()
-        if progress._pauses or len(phones) > 1:
+        if progress.waiters.pausing or len(phones) > 1:
             break
         await hass.async_add_executor_job(lambda: None)
     try:
         assert phones == [A]  # B not called at once
-        assert progress._pauses
+        assert progress.waiters.pausing
     finally:
         chain.cancel()
         release.set()
         await asyncio.gather(first, chain, return_exceptions=True)
-    assert not progress._pauses
+    assert not progress.waiters.pausing
 
 
 async def test_chain_goes_on_when_the_persons_earlier_call_is_over(

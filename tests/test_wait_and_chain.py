@@ -52,11 +52,7 @@ async def _settle(hass: HomeAssistant) -> None:
     progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
     for _ in range(500):
         await hass.async_block_till_done(wait_background_tasks=True)
-        if any(
-            not future.done()
-            for futures in progress._changed.values()
-            for future in futures
-        ):
+        if any(progress.waiters.waiting.values()):
             return
         # A round trip through the executor: the pipeline's journal writes
         # run there, and on a loaded machine a thread needs real time.
@@ -122,7 +118,7 @@ async def test_wait_for_answered(
     assert response["answered"] is True
     assert response["acknowledged"] is False
     assert response["call_id"] == "C1"
-    assert _progress(progress_integration)._changed == {}
+    assert _progress(progress_integration).waiters.waiting == {}
 
 
 @pytest.mark.usefixtures("call_ids")
@@ -173,7 +169,7 @@ async def test_wait_times_out(
     _pass_time(hass, freezer, 2)
     response = await task
     assert (response["status"], response["answered"]) == ("queued", False)
-    assert _progress(progress_integration)._changed == {}
+    assert _progress(progress_integration).waiters.waiting == {}
 
 
 @pytest.mark.usefixtures("call_ids")
@@ -183,11 +179,11 @@ async def test_cancelling_the_wait_leaves_nothing(
     """Stopping the script that waits: no waiter, the call still followed."""
     task = _issue(hass, wait_for="answered", timeout=600)
     await _settle(hass)
-    assert _progress(progress_integration)._changed
+    assert _progress(progress_integration).waiters.waiting
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _progress(progress_integration)._changed == {}
+    assert _progress(progress_integration).waiters.waiting == {}
     assert list(progress_integration.runtime_data.progress.tracked) == ["C1"]
 
 
@@ -362,7 +358,7 @@ async def test_stopping_the_chain_stops_calling(
     assert call_ids == ["C1"]
     runtime = progress_integration.runtime_data
     assert runtime.running_chains == set()
-    assert runtime.progress._changed == {}
+    assert runtime.progress.waiters.waiting == {}
     # The same list can run again. Person 1 may still be ringing from C1
     # (refused as a duplicate): the chain waits on that call, and their
     # answer counts; nobody is called twice.
@@ -519,4 +515,4 @@ async def test_nothing_is_scheduled_or_applied_after_unload(
     _pass_time(hass, freezer, 3600)
     await hass.async_block_till_done()
     assert events == []
-    assert old.current(old.tracked["C1"]).status == "queued"
+    assert old.waiters.current(old.tracked["C1"]).status == "queued"

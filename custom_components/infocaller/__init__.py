@@ -62,9 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     progress = InfocallerProgress(hass, entry, records)
     await progress.async_load()
     entry.runtime_data = InfocallerRuntimeData(
-        pipeline=CallPipeline(
-            hass, entry, client, records, progress=progress, guard=guard
-        ),
+        pipeline=CallPipeline(hass, entry, client, records, guard=guard),
         records=records,
         progress=progress,
         saved_calls=calls,

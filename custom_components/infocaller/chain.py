@@ -3,7 +3,7 @@
 Each attempt goes through the line's pipeline (``CallPipeline``) like
 every other call, so the duplicate guard, the records and the events all
 apply; between attempts the chain waits on call progress
-(``InfocallerProgress.async_wait``). Every number is checked before the
+(``CallWaiters.async_wait``). Every number is checked before the
 first call, so a typo changes nothing. A refused attempt is recorded and the
 chain goes on with the next person, except when it was refused because the
 person may be ringing right now: a duplicate of a call placed moments ago
@@ -39,11 +39,11 @@ from .const import (
     LOGGER,
     Source,
 )
-from .progress import LineUnloadedError, reached
 from .records import CallRecord
 from .runtime import InfocallerRuntimeData
 from .saved_call import SavedCall, fold_name
 from .validation import CallValidationError, async_validate_call
+from .waiting import LineUnloadedError, reached
 
 #: Refusals that mean the person may be ringing right now (a call to them
 #: was placed moments ago): the chain waits before the next person.
@@ -171,7 +171,9 @@ async def async_call_until_answered(
                     continue
                 attempt.update(call_id=record.call_id, status=record.status, error=None)
                 try:
-                    record = await runtime.progress.async_wait(record, until, wait)
+                    record = await runtime.progress.waiters.async_wait(
+                        record, until, wait
+                    )
                 except LineUnloadedError as err:
                     raise _line_unloaded(runtime, attempts) from err
                 attempt.update(call_id=record.call_id, status=record.status, error=None)
@@ -195,9 +197,9 @@ async def _wait_on_earlier(
     progress = runtime.progress
     if (earlier := progress.latest_call(phone)) is None:
         if phone in progress.sending:
-            await progress.async_pause(wait)
+            await progress.waiters.async_pause(wait)
         return None
-    return await progress.async_wait(earlier, until, wait)
+    return await progress.waiters.async_wait(earlier, until, wait)
 
 
 def _line_unloaded(

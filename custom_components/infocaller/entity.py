@@ -53,6 +53,8 @@ class InfocallerStateEntity(InfocallerEntity):
     @callback
     def _handle_line_update(self, update: LineUpdate) -> None:
         """Write the state when what the entity shows changed."""
+        if update.record is None and update.progress is None:
+            return  # a request on its way: nothing shown changed yet
         if self._read_state():
             self.async_write_ha_state()
 

@@ -3,9 +3,11 @@
 The action, buttons, notify entities and the voice intent hand a request to
 ``CallPipeline.async_call``, which validates it, guards against duplicates,
 calls the client, hands one ``CallRecord`` to the records and fires the
-``infocaller_call_result`` event. Entities only listen to the records. The
-client (``api``) classifies refusals; ``errors.py`` says which Home
-Assistant error each one is.
+``infocaller_call_result`` event. Entities and call progress only listen to
+the line's signal: the records' changes, and the pipeline's announcements of
+a request on its way (``LineUpdate.sending`` / ``sent``). The client
+(``api``) classifies refusals; ``errors.py`` says which Home Assistant
+error each one is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .account import account_issue_id, async_build_client
@@ -33,6 +36,7 @@ from .api import (
     InfocallerRequestError,
 )
 from .const import (
+    CONF_CALL_PROGRESS,
     CONF_IDINFOCALLER,
     CONF_MAX_WAIT,
     CONF_RETRIES,
@@ -55,8 +59,7 @@ from .errors import (
 )
 from .guard import CallGuard, RateLimitedError, Ticket
 from .matching import call_window_end
-from .progress import InfocallerProgress
-from .records import CallRecord, InfocallerRecords
+from .records import CallRecord, InfocallerRecords, LineUpdate
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
 
@@ -74,16 +77,18 @@ class CallPipeline:
         client: InfocallerClient,
         records: InfocallerRecords,
         *,
-        progress: InfocallerProgress,
         guard: CallGuard,
     ) -> None:
-        """Send with ``client``, keep outcomes in ``records``, follow calls."""
+        """Send with ``client``, keep outcomes in ``records``."""
         self.hass = hass
         self.entry = entry
         self.client = client
         self.records = records
-        self.progress = progress
         self.guard = guard
+        #: An accepted call's record starts call progress (``queued``, its
+        #: window's end) while the line follows it; turning that on or off
+        #: reloads the line.
+        self.follows_progress = bool(entry.options.get(CONF_CALL_PROGRESS))
         guard.apply_options(entry.options)
         guard.time_zone = client.time_zone
         self.line_id: str = entry.data[CONF_IDINFOCALLER]
@@ -230,8 +235,8 @@ class CallPipeline:
         """Send the request once; record and raise every outcome but acceptance."""
         # Until proven otherwise, a request may have been placed.
         placed = True
-        # A report may come before the answer: progress holds it meanwhile.
-        sent = self.progress.async_sending(request.phone)
+        # A report of the call may come before its answer: announced.
+        self._tell_line(LineUpdate(sending=request.phone))
         try:
             return await client.issue_call(request)
         except InfocallerRejectedError as err:
@@ -266,7 +271,7 @@ class CallPipeline:
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
-            sent()
+            self._tell_line(LineUpdate(sent=request.phone))
             if placed:
                 self.guard.async_sent(ticket)
             else:
@@ -281,7 +286,7 @@ class CallPipeline:
     ) -> CallRecord:
         """Record an accepted call and save the record before returning it."""
         ir.async_delete_issue(self.hass, DOMAIN, self.account_issue_id)
-        if not self.progress.enabled:
+        if not self.follows_progress:
             record = self._record(request, source, saved, result)
         else:
             # Call progress follows the call from its record (``progress.py``).
@@ -294,6 +299,10 @@ class CallPipeline:
                 window_end=call_window_end(request, dt_util.utcnow()).isoformat(),
             )
         return record
+
+    def _tell_line(self, update: LineUpdate) -> None:
+        """Send an update on the line's signal."""
+        async_dispatcher_send(self.hass, self.records.signal, update)
 
     def _credentials_refused(self) -> None:
         """Stop sending for this line, and ask for the password once."""

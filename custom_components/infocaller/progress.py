@@ -13,8 +13,10 @@ applied when the call is followed. ``not_answered`` is inferred here: no
 ``answered`` by the end of the call's window, or an ``ended`` without
 ``answered`` (after a short grace, since requests may arrive out of order).
 Every change updates the call record, fires ``infocaller_call_progress``,
-sends a ``LineUpdate`` on the line's signal (the entities) and wakes anyone
-waiting with ``async_wait``.
+sends a ``LineUpdate`` on the line's signal (the entities) and wakes the
+waits on the call (``waiting.py``). When to stop following a call is
+``timers.py``'s; a request on its way to Infocaller is announced on the
+line's signal by the pipeline, which knows nothing of call progress.
 
 Waits and timers belong to the line: once it unloads (``async_stop``) no
 timer is set, no report is applied, and a waiter gets
@@ -23,7 +25,6 @@ timer is set, no report is applied, and a waiter gets
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Collection, Mapping
 import dataclasses
@@ -36,7 +37,6 @@ from homeassistant.helpers.dispatcher import (
     async_dispatcher_connect,
     async_dispatcher_send,
 )
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .api import Stage
@@ -46,8 +46,6 @@ from .const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
     FINISHED_CALLS_KEPT,
-    MAX_TALK_SECONDS,
-    ORDER_GRACE_SECONDS,
     STATUS_OF_STAGE,
     CallStatus,
 )
@@ -70,6 +68,8 @@ from .matching import (
 from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords, LineUpdate
 from .saving import DelayedSave, LineStore, async_load_state
+from .timers import CallTimers
+from .waiting import CallWaiters
 
 if TYPE_CHECKING:
     from .api.report import ProgressReport
@@ -79,7 +79,6 @@ __all__ = [
     "MATCH_NONE",
     "MATCH_PHONE",
     "InfocallerProgress",
-    "LineUnloadedError",
     "call_window_end",
     "same_number",
 ]
@@ -96,10 +95,6 @@ MARKS_PER_CALL: Final = 20
 #: Call ids Infocaller used for one call besides its idcall (reports matched
 #: by number); a report with yet another id still matches by number.
 IDS_PER_CALL: Final = 3
-
-
-class LineUnloadedError(Exception):
-    """The line unloaded while someone waited for a call's progress."""
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -157,10 +152,10 @@ class InfocallerProgress:
         self.sending: dict[str, int] = {}
         #: Followed calls a chain stopped waiting on (in memory: chains are).
         self.given_up: set[str] = set()
-        self._pauses: set[asyncio.Future[None]] = set()
         self._seen: dict[str, dict[tuple[str, str | None], None]] = {}
-        self._timers: dict[str, CALLBACK_TYPE] = {}
-        self._changed: dict[str, list[asyncio.Future[None]]] = {}
+        self._timers = CallTimers(hass, self._time_is_up)
+        #: The waits on the line's calls (``wait_for``, the call chains).
+        self.waiters = CallWaiters(self.call)
         self._stop_following_records: CALLBACK_TYPE | None = None
         self.stopped = False
         self._store = progress_store(hass, entry.entry_id)
@@ -279,18 +274,18 @@ class InfocallerProgress:
         if self._stop_following_records is not None:
             self._stop_following_records()
             self._stop_following_records = None
-        for cancel in self._timers.values():
-            cancel()
-        self._timers.clear()
-
-        for futures in [*self._changed.values(), self._pauses]:
-            for future in futures:
-                if not future.done():
-                    future.set_result(None)
+        self._timers.async_stop()
+        self.waiters.async_stop()
 
     @callback
     def _line_updated(self, update: LineUpdate) -> None:
-        """Follow a call the records just got, if it is an accepted one."""
+        """Note requests on their way; follow each new accepted call."""
+        if update.sending is not None:
+            self.sending[update.sending] = self.sending.get(update.sending, 0) + 1
+            return
+        if update.sent is not None:
+            self._request_over(update.sent)
+            return
         record = update.record
         if (
             update.progress is not None  # our own change
@@ -323,23 +318,16 @@ class InfocallerProgress:
                 how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
                 self._apply(record, report, how, at)
 
-    @callback
-    def async_sending(self, phone: str) -> CALLBACK_TYPE:
-        """Note a request to ``phone`` on its way; call the result when answered.
+    def _request_over(self, phone: str) -> None:
+        """Note that the answer to a request to ``phone`` was read (or none came).
 
         The reports held for it are matched once its outcome is recorded:
-        an accepted call as it is followed (``_record_added``, right after
+        an accepted call as it is followed (``_line_updated``, right after
         the answer is read), anything else on the next turn of the loop.
         """
-        self.sending[phone] = self.sending.get(phone, 0) + 1
-
-        @callback
-        def done() -> None:
-            if (count := self.sending.pop(phone, 0)) > 1:
-                self.sending[phone] = count - 1
-            self.hass.loop.call_soon(self._match_kept)
-
-        return done
+        if (count := self.sending.pop(phone, 0)) > 1:
+            self.sending[phone] = count - 1
+        self.hass.loop.call_soon(self._match_kept)
 
     def _match_kept(self) -> None:
         """Match kept reports held for a request whose answer is now read.
@@ -422,20 +410,9 @@ class InfocallerProgress:
         if record.key in self.tracked:
             self.given_up.add(record.key)
 
-    async def async_pause(self, seconds: float) -> None:
-        """Wait ``seconds``; raise ``LineUnloadedError`` if the line unloads."""
-        if self.stopped:
-            raise LineUnloadedError
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pauses.add(future)
-        try:
-            async with asyncio.timeout(seconds):
-                await future
-        except TimeoutError:
-            return
-        finally:
-            self._pauses.discard(future)
-        raise LineUnloadedError  # only async_stop ends a pause early
+    def call(self, key: str) -> CallRecord | None:
+        """Return the newest version of a followed (or finished) call, by key."""
+        return self.tracked.get(key) or self._finished.get(key)
 
     def latest_call(self, phone: str) -> CallRecord | None:
         """Return the newest followed call to ``phone``, if any."""
@@ -452,37 +429,24 @@ class InfocallerProgress:
 
     def _arm(self, record: CallRecord) -> None:
         """Set the timer that ends following the call (or infers no answer)."""
-        if self.stopped:
+        self._timers.async_follow(record)
+
+    @callback
+    def _time_is_up(self, key: str) -> None:
+        """Infer what a fired timer means: nobody answered, or the call is over."""
+        if (current := self.tracked.get(key)) is None:
             return
-        key = record.key
-        if cancel := self._timers.pop(key, None):
-            cancel()
-        if record.answered_at is not None:
-            end = (_parse(record.answered_at) or record.time) + timedelta(
-                seconds=MAX_TALK_SECONDS
-            )
+        if current.answered_at is None:
+            self._not_answered(current)
         else:
-            end = _parse(record.window_end) or record.time
-
-        @callback
-        def window_passed(_now: datetime) -> None:
-            self._timers.pop(key, None)
-            if (current := self.tracked.get(key)) is None:
-                return
-            if current.answered_at is None:
-                self._not_answered(current)
-            else:
-                self._finish(current)
-
-        self._timers[key] = async_track_point_in_utc_time(self.hass, window_passed, end)
+            self._finish(current)
 
     def _finish(self, record: CallRecord) -> None:
         """Stop following a call; keep it a while for late reports."""
         key = record.key
         self.tracked.pop(key, None)
         self.given_up.discard(key)
-        if cancel := self._timers.pop(key, None):
-            cancel()
+        self._timers.async_cancel(key)
         now = dt_util.utcnow()
         for call_id in [i for i, k in self._ids.items() if k == key]:
             del self._ids[call_id]
@@ -689,23 +653,7 @@ class InfocallerProgress:
 
     def _grace_then_not_answered(self, key: str) -> None:
         """After an "ended" without "answered", wait for a late "answered"."""
-        if self.stopped:
-            return
-        if cancel := self._timers.pop(key, None):
-            cancel()
-
-        @callback
-        def grace_passed(_now: datetime) -> None:
-            self._timers.pop(key, None)
-            if (current := self.tracked.get(key)) is not None:
-                if current.answered_at is None:
-                    self._not_answered(current)
-                else:
-                    self._finish(current)
-
-        self._timers[key] = async_call_later(
-            self.hass, ORDER_GRACE_SECONDS, grace_passed
-        )
+        self._timers.async_grace(key)
 
     def _update(self, record: CallRecord, **changes: Any) -> CallRecord:
         """Keep a new version of a record everywhere the old one was."""
@@ -717,9 +665,7 @@ class InfocallerProgress:
         if key in self._finished:
             self._finished[key] = updated
         self.records.async_replace(record, updated)
-        for future in self._changed.get(key, []):
-            if not future.done():
-                future.set_result(None)
+        self.waiters.async_changed(key)
         return updated
 
     # -- telling ------------------------------------------------------------
@@ -772,61 +718,7 @@ class InfocallerProgress:
             self.hass, self.records.signal, LineUpdate(record=record, progress=data)
         )
 
-    # -- waiting ------------------------------------------------------------
-
-    def current(self, record: CallRecord) -> CallRecord:
-        """Return the newest version of a followed (or finished) call."""
-        key = record.key
-        return self.tracked.get(key) or self._finished.get(key) or record
-
-    async def async_wait(
-        self, record: CallRecord, until: Stage, seconds: float
-    ) -> CallRecord:
-        """Wait until the call reaches ``until``, ends, or ``seconds`` pass.
-
-        ``until`` is ``answered`` (any sign that someone picked up) or
-        ``acknowledged`` (an acknowledgement or digits). Returns the call's
-        newest record. Raises ``LineUnloadedError`` when the line unloads
-        first (or has). Cancelling the waiting task leaves nothing behind.
-        """
-        key = record.key
-        loop = asyncio.get_running_loop()
-        futures = self._changed.setdefault(key, [])
-        try:
-            async with asyncio.timeout(seconds):
-                while True:
-                    current = self.current(record)
-                    if reached(current, until) or _over(current):
-                        return current
-                    if self.stopped:
-                        raise LineUnloadedError
-                    future: asyncio.Future[None] = loop.create_future()
-                    futures.append(future)
-                    try:
-                        await future
-                    finally:
-                        futures.remove(future)
-        except TimeoutError:
-            return self.current(record)
-        finally:
-            if not futures:
-                self._changed.pop(key, None)
-
 
 def _digit_marks(seen: dict[tuple[str, str | None], None]) -> int:
     """Count the marks of reports that carried digits."""
     return sum(digits is not None for _stage, digits in seen)
-
-
-def reached(record: CallRecord, until: Stage) -> bool:
-    """Whether a call reached what a wait asked for."""
-    if until is Stage.ACKNOWLEDGED:
-        return record.status in (CallStatus.ACKNOWLEDGED, CallStatus.DIGITS)
-    return record.answered_at is not None
-
-
-def _over(record: CallRecord) -> bool:
-    """Whether nothing more can come of a call (ended, or not answered)."""
-    return record.status == CallStatus.NOT_ANSWERED or (
-        record.ended_at is not None and record.answered_at is not None
-    )

@@ -142,12 +142,20 @@ class LineUpdate:
     progress (``progress`` is the ``infocaller_call_progress`` event's data;
     ``record`` is the call's new version, None when the report matched no
     call). The records and the progress are already changed when it is sent.
+    Or a request's way to Infocaller (``sending``, then ``sent``; no record
+    and no progress): nothing shown changes, but a report of that call may
+    come before its answer.
     """
 
-    record: CallRecord | None
+    record: CallRecord | None = None
     #: The saved call that placed a new record, by subentry id.
     saved_call_id: str | None = None
     progress: dict[str, Any] | None = None
+    #: The number a request is now on its way to (its answer not read yet).
+    sending: str | None = None
+    #: The number of a request that is over: its answer was read, or none
+    #: will come (each ``sending`` is followed by one ``sent``).
+    sent: str | None = None
 
 
 def signal_line_updated(entry_id: str) -> str:

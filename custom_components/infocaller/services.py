@@ -36,9 +36,9 @@ from .const import (
     WAIT_TIMEOUT_MIN,
     Source,
 )
-from .progress import LineUnloadedError, reached
 from .runtime import InfocallerConfigEntry, async_loaded_entries
 from .schema import vol
+from .waiting import LineUnloadedError, reached
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WAIT_FOR = "wait_for"
@@ -164,7 +164,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         until = Stage(wait_for)
         record = await runtime.pipeline.async_call(call.data, Source.ACTION)
         try:
-            record = await runtime.progress.async_wait(
+            record = await runtime.progress.waiters.async_wait(
                 record, until, call.data[ATTR_TIMEOUT]
             )
         except LineUnloadedError as err:
