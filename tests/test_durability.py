@@ -168,6 +168,45 @@ async def test_a_request_still_unanswered_after_the_unload_is_not_let_through(
     assert mock_infocaller.issue_call.await_count == 1
 
 
+async def test_an_unload_during_the_write_ahead_sends_nothing(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """The unload starts while the guard's entry is written: the call is not sent.
+
+    From the start of an unload the line places no call; a call whose entry
+    was being written then went out (and was recorded). It is refused
+    instead, and, never placed, does not block the same call afterwards.
+    """
+    guard = setup_integration.runtime_data.pipeline.guard
+    writing, release = asyncio.Event(), asyncio.Event()
+    write_ahead = guard.async_write_ahead
+
+    async def slow_write(ticket: Any) -> None:
+        writing.set()
+        await release.wait()
+        await write_ahead(ticket)
+
+    with patch.object(guard, "async_write_ahead", slow_write):
+        first = asyncio.create_task(_call(hass))
+        await writing.wait()
+        reload = asyncio.create_task(
+            hass.config_entries.async_reload(setup_integration.entry_id)
+        )
+        while setup_integration.state is not ConfigEntryState.UNLOAD_IN_PROGRESS:
+            await asyncio.sleep(0)
+        release.set()
+        with pytest.raises(HomeAssistantError) as err:
+            await first
+    assert err.value.translation_key == "line_unloaded"
+    assert await reload
+    assert mock_infocaller.issue_call.await_count == 0
+    # Never placed: the identical call is not a duplicate.
+    assert (await _call(hass))["result_key"] == "accepted"
+    assert mock_infocaller.issue_call.await_count == 1
+
+
 @pytest.mark.usefixtures("setup_integration")
 async def test_the_same_instant_written_differently_is_one_call(
     hass: HomeAssistant,

@@ -211,6 +211,9 @@ class CallPipeline:
             # On disk before the first byte leaves: a crash or a reload
             # during the request cannot let it through again.
             await self.guard.async_write_ahead(ticket)
+            # The unload may have started (or the credentials been refused)
+            # while the entry was written: then nothing leaves.
+            self._check_line_can_call()
         except OSError as err:
             self.guard.async_not_placed(ticket)
             LOGGER.error("Could not write the duplicate guard's entry: %s", err)
