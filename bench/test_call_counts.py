@@ -5,8 +5,9 @@ calls an action makes does not. This runs the bench's ``issue_call``
 action (the same entry, against the simulator on loopback) under
 ``cProfile`` and prints, per action: the total function calls, and the
 calls of this integration's functions and of Home Assistant's state
-writes, dispatcher sends and event fires. Run it on two commits and
-compare::
+writes, dispatcher sends and event fires; then the same for the push path
+alone (a record handed to the line's records, as the bench's
+``ha_entities_floor`` does). Run it on two commits and compare::
 
     BENCH_N=200 python -m pytest -q -s -p no:cacheprovider bench/test_call_counts.py
 
@@ -21,10 +22,12 @@ import logging
 import os
 from pathlib import Path
 import pstats
+import time
 from typing import Any
 
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from infocaller_simulator import DEMO_LINE, DEMO_PASSWORD, Simulator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -34,6 +37,7 @@ from custom_components.infocaller.const import (
     CONF_IDINFOCALLER,
     DOMAIN,
 )
+from custom_components.infocaller.records import CallRecord
 
 pytestmark = pytest.mark.usefixtures("socket_enabled", "enable_custom_integrations")
 
@@ -112,11 +116,63 @@ async def test_call_counts(hass: HomeAssistant, tmp_path: Path) -> None:
             await action(index)
         profiler.disable()
         await hass.async_block_till_done()
+        # The push path alone: a record handed to the line's records, as the
+        # bench's ha_entities_floor does, and the entities it reaches.
+        records = entry.runtime_data.records
+        push = cProfile.Profile()
+        push.enable()
+        for index in range(N):
+            records.async_add(
+                CallRecord(
+                    time=dt_util.utcnow(),
+                    source="action",
+                    phone=PHONE,
+                    rule_group="Aviso",
+                    scheduled_for=None,
+                    result=0,
+                    result_key="accepted",
+                    result_text="Aceptada",
+                    call_id=str(index),
+                )
+            )
+        push.disable()
+        await hass.async_block_till_done()
+        # And its time, without the profiler (best of five rounds; a refused
+        # record, so that no journal append runs in the executor meanwhile).
+        push_us = []
+        for _round in range(5):
+            started = time.perf_counter()
+            for index in range(N):
+                records.async_add(
+                    CallRecord(
+                        time=dt_util.utcnow(),
+                        source="action",
+                        phone=PHONE,
+                        rule_group="Aviso",
+                        scheduled_for=None,
+                        result=3 + index % 2,
+                        result_key="invalid_phone",
+                        result_text="Teléfono no válido",
+                        call_id=None,
+                    )
+                )
+            push_us.append((time.perf_counter() - started) / N * 1e6)
+            await hass.async_block_till_done()
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await simulator.stop()
+    push_total, push_named = _counts(pstats.Stats(push))
+    lines = [
+        f"\npushed refused record, best of 5 rounds: {min(push_us):.1f} us "
+        f"(rounds: {', '.join(f'{us:.1f}' for us in push_us)})",
+        f"function calls per pushed record ({N} records): {push_total / N:.1f}",
+    ]
+    lines += [
+        f"{calls / N:8.2f}  {name}"
+        for name, calls in sorted(push_named.items(), key=lambda item: -item[1])
+    ]
     total, named = _counts(pstats.Stats(profiler))
-    lines = [f"\nfunction calls per action ({N} actions): {total / N:.1f}"]
+    lines += [f"\nfunction calls per action ({N} actions): {total / N:.1f}"]
     lines += [
         f"{calls / N:8.2f}  {name}"
         for name, calls in sorted(named.items(), key=lambda item: -item[1])
