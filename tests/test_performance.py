@@ -8,15 +8,18 @@ state writes, diagnostics and the client the line builds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import timedelta
 import subprocess
 import sys
+from typing import Any
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -28,7 +31,12 @@ from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.infocaller.records import CallRecord
+from custom_components.infocaller.entity import InfocallerStateEntity
+from custom_components.infocaller.event import (
+    InfocallerCallProgressEvent,
+    InfocallerCallResultEvent,
+)
+from custom_components.infocaller.records import CallRecord, LineUpdate
 from custom_components.infocaller.validation import normalize_phone
 
 from .conftest import ROOT_DIR
@@ -147,6 +155,74 @@ async def test_sensors_that_cannot_change_are_not_written(
         hass.states.get("sensor.infocaller_34910000000_last_result").state
         == "no_answer"
     )
+
+
+@pytest.mark.parametrize("call_progress", [False, True])
+async def test_an_action_runs_each_entity_handler_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    call_progress: bool,
+) -> None:
+    """An accepted call reaches each entity that shows the line once.
+
+    The request's way to Infocaller (on its way, over) concerns call
+    progress only, and the incoming-call event shows none of the line's
+    records: neither runs an entity's handler.
+    """
+    runs: list[str | None] = []
+
+    def counted(original: Callable[[Any, LineUpdate], None]) -> Any:
+        @callback
+        def handler(self: Any, update: LineUpdate) -> None:
+            runs.append(self.entity_id)
+            original(self, update)
+
+        return handler
+
+    with (
+        patch.object(
+            InfocallerStateEntity,
+            "_handle_line_update",
+            counted(InfocallerStateEntity._handle_line_update),
+        ),
+        patch.object(
+            InfocallerCallResultEvent,
+            "_handle_line_update",
+            counted(InfocallerCallResultEvent._handle_line_update),
+        ),
+        patch.object(
+            InfocallerCallProgressEvent,
+            "_handle_line_update",
+            counted(InfocallerCallProgressEvent._handle_line_update),
+        ),
+    ):
+        mock_config_entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(
+            mock_config_entry,
+            options={"call_progress": call_progress, "webhook_id": "a" * 64},
+        )
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        runs.clear()
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_call",
+            {"phone": "+34611222333", "rule_group": "A"},
+            blocking=True,
+        )
+        await hass.async_block_till_done()
+    line_entities = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), mock_config_entry.entry_id
+        )
+        if entity.domain != "event" or entity.translation_key != "incoming_call"
+    ]
+    assert sorted(runs) == sorted(line_entities)
+    assert len(runs) == 8
+    # The call reached what the entities show.
+    assert hass.states.get(ACCEPTED).state == "1"
 
 
 def test_record_dict_has_every_field() -> None:

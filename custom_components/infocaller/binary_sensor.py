@@ -16,7 +16,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import InfocallerLineEntity
+from .entity import InfocallerLineEntity, InfocallerStateEntity
 from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry
 
@@ -62,7 +62,9 @@ async def async_setup_entry(
     async_add_entities([InfocallerBinarySensorEntity(entry, LINE_PROBLEM)])
 
 
-class InfocallerBinarySensorEntity(InfocallerLineEntity, BinarySensorEntity):
+class InfocallerBinarySensorEntity(
+    InfocallerLineEntity, InfocallerStateEntity, BinarySensorEntity
+):
     """A binary sensor that shows part of the line's call records.
 
     The state is written only when the problem or the answer that explains

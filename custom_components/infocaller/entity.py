@@ -5,7 +5,8 @@ progress send each change on the line's dispatcher signal
 (``InfocallerRecords.signal``, a ``LineUpdate``). An entity that shows
 that state (``InfocallerStateEntity``) reads what it shows from the records
 again and writes its state only when that changed; an event entity
-triggers on the changes it announces.
+triggers on the changes it announces. An entity that shows none of it (the
+incoming-call event) does not follow the line's signal.
 """
 
 from __future__ import annotations
@@ -53,8 +54,6 @@ class InfocallerStateEntity(InfocallerEntity):
     @callback
     def _handle_line_update(self, update: LineUpdate) -> None:
         """Write the state when what the entity shows changed."""
-        if update.record is None and update.progress is None:
-            return  # a request on its way: nothing shown changed yet
         if self._read_state():
             self.async_write_ha_state()
 
@@ -63,8 +62,12 @@ class InfocallerStateEntity(InfocallerEntity):
         return False
 
 
-class InfocallerLineEntity(InfocallerStateEntity):
-    """An entity of the line's service device that shows its call records."""
+class InfocallerLineEntity(InfocallerEntity):
+    """An entity of the line's service device.
+
+    One that shows the line's state also derives from
+    ``InfocallerStateEntity``.
+    """
 
     def __init__(
         self, entry: InfocallerConfigEntry, description: EntityDescription

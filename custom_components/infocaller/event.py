@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Stage
 from .const import ALL_RESULT_KEYS
-from .entity import InfocallerLineEntity
+from .entity import InfocallerLineEntity, InfocallerStateEntity
 from .incoming import INCOMING_STAGES
 from .records import LineUpdate
 from .runtime import InfocallerConfigEntry
@@ -52,7 +52,9 @@ async def async_setup_entry(
     )
 
 
-class InfocallerCallResultEvent(InfocallerLineEntity, EventEntity):
+class InfocallerCallResultEvent(
+    InfocallerLineEntity, InfocallerStateEntity, EventEntity
+):
     """Fires with the result key of every request."""
 
     @callback
@@ -63,7 +65,9 @@ class InfocallerCallResultEvent(InfocallerLineEntity, EventEntity):
             self.async_write_ha_state()
 
 
-class InfocallerCallProgressEvent(InfocallerLineEntity, EventEntity):
+class InfocallerCallProgressEvent(
+    InfocallerLineEntity, InfocallerStateEntity, EventEntity
+):
     """Fires with the stage of every call-progress report (matched or not)."""
 
     @callback

@@ -4,8 +4,9 @@ The action, buttons, notify entities and the voice intent hand a request to
 ``CallPipeline.async_call``, which validates it, guards against duplicates,
 calls the client, hands one ``CallRecord`` to the records and fires the
 ``infocaller_call_result`` event. Entities and call progress only listen to
-the line's signal: the records' changes, and the pipeline's announcements of
-a request on its way (``LineUpdate.sending`` / ``sent``). The client
+the line's signal (the records' changes); the pipeline also announces each
+request on its way on a signal of its own (``records.request_signal``),
+which no entity follows. The client
 (``api``) classifies refusals; ``errors.py`` says which Home Assistant
 error each one is.
 """
@@ -20,7 +21,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
 from homeassistant.util import dt as dt_util
 
 from .account import account_issue_id, async_build_client
@@ -59,7 +60,7 @@ from .errors import (
 )
 from .guard import CallGuard, RateLimitedError, Ticket
 from .matching import call_window_end
-from .records import CallRecord, InfocallerRecords, LineUpdate
+from .records import CallRecord, InfocallerRecords
 from .saved_call import SavedCall
 from .validation import CallValidationError, async_validate_call
 
@@ -239,7 +240,7 @@ class CallPipeline:
         # Until proven otherwise, a request may have been placed.
         placed = True
         # A report of the call may come before its answer: announced.
-        self._tell_line(LineUpdate(sending=request.phone))
+        self._tell_on_its_way(request.phone, True)
         try:
             return await client.issue_call(request)
         except InfocallerRejectedError as err:
@@ -274,7 +275,7 @@ class CallPipeline:
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
-            self._tell_line(LineUpdate(sent=request.phone))
+            self._tell_on_its_way(request.phone, False)
             if placed:
                 self.guard.async_sent(ticket)
             else:
@@ -303,9 +304,11 @@ class CallPipeline:
             )
         return record
 
-    def _tell_line(self, update: LineUpdate) -> None:
-        """Send an update on the line's signal."""
-        async_dispatcher_send(self.hass, self.records.signal, update)
+    def _tell_on_its_way(self, phone: str, sending: bool) -> None:
+        """Announce a request leaving (``True``) or over (``False``)."""
+        async_dispatcher_send_internal(
+            self.hass, self.records.request_signal, phone, sending
+        )
 
     def _credentials_refused(self) -> None:
         """Stop sending for this line, and ask for the password once."""

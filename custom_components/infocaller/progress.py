@@ -16,7 +16,8 @@ Every change updates the call record, fires ``infocaller_call_progress``,
 sends a ``LineUpdate`` on the line's signal (the entities) and wakes the
 waits on the call (``waiting.py``). When to stop following a call is
 ``timers.py``'s; a request on its way to Infocaller is announced on the
-line's signal by the pipeline, which knows nothing of call progress.
+records' request signal by the pipeline, which knows nothing of call
+progress.
 
 Waits and timers belong to the line: once it unloads (``async_stop``) no
 timer is set, no report is applied, and a waiter gets
@@ -35,7 +36,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import (
     async_dispatcher_connect,
-    async_dispatcher_send,
+    async_dispatcher_send_internal,
 )
 from homeassistant.util import dt as dt_util
 
@@ -156,7 +157,7 @@ class InfocallerProgress:
         self._timers = CallTimers(hass, self._time_is_up)
         #: The waits on the line's calls (``wait_for``, the call chains).
         self.waiters = CallWaiters(self.call)
-        self._stop_following_records: CALLBACK_TYPE | None = None
+        self._unsubscribe: list[CALLBACK_TYPE] = []
         self.stopped = False
         self._store = progress_store(hass, entry.entry_id)
         self._saving = DelayedSave(self._store, self.as_dict)
@@ -258,9 +259,14 @@ class InfocallerProgress:
                 self._ids.clear()
                 self._saving.async_schedule()
             return
-        self._stop_following_records = async_dispatcher_connect(
-            self.hass, self.records.signal, self._line_updated
-        )
+        self._unsubscribe = [
+            async_dispatcher_connect(
+                self.hass, self.records.signal, self._line_updated
+            ),
+            async_dispatcher_connect(
+                self.hass, self.records.request_signal, self._request_on_its_way
+            ),
+        ]
         for record in list(self.tracked.values()):
             self._arm(record)
 
@@ -271,21 +277,22 @@ class InfocallerProgress:
         Nothing is scheduled or applied afterwards.
         """
         self.stopped = True
-        if self._stop_following_records is not None:
-            self._stop_following_records()
-            self._stop_following_records = None
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
         self._timers.async_stop()
         self.waiters.async_stop()
 
     @callback
+    def _request_on_its_way(self, phone: str, sending: bool) -> None:
+        """Note a request leaving for ``phone`` (``sending``), or over."""
+        if sending:
+            self.sending[phone] = self.sending.get(phone, 0) + 1
+        else:
+            self._request_over(phone)
+
+    @callback
     def _line_updated(self, update: LineUpdate) -> None:
-        """Note requests on their way; follow each new accepted call."""
-        if update.sending is not None:
-            self.sending[update.sending] = self.sending.get(update.sending, 0) + 1
-            return
-        if update.sent is not None:
-            self._request_over(update.sent)
-            return
+        """Follow each new accepted call."""
         record = update.record
         if (
             update.progress is not None  # our own change
@@ -714,7 +721,7 @@ class InfocallerProgress:
     def _tell(self, record: CallRecord | None, data: dict[str, Any]) -> None:
         """Fire the event and send the change on the line's signal."""
         self.hass.bus.async_fire(EVENT_CALL_PROGRESS, data)
-        async_dispatcher_send(
+        async_dispatcher_send_internal(
             self.hass, self.records.signal, LineUpdate(record=record, progress=data)
         )
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
@@ -142,25 +142,28 @@ class LineUpdate:
     progress (``progress`` is the ``infocaller_call_progress`` event's data;
     ``record`` is the call's new version, None when the report matched no
     call). The records and the progress are already changed when it is sent.
-    Or a request's way to Infocaller (``sending``, then ``sent``; no record
-    and no progress): nothing shown changes, but a report of that call may
-    come before its answer.
     """
 
     record: CallRecord | None = None
     #: The saved call that placed a new record, by subentry id.
     saved_call_id: str | None = None
     progress: dict[str, Any] | None = None
-    #: The number a request is now on its way to (its answer not read yet).
-    sending: str | None = None
-    #: The number of a request that is over: its answer was read, or none
-    #: will come (each ``sending`` is followed by one ``sent``).
-    sent: str | None = None
 
 
 def signal_line_updated(entry_id: str) -> str:
     """Return the dispatcher signal of a line's changes (``LineUpdate``)."""
     return f"{DOMAIN}_{entry_id}_updated"
+
+
+def signal_request_on_its_way(entry_id: str) -> str:
+    """Return the dispatcher signal of a line's requests on their way.
+
+    Sent with the number and ``True`` as a request leaves for Infocaller,
+    then with the number and ``False`` once it is over (its answer read, or
+    none will come). Nothing an entity shows changes, so it is not on the
+    line's signal; a report of the call may come before its answer.
+    """
+    return f"{DOMAIN}_{entry_id}_request"
 
 
 class InfocallerRecords(JournaledState):
@@ -173,6 +176,8 @@ class InfocallerRecords(JournaledState):
         super().__init__(hass, partial(records_store, hass, entry_id), title)
         #: The line's dispatcher signal: every change of its state (``LineUpdate``).
         self.signal = signal_line_updated(entry_id)
+        #: The signal of the requests on their way to Infocaller.
+        self.request_signal = signal_request_on_its_way(entry_id)
         self.last_answer: CallRecord | None = None
         self.accepted_calls = 0
         self.refused_calls = 0
@@ -296,7 +301,7 @@ class InfocallerRecords(JournaledState):
                 {"c": saved_call_id, "r": record.as_dict()}, self._seq
             ).add_done_callback(_log_write_error)
         self._saving.async_schedule()
-        async_dispatcher_send(
+        async_dispatcher_send_internal(
             self.hass,
             self.signal,
             LineUpdate(record=record, saved_call_id=saved_call_id),

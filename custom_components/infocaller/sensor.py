@@ -104,11 +104,14 @@ class InfocallerSensor(InfocallerStateEntity, SensorEntity):
         self, value: str | int | datetime | None, attributes: dict[str, Any]
     ) -> bool:
         """Set the value and attributes; return whether they changed."""
-        if (value, attributes) == (self.native_value, self.extra_state_attributes):
-            return False
-        self._attr_native_value = value
-        self._attr_extra_state_attributes = attributes
-        return True
+        changed = False
+        if value != self.native_value:
+            self._attr_native_value = value
+            changed = True
+        if attributes != self.extra_state_attributes:
+            self._attr_extra_state_attributes = attributes
+            changed = True
+        return changed
 
 
 class InfocallerSensorEntity(InfocallerLineEntity, InfocallerSensor):
