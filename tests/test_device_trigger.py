@@ -290,7 +290,13 @@ async def test_a_trigger_its_device_does_not_offer_is_invalid(
     ("trigger_type", "fields"),
     [
         ("incoming_call", [{"name": "caller", "optional": True, "type": "string"}]),
-        ("incoming_digits", [{"name": "digits", "optional": True, "type": "string"}]),
+        (
+            "incoming_digits",
+            [
+                {"name": "caller", "optional": True, "type": "string"},
+                {"name": "digits", "optional": True, "type": "string"},
+            ],
+        ),
         ("digits", [{"name": "digits", "optional": True, "type": "string"}]),
         ("answered", []),
         ("refused", []),

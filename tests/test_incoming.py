@@ -101,6 +101,8 @@ async def test_an_incoming_call_reaches_the_bus_and_the_event_entity(
         "uuid": UUID,
         "saved_call": "Mamá",
         "saved_call_id": "mum00002",
+        "saved_calls": ["Mamá"],
+        "saved_call_ids": ["mum00002"],
     }
     assert [event.data for event in incoming] == [
         common

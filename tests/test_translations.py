@@ -81,7 +81,7 @@ def test_every_translation_key_used_in_code_exists() -> None:
                     used.add(key.value)
     used.discard("request_format")  # a selector, checked below
     entity_keys = {key for platform in en["entity"].values() for key in platform}
-    known = set(en["exceptions"]) | entity_keys | set(en["device"])
+    known = set(en["exceptions"]) | entity_keys | set(en["device"]) | set(en["issues"])
     assert used <= known, used - known
     assert entity_keys <= used  # and no entity text is left unused
     assert set(en["selector"]["request_format"]["options"]) == {"json", "xml"}

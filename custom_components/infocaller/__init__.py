@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .account import account_issue_id, async_build_client
 from .const import DOMAIN
+from .digits_budget import guessing_issue_id
 from .guard import CallGuard
 from .pipeline import CallPipeline
 from .progress import InfocallerProgress, progress_store
@@ -128,4 +129,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
     await CallGuard(hass, entry.entry_id).async_remove()
     await async_remove_store(progress_store(hass, entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, account_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, guessing_issue_id(entry.entry_id))
     await async_delete_cloudhook(hass, entry.options)

@@ -26,6 +26,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -81,6 +82,7 @@ from .const import (
     REPEAT_WINDOW_LIMIT,
     RETRIES_LIMIT,
 )
+from .digits_budget import guessing_issue_id
 from .saved_call import SUBENTRY_SAVED_CALL, fold_name, title_variable
 from .schema import vol
 from .validation import (
@@ -420,6 +422,13 @@ class InfocallerOptionsFlow(OptionsFlow):
             await self._draft.async_saved(
                 self.hass, self.config_entry.options, self._new_options
             )
+            if self._new_options.get(CONF_WEBHOOK_ID) != self.config_entry.options.get(
+                CONF_WEBHOOK_ID
+            ):
+                # New URLs: whoever was guessing PINs through the old ones can't.
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, guessing_issue_id(self.config_entry.entry_id)
+                )
             return self.async_create_entry(data=self._new_options)
         return self.async_show_form(
             step_id="call_progress_urls",

@@ -168,11 +168,11 @@ def device_or_raise(
 
 
 _KINDS: Final = {False: LINE_TRIGGERS, True: SAVED_CALL_TRIGGERS}
-#: The optional field each trigger type takes (the others take none).
-_OPTIONAL_FIELD: Final = {
-    TRIGGER_INCOMING_CALL: CONF_CALLER,
-    TRIGGER_INCOMING_DIGITS: CONF_DIGITS,
-    TRIGGER_DIGITS: CONF_DIGITS,
+#: The optional fields each trigger type takes (the others take none).
+_OPTIONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    TRIGGER_INCOMING_CALL: (CONF_CALLER,),
+    TRIGGER_INCOMING_DIGITS: (CONF_CALLER, CONF_DIGITS),
+    TRIGGER_DIGITS: (CONF_DIGITS,),
 }
 
 
@@ -198,9 +198,22 @@ def _from_caller(data: Mapping[str, Any], config: ConfigType) -> bool:
 
 
 def _with_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
-    """Whether the keys pressed are the trigger's (if it names some)."""
-    wanted = config.get(CONF_DIGITS)
-    return wanted is None or data.get("digits") == wanted
+    """Whether the keys pressed are the trigger's (if it names some).
+
+    One final ``#`` typed to end the keys is ignored, as the blueprint does:
+    ``1234#`` is ``1234``.
+    """
+    if (wanted := config.get(CONF_DIGITS)) is None:
+        return True
+    typed = data.get("digits")
+    return isinstance(typed, str) and wanted in (
+        typed,
+        typed[:-1] if typed.endswith("#") else None,
+    )
+
+
+def _incoming_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
+    return _from_caller(data, config) and _with_keys(data, config)
 
 
 def _ours_with_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
@@ -218,7 +231,7 @@ class _Watch:
 
 _WATCHES: Final = {
     TRIGGER_INCOMING_CALL: _Watch(EVENT_INCOMING_CALL, Stage.ANSWERED, _from_caller),
-    TRIGGER_INCOMING_DIGITS: _Watch(EVENT_INCOMING_CALL, Stage.DIGITS, _with_keys),
+    TRIGGER_INCOMING_DIGITS: _Watch(EVENT_INCOMING_CALL, Stage.DIGITS, _incoming_keys),
     TRIGGER_CALLED_THE_LINE: _Watch(EVENT_INCOMING_CALL, Stage.ANSWERED, _from_caller),
     TRIGGER_ANSWERED: _Watch(EVENT_CALL_PROGRESS, Stage.ANSWERED, _ours),
     TRIGGER_NOT_ANSWERED: _Watch(EVENT_CALL_PROGRESS, Stage.NOT_ANSWERED, _ours),
@@ -236,7 +249,7 @@ async def async_validate_trigger_config(
     trigger_type = config[CONF_TYPE]
     device_or_raise(hass, config[CONF_DEVICE_ID], trigger_type, _KINDS)
     for field in (CONF_CALLER, CONF_DIGITS):
-        if field in config and _OPTIONAL_FIELD.get(trigger_type) != field:
+        if field in config and field not in _OPTIONAL_FIELDS.get(trigger_type, ()):
             raise InvalidDeviceAutomationConfig(
                 f"Infocaller trigger '{trigger_type}' has no '{field}' field"
             )
@@ -264,9 +277,9 @@ async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
     """Return the optional fields: the caller's number, the keys pressed."""
-    if (field := _OPTIONAL_FIELD.get(config[CONF_TYPE])) is None:
+    if not (fields := _OPTIONAL_FIELDS.get(config[CONF_TYPE], ())):
         return {}
-    return {"extra_fields": vol.Schema({vol.Optional(field): str})}
+    return {"extra_fields": vol.Schema({vol.Optional(field): str for field in fields})}
 
 
 async def async_attach_trigger(
@@ -286,7 +299,20 @@ async def async_attach_trigger(
     event_data: dict[str, Any] = {"config_entry_id": device.entry_id}
     if watch.stage is not None:
         event_data["stage"] = watch.stage.value
-    if device.saved_call_id is not None:
+    accepts = watch.accepts
+    if trigger_type == TRIGGER_CALLED_THE_LINE:
+        # Every saved call with the caller's number (``saved_call_ids``),
+        # not only the first (``saved_call_id``): one person, two scripts.
+        saved_call_id = device.saved_call_id
+
+        def one_of_theirs(data: Mapping[str, Any], _config: ConfigType) -> bool:
+            ids = data.get("saved_call_ids")
+            if not isinstance(ids, list):  # an event without the list
+                ids = [data.get("saved_call_id")]
+            return saved_call_id in ids
+
+        accepts = one_of_theirs
+    elif device.saved_call_id is not None:
         event_data["saved_call_id"] = device.saved_call_id
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
@@ -302,7 +328,7 @@ async def async_attach_trigger(
         run_variables: dict[str, Any], context: Context | None = None
     ) -> None:
         """Run the action when the event passes the trigger's own check."""
-        if watch.accepts(run_variables["trigger"]["event"].data, config):
+        if accepts(run_variables["trigger"]["event"].data, config):
             hass.async_run_hass_job(job, run_variables, context)
 
     return await event_trigger.async_attach_trigger(

@@ -98,6 +98,7 @@ def _incoming_calls(incoming: IncomingCalls) -> dict[str, Any]:
     return {
         "reports": incoming.reports,
         "calls_remembered": len({id(call) for call in incoming.calls.values()}),
+        "digits_dropped": incoming.digits_budget.dropped,
         "last": None
         if last is None
         else async_redact_data(

@@ -13,6 +13,7 @@ from .api import Stage
 from .const import ALL_RESULT_KEYS
 from .entity import InfocallerLineEntity, InfocallerStateEntity
 from .incoming import INCOMING_STAGES
+from .matching import MATCH_CALL_ID, MATCH_PHONE
 from .records import LineUpdate
 from .runtime import InfocallerConfigEntry
 
@@ -72,9 +73,18 @@ class InfocallerCallProgressEvent(
 
     @callback
     def _handle_line_update(self, update: LineUpdate) -> None:
-        """Trigger the event on a progress step, then write the state."""
+        """Trigger the event on a progress step, then write the state.
+
+        The keys pressed on a call the line placed are an answer to its
+        script ("1": I'm coming) and are shown; those of a report that
+        matched no call of ours may be a PIN someone typed on a call to the
+        line, and stay on the bus event only.
+        """
         if (data := update.progress) is not None:
-            attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
+            hidden = {"config_entry_id"}
+            if data.get("match") not in (MATCH_CALL_ID, MATCH_PHONE):
+                hidden.add("digits")
+            attributes = {k: v for k, v in data.items() if k not in hidden}
             self._trigger_event(data["stage"], attributes)
             self.async_write_ha_state()
 
@@ -100,7 +110,13 @@ class InfocallerIncomingCallEvent(InfocallerLineEntity, EventEntity):
 
     @callback
     def _handle_incoming(self, data: dict[str, Any]) -> None:
-        """Trigger the event with the bus event's data, then write the state."""
-        attributes = {k: v for k, v in data.items() if k != "config_entry_id"}
+        """Trigger the event with the bus event's data, then write the state.
+
+        The keys pressed may be a PIN: every user sees an entity's state
+        (and the recorder keeps it), so they stay on the bus event only.
+        """
+        attributes = {
+            k: v for k, v in data.items() if k not in ("config_entry_id", "digits")
+        }
         self._trigger_event(data["stage"], attributes)
         self.async_write_ha_state()

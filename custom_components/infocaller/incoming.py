@@ -26,6 +26,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .api import Stage
 from .const import ATTR_PHONE, DOMAIN, EVENT_INCOMING_CALL
+from .digits_budget import DigitsBudget
 from .matching import reported_e164, same_number
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class IncomingCalls:
         #: Reports applied (diagnostics), and the last event's data.
         self.reports = 0
         self.last: dict[str, Any] | None = None
+        #: How many keys reports may fire (a PIN is not guessed by URL).
+        self.digits_budget = DigitsBudget(hass, entry)
 
     @staticmethod
     def _keys(report: ProgressReport) -> list[str]:
@@ -110,6 +113,11 @@ class IncomingCalls:
         ):
             return
         call.marks[mark] = None
+        caller = call.caller or report.caller
+        if report.digits is not None and not self.digits_budget.allow(
+            "" if caller is None else reported_e164(caller, self.line_id), at
+        ):
+            return
         call.caller = call.caller or report.caller
         call.called = call.called or report.called
         talk_seconds: float | None = None
@@ -133,16 +141,18 @@ class IncomingCalls:
         """Return the event's data (the contract's keys, all of them)."""
         caller = call.caller
         called = call.called or report.line
-        saved = None
-        if caller is not None:
-            saved = next(
-                (
-                    saved
-                    for saved in self.entry.runtime_data.saved_calls.values()
-                    if same_number(str(saved.data.get(ATTR_PHONE, "")), caller)
-                ),
-                None,
-            )
+        # Every saved call with the caller's number (one person may have
+        # several: one number, several scripts); the first is "the" one.
+        theirs = (
+            []
+            if caller is None
+            else [
+                saved
+                for saved in self.entry.runtime_data.saved_calls.values()
+                if same_number(str(saved.data.get(ATTR_PHONE, "")), caller)
+            ]
+        )
+        saved = theirs[0] if theirs else None
         return {
             "config_entry_id": self.entry.entry_id,
             "stage": report.stage.value,
@@ -154,5 +164,7 @@ class IncomingCalls:
             "talk_seconds": talk_seconds,
             "saved_call": saved.name if saved else None,
             "saved_call_id": saved.subentry_id if saved else None,
+            "saved_calls": [saved.name for saved in theirs],
+            "saved_call_ids": [saved.subentry_id for saved in theirs],
             "time": at.isoformat(),
         }
