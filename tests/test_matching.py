@@ -258,14 +258,16 @@ def _finished_call(minutes_ago: float) -> FollowedCall:
     ("report", "facts", "context", "expected"),
     [
         # A call to X is followed: the person calling back is ambiguous
-        # until the line has learned enough (then the return call is fixed).
+        # unless the line learned that outbound reports carry the person
+        # as called. A call id we never had proves nothing (Infocaller may
+        # use its own ids for some reports): still ours.
         (RETURN, UNKNOWN, "followed", "ours:C1"),
         (RETURN, CALLER, "followed", "ours:C1"),
         (RETURN, CONFLICT, "followed", "ours:C1"),
         (RETURN, IDS_MIXED, "followed", "ours:C1"),
         (RETURN, CALLED, "followed", "incoming"),
-        (RETURN, IDS, "followed", "incoming"),
-        (RETURN, CALLER_IDS, "followed", "incoming"),
+        (RETURN, IDS, "followed", "ours:C1"),
+        (RETURN, CALLER_IDS, "followed", "ours:C1"),
         (RETURN_NO_ID, IDS, "followed", "ours:C1"),
         (RETURN_NO_ID, CALLED, "followed", "incoming"),
         # The outbound call's own reports, either way round, stay ours.
@@ -289,7 +291,8 @@ def _finished_call(minutes_ago: float) -> FollowedCall:
         (RETURN, UNKNOWN, "ended 2 min ago", "none"),
         (RETURN, CALLER, "ended 2 min ago", "none"),
         (RETURN, CALLED, "ended 2 min ago", "incoming"),
-        (RETURN, IDS, "ended 2 min ago", "incoming"),
+        (RETURN, IDS, "ended 2 min ago", "none"),
+        (RETURN, CALLER_IDS, "ended 2 min ago", "none"),
         (RETURN, UNKNOWN, "ended 10 min ago", "incoming"),
         # A request to X is on its way (its answer not read): an early report.
         (RETURN, UNKNOWN, "sending", "held"),
@@ -364,17 +367,14 @@ def test_a_call_answered_and_going_on_may_report_all_along() -> None:
             "C1",
             LineFacts(destination_in_caller=True, ids_equal=True),
         ),
-        # Infocaller's own id, the destination as called: its ids differ.
+        # Matched by number (another id, or none): it may be anybody's
+        # (a report forged through the URL): it teaches nothing.
         (
             ProgressReport(stage=Stage.ENDED, call_id="9001", caller=LINE, called=X),
             "C1",
-            LineFacts(destination_in_called=True, ids_differ=True),
+            UNKNOWN,
         ),
-        (
-            ProgressReport(stage=Stage.ENDED, called=X),
-            "C1",
-            LineFacts(destination_in_called=True),
-        ),
+        (ProgressReport(stage=Stage.ENDED, called=X), "C1", UNKNOWN),
         # Matched by number with the person as caller: maybe a return call.
         (
             ProgressReport(stage=Stage.ENDED, call_id="9001", caller=X, called=LINE),
@@ -394,14 +394,14 @@ def test_a_call_answered_and_going_on_may_report_all_along() -> None:
 def test_what_a_matched_report_teaches(
     report: ProgressReport, idcall: str, expected: LineFacts
 ) -> None:
-    """Only what cannot be a return call taken for ours teaches the line."""
+    """Only a report with the call's exact idcall teaches the line."""
     assert learned(UNKNOWN, report, phone=X, idcall=idcall, line_id=LINE) == expected
 
 
 def test_learned_facts_are_kept_and_read_back() -> None:
     """Nothing new: the same facts; stored facts read back; junk is unknown."""
-    facts = LineFacts(destination_in_called=True)
-    again = ProgressReport(stage=Stage.ENDED, caller=LINE, called=X)
+    facts = LineFacts(destination_in_called=True, ids_equal=True)
+    again = ProgressReport(stage=Stage.ENDED, call_id="C1", caller=LINE, called=X)
     assert learned(facts, again, phone=X, idcall="C1", line_id=LINE) is facts
     assert LineFacts.from_dict(facts.as_dict()) == facts
     assert LineFacts.from_dict(None) == UNKNOWN
@@ -409,12 +409,10 @@ def test_learned_facts_are_kept_and_read_back() -> None:
     assert (CALLED.destination, CALLER.destination) == ("called", "caller")
     assert (UNKNOWN.destination, CONFLICT.destination) == (None, None)
     assert (IDS.ids_are_idcall, IDS_MIXED.ids_are_idcall) == (True, False)
-    # Infocaller's own ids after our idcall: the line learns it, and no
-    # longer trusts the ids.
+    # Infocaller's own ids after our idcall: matched by number, it
+    # teaches nothing (a forged report would teach the same).
     own_id = ProgressReport(stage=Stage.ENDED, call_id="9", caller=LINE, called=X)
-    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) == LineFacts(
-        destination_in_called=True, ids_equal=True, ids_differ=True
-    )
+    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) is IDS
 
 
 @pytest.mark.parametrize(
