@@ -8,6 +8,7 @@ from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -16,8 +17,13 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.infocaller import ratelimit
+from custom_components.infocaller import (
+    incoming as incoming_module,
+    progress as progress_module,
+    ratelimit,
+)
 from custom_components.infocaller.api import CallResult, Stage
+from custom_components.infocaller.api.exceptions import InfocallerTimeoutError
 from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
@@ -28,7 +34,8 @@ from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from custom_components.infocaller.incoming import INCOMING_CALLS_KEPT
-from custom_components.infocaller.matching import LineFacts
+from custom_components.infocaller.matching import LATE_SLACK, LineFacts
+from custom_components.infocaller.progress import MAYBE_PLACED_WINDOW
 
 from .conftest import LINE, WEBHOOK_ID
 
@@ -38,6 +45,7 @@ INCOMING = f"event.infocaller_{LINE}_incoming_call"
 STATUS = f"sensor.infocaller_{LINE}_last_call_status"
 UUID = "0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d"
 MUM = "622333444"  # the saved call "Mamá" (subentry mum00002), as reported
+MUM_E164 = "+34622333444"
 X = "+34611000009"  # a person the line calls (no saved call)
 B = "+34611000008"
 
@@ -475,3 +483,176 @@ async def test_a_line_learns_that_infocallers_ids_changed(
     assert await _report(client, event="answered", call_id="90002", **report) == 200
     assert progress.tracked["C2"].status == "answered"
     assert progress.facts == LineFacts(destination_in_called=True, ids_equal=True)
+
+
+# -- what is remembered across a reload (attack 22: H1, H4, M1, M4) ----------
+
+
+def _store(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
+    data: dict[str, Any] = hass_storage[f"{DOMAIN}.{entry.entry_id}.progress"]["data"]
+    return data
+
+
+async def _reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_new_urls_forget_what_the_line_learned(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    hass_storage: dict[str, Any],
+) -> None:
+    """What reports through the old URLs taught is forgotten with them.
+
+    The store keeps a digest of the webhook id, never the id.
+    """
+    await _call(hass, X)
+    progress = _progress(progress_integration)
+    progress.async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C1", caller=LINE, called=X)
+    )
+    learned = LineFacts(destination_in_called=True, ids_equal=True)
+    assert progress.facts == learned
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).facts == learned
+    assert WEBHOOK_ID not in json.dumps(_store(hass_storage, progress_integration))
+    hass.config_entries.async_update_entry(
+        progress_integration,
+        options={**progress_integration.options, "webhook_id": "a-new-webhook-id"},
+    )
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).facts == LineFacts()
+    await _reload(hass, progress_integration)
+    assert _store(hass_storage, progress_integration)["learned"] == (
+        LineFacts().as_dict()
+    )
+
+
+async def test_a_call_that_may_have_been_placed_is_remembered_across_a_reload(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No answer from Infocaller, a reload: X's report is still not incoming.
+
+    Within the longest window a call may have (every retry, the longest
+    wait) and the late slack; after it, a call from X is incoming again.
+    """
+    freezer.move_to(NOW)
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
+    with pytest.raises(HomeAssistantError):
+        await _call(hass, X)
+    await _reload(hass, progress_integration)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    freezer.tick(MAYBE_PLACED_WINDOW + LATE_SLACK)
+    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+    freezer.tick(1)
+    assert await _report(client, event="answered", call_id="72", **numbers) == 200
+    await hass.async_block_till_done()
+    assert [e.data["caller"] for e in incoming] == [X]
+
+
+async def test_finished_calls_of_an_older_store_come_from_the_records(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store saved before finished calls were kept: the records have them."""
+    freezer.move_to(NOW)
+    await _call(hass, X)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    assert await _report(client, event="answered", call_id="91", **numbers) == 200
+    freezer.tick(30)
+    assert await _report(client, event="ended", call_id="91", **numbers) == 200
+    await _reload(hass, progress_integration)
+    saved = _store(hass_storage, progress_integration)
+    assert [call["phone"] for call in saved["recent"]] == [X]
+    del saved["recent"]
+    await _reload(hass, progress_integration)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    freezer.tick(120)
+    assert await _report(client, event="ended", call_id="93", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+
+
+async def test_finished_calls_remembered_are_capped_and_expire(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """At most FINISHED_IDS_KEPT finished calls, none older than a day."""
+    freezer.move_to(NOW)
+    progress = _progress(progress_integration)
+    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+        for phone in (X, B, MUM_E164):
+            await _call(hass, phone)
+            number = phone.lstrip("+")
+            for event in ("answered", "ended"):
+                assert await _report(client, event=event, called=number) == 200
+    assert [call.phone for call in progress.recent_calls.values()] == [B, MUM_E164]
+    await _reload(hass, progress_integration)
+    freezer.tick(24 * 3600 - 1)
+    await _reload(hass, progress_integration)
+    assert len(_progress(progress_integration).recent_calls) == 2
+    freezer.tick(3600)  # a day after their windows
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).recent_calls == {}
+
+
+async def test_repeats_after_a_reload_fire_nothing_and_the_keys_are_not_saved(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    client: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    """An incoming call's keys are remembered as a digest only."""
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    call = {"call_id": "777", "caller": "699000111", "called": LINE}
+    assert await _report(client, event="answered", **call) == 200
+    assert await _report(client, event="query", digits="80417", **call) == 200
+    await _reload(hass, progress_integration)
+    assert "80417" not in json.dumps(_store(hass_storage, progress_integration))
+    assert await _report(client, event="query", digits="80417", **call) == 200
+    assert await _report(client, event="answered", **call) == 200
+    assert await _report(client, event="ended", **call) == 200
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in incoming] == ["answered", "digits", "ended"]
+    # The talk time still counts from the answer before the reload.
+    assert incoming[-1].data["talk_seconds"] is not None
+
+
+async def test_a_report_without_ids_is_a_repeat_for_a_minute(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Same stage, caller and keys within 60 s: once; later, or others: again.
+
+    The repeats remembered are capped (the oldest go first).
+    """
+    freezer.move_to(NOW)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    caller = {"caller": "699000111", "called": LINE}
+    with patch.object(incoming_module, "INCOMING_CALLS_KEPT", 2):
+        for digits, tick in (("1", 0), ("1", 59), ("2", 0), ("1", 2), ("1", 0)):
+            freezer.tick(tick)
+            assert await _report(client, event="query", digits=digits, **caller) == 200
+        assert await _report(client, event="query", digits="3", **caller) == 200
+        assert await _report(client, event="query", digits="2", **caller) == 200
+    await hass.async_block_till_done()
+    assert [e.data["digits"] for e in incoming] == ["1", "2", "1", "3", "2"]

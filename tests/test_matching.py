@@ -15,6 +15,7 @@ from custom_components.infocaller.matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
     MATCH_PHONE,
+    TALK_SLACK,
     FollowedCall,
     LineFacts,
     Match,
@@ -426,6 +427,10 @@ def test_learned_facts_are_kept_and_read_back() -> None:
         ("1004", LINE, "1004"),  # a short code
         ("2025550123", "12025550100", "+12025550123"),  # NANP: code 1
         ("912345678", "351210000000", "+351912345678"),  # Portugal: code 351
+        # Longer than the line's national numbers: another country's, but
+        # a trunk 0 is national (no calling code begins with 0).
+        ("447700900123", LINE, "+447700900123"),
+        ("01632960123", "441632960000", "+4401632960123"),
     ],
 )
 def test_reported_numbers_are_written_as_outbound_phones(
@@ -442,3 +447,45 @@ def test_reported_numbers_are_written_as_outbound_phones(
 def test_a_lines_calling_code(line: str, code: str) -> None:
     """The codes of one and two digits are listed; every other has three."""
     assert calling_code(line) == code
+
+
+def _maybe_placed() -> FollowedCall:
+    """A request to X whose outcome is unknown (no answer read)."""
+    return FollowedCall(
+        key="R1",
+        call_id=None,
+        phone=X,
+        accepted_at=ACCEPTED,
+        scheduled_for=None,
+        window_end=ACCEPTED + timedelta(hours=5),
+        answered=False,
+        maybe_placed=True,
+    )
+
+
+@pytest.mark.parametrize("facts", [UNKNOWN, CALLED, CALLER, CALLER_IDS])
+@pytest.mark.parametrize("report", [RETURN, RETURN_NO_ID, OUT_CALLED])
+def test_a_call_that_may_have_been_placed_is_never_incoming(
+    report: ProgressReport, facts: LineFacts
+) -> None:
+    """Either of the report's numbers counts, whatever the line learned."""
+    finished = (_maybe_placed(),)
+    assert _classify(report, facts, finished=finished) == "none"
+    later = ACCEPTED + timedelta(hours=5) + LATE_SLACK + timedelta(seconds=1)
+    expected = "none" if report is OUT_CALLED else "incoming"
+    assert _classify(report, facts, finished=finished, at=later) == expected
+
+
+def test_an_ended_may_end_a_call_whose_answer_was_missed() -> None:
+    """An ``ended`` counts TALK_SLACK after the window of a call not answered."""
+    call = _call()
+    end = ACCEPTED + timedelta(minutes=6, seconds=30)
+    late = end + LATE_SLACK + timedelta(seconds=1)
+    assert not may_still_report(call, late, followed=False)
+    assert may_still_report(call, late, followed=False, ended=True)
+    assert may_still_report(call, end + TALK_SLACK, followed=False, ended=True)
+    assert not may_still_report(
+        call, end + TALK_SLACK + timedelta(seconds=1), followed=False, ended=True
+    )
+    answered = _call(answered=True)
+    assert not may_still_report(answered, late, followed=False, ended=True)

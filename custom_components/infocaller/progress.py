@@ -220,6 +220,7 @@ class InfocallerProgress:
         #: (``FINISHED_IDS_KEPT``, ``FINISHED_IDS_SECONDS``): a late report
         #: naming their number is never an incoming call.
         self.recent_calls: OrderedDict[str, FollowedCall] = OrderedDict()
+        self._recent_saved = False
         #: Reports that matched nothing yet, with when they arrived.
         #: Reports that matched nothing yet: (arrival, report, held), held
         #: when it was kept for a request on its way (``_match_kept``).
@@ -246,8 +247,11 @@ class InfocallerProgress:
         #: match no followed call, and those that do, each their own budget.
         self.limiter = RateLimiter()
         self.matched_limiter = RateLimiter()
-        #: What matched reports revealed (``matching.learned``), saved.
+        #: What matched reports revealed (``matching.learned``), saved with
+        #: a digest of the URLs' webhook id they came through (taken now:
+        #: the options change before the line unloads and saves).
         self.facts = LineFacts()
+        self._url = url_mark(entry.options.get(CONF_WEBHOOK_ID))
         #: Calls someone made to the line (``incoming.py``).
         self.incoming = IncomingCalls(hass, entry, self.line_id)
 
@@ -271,7 +275,8 @@ class InfocallerProgress:
         ):
             self._restore({"tracked": self.records.legacy_tracked})
             self._saving.async_schedule()  # from now on in our store
-        self._recall_records()
+        if not self._recent_saved:
+            self._recall_records()
 
     def _loaded(self, data: Mapping[str, Any]) -> bool:
         """Take what ``async_load_state`` read; True (something was there)."""
@@ -301,7 +306,8 @@ class InfocallerProgress:
         recent: OrderedDict[str, FollowedCall] = OrderedDict()
         for item in data.get("recent") or []:
             call = _recent_from_dict(item)
-            recent[call.key] = call
+            if _last_time(call) >= oldest:
+                recent[call.key] = call
         seen: dict[str, dict[tuple[str, str | None], None]] = {}
         for key, marks in (data.get("seen") or {}).items():
             if key in tracked:
@@ -312,17 +318,19 @@ class InfocallerProgress:
         self.incoming.restore(data.get("incoming") or [])
         self.tracked, self._ids, self.finished_ids = tracked, ids, finished
         self.recent_calls, self._seen = recent, seen
+        self._recent_saved = "recent" in data
         self.facts = LineFacts.from_dict(data.get("learned"))
-        mark = url_mark(self.entry.options.get(CONF_WEBHOOK_ID))
-        if "url" in data and data.get("url") != mark:
-            # New URLs: what a report through the old ones taught is gone.
-            self.facts = LineFacts()
+        if data.get("url") != self._url:
+            if "url" in data:
+                # New URLs: what reports through the old ones taught is gone.
+                self.facts = LineFacts()
+            self._saving.async_schedule()  # the URLs they came through
 
     def _recall_records(self) -> None:
-        """Remember the records' finished and maybe placed calls too.
+        """Remember the records' finished and maybe placed calls.
 
-        A store saved before finished calls were kept in it still has
-        them in the line's records.
+        A store saved before finished calls were kept in it (or none): the
+        line's records still have the last ones.
         """
         for record in self.records.recent:
             if record.key in self.tracked or record.key in self.recent_calls:
@@ -335,9 +343,11 @@ class InfocallerProgress:
     def _remember(self, call: FollowedCall) -> None:
         """Keep a finished or maybe placed call; forget the oldest ones."""
         recent = self.recent_calls
+        oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
+        if _last_time(call) < oldest:
+            return
         recent[call.key] = call
         recent.move_to_end(call.key)
-        oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
         while recent and (
             len(recent) > FINISHED_IDS_KEPT
             or _last_time(next(iter(recent.values()))) < oldest
@@ -358,7 +368,7 @@ class InfocallerProgress:
                 for call_id, (key, at) in self.finished_ids.items()
             },
             "learned": self.facts.as_dict(),
-            "url": url_mark(self.entry.options.get(CONF_WEBHOOK_ID)),
+            "url": self._url,
             "recent": [_recent_as_dict(call) for call in self.recent_calls.values()],
             "seen": {
                 key: [list(mark) for mark in marks]
