@@ -2,8 +2,10 @@
 
 Progress owns the calls it follows: it learns about each accepted call from
 the records (a new record with a ``queued`` status), keeps the followed
-calls and the ids of finished ones in its own store, and ends following a
-call by a timer. Infocaller's requests reach the line's webhook
+calls (and the marks of the reports applied to them), the ids, numbers and
+windows of finished ones, requests that may have been placed (no answer
+read), what the line learned and the incoming calls seen in its own store,
+and ends following a call by a timer. Infocaller's requests reach the line's webhook
 (``webhook.py``, ``receiver.py``), which hands each parsed ``ProgressReport``
 to ``async_report``; which call a report belongs to is ``matching.py``'s
 rule. A report that matches nothing is announced, and kept a short while
