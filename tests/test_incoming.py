@@ -656,3 +656,49 @@ async def test_a_report_without_ids_is_a_repeat_for_a_minute(
         assert await _report(client, event="query", digits="2", **caller) == 200
     await hass.async_block_till_done()
     assert [e.data["digits"] for e in incoming] == ["1", "2", "1", "3", "2"]
+
+
+async def test_a_maybe_placed_request_of_an_older_store_comes_from_the_records(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    client: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store without finished calls: a no_answer record is still a call."""
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
+    with pytest.raises(HomeAssistantError):
+        await _call(hass, X)
+    await _reload(hass, progress_integration)
+    del _store(hass_storage, progress_integration)["recent"]
+    await _reload(hass, progress_integration)
+    (call,) = _progress(progress_integration).recent_calls.values()
+    assert (call.phone, call.maybe_placed) == (X, True)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+
+
+async def test_what_progress_restores_is_checked_and_bounded(
+    hass: HomeAssistant, progress_integration: MockConfigEntry
+) -> None:
+    """What progress restores is checked, and bounded.
+
+    A finished call without its time is refused (nothing taken); marks of
+    calls no longer followed, and incoming calls beyond the cap, are dropped.
+    """
+    progress = _progress(progress_integration)
+    junk = {"recent": [{"key": "k", "phone": X, "accepted_at": None}]}
+    with pytest.raises(ValueError, match="no accepted_at"):
+        progress._restore(junk)
+    assert progress.recent_calls == {}
+    incoming = [
+        {"keys": [f"id:{n}"], "marks": [["answered", None]]}
+        for n in range(2 * INCOMING_CALLS_KEPT + 1)
+    ]
+    progress._restore({"seen": {"gone": [["answered", None]]}, "incoming": incoming})
+    assert progress._seen == {}
+    assert len(progress.incoming.calls) == 2 * INCOMING_CALLS_KEPT
+    assert "id:0" not in progress.incoming.calls
