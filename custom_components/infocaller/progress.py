@@ -712,6 +712,9 @@ class InfocallerProgress:
         False when it is not one (``matching.is_incoming``): it is then an
         unmatched report, as before.
         """
+        # Equal numbers (``same_number``) have equal tails: a cheap sieve
+        # over up to FINISHED_IDS_KEPT calls, is_incoming compares exactly.
+        tails = {_tail(number) for number in report.numbers}
         if not self.incoming.knows(report) and (
             report.caller is None  # cheap: junk floods stop here
             or not is_incoming(
@@ -722,7 +725,7 @@ class InfocallerProgress:
                 finished=[
                     call
                     for call in self.recent_calls.values()
-                    if any(same_number(call.phone, n) for n in report.numbers)
+                    if _tail(call.phone) in tails
                 ],
                 sending=self.sending,
                 at=now,
@@ -875,6 +878,14 @@ class InfocallerProgress:
         async_dispatcher_send(
             self.hass, self.records.signal, LineUpdate(record=record, progress=data)
         )
+
+
+def _tail(number: str) -> str:
+    """Return a number's last nine digits (``same_number`` compares them)."""
+    digits = number.lstrip("+")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    return digits[-9:]
 
 
 def _digit_marks(seen: dict[tuple[str, str | None], None]) -> int:
