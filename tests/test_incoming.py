@@ -8,6 +8,7 @@ from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -16,8 +17,13 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.infocaller import ratelimit
+from custom_components.infocaller import (
+    incoming as incoming_module,
+    progress as progress_module,
+    ratelimit,
+)
 from custom_components.infocaller.api import CallResult, Stage
+from custom_components.infocaller.api.exceptions import InfocallerTimeoutError
 from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     DOMAIN,
@@ -28,7 +34,8 @@ from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from custom_components.infocaller.incoming import INCOMING_CALLS_KEPT
-from custom_components.infocaller.matching import LineFacts
+from custom_components.infocaller.matching import LATE_SLACK, LineFacts
+from custom_components.infocaller.progress import MAYBE_PLACED_WINDOW
 
 from .conftest import LINE, WEBHOOK_ID
 
@@ -38,6 +45,7 @@ INCOMING = f"event.infocaller_{LINE}_incoming_call"
 STATUS = f"sensor.infocaller_{LINE}_last_call_status"
 UUID = "0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d"
 MUM = "622333444"  # the saved call "Mamá" (subentry mum00002), as reported
+MUM_E164 = "+34622333444"
 X = "+34611000009"  # a person the line calls (no saved call)
 B = "+34611000008"
 
@@ -137,7 +145,10 @@ async def test_an_incoming_call_reaches_the_bus_and_the_event_entity(
 async def test_a_caller_that_is_no_saved_call_and_a_report_without_ids(
     hass: HomeAssistant, client: Any
 ) -> None:
-    """The number is written as outbound phones are; no ids: nothing ties it."""
+    """The number is written as outbound phones are; no ids: one repeat fires.
+
+    A repeat within a minute (same stage, caller and digits) fires once.
+    """
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     for _ in range(2):
         assert await _report(client, event="answered", caller="699000111") == 200
@@ -153,7 +164,7 @@ async def test_a_caller_that_is_no_saved_call_and_a_report_without_ids(
             e.data["talk_seconds"],
         )
         for e in incoming
-    ] == [("+34699000111", None, None, None)] * 3
+    ] == [("+34699000111", None, None, None)] * 2
 
 
 async def test_incoming_names_nobody_when_no_caller_is_known(
@@ -179,14 +190,18 @@ async def test_incoming_names_nobody_when_no_caller_is_known(
 @pytest.mark.parametrize(
     ("taught_by", "expected"),
     [
-        # The line called B before; Infocaller's report said so with the
-        # line as caller (its own id), or with our idcall.
-        ({"call_id": "90001", "caller": LINE, "called": B}, "incoming"),
-        ({"call_id": "C1", "caller": B, "called": LINE}, "incoming"),
+        # The line called B before; Infocaller's report with our idcall
+        # said outbound reports carry the person as called.
+        ({"call_id": "C1", "caller": LINE, "called": B}, "incoming"),
+        # A report matched by number teaches nothing (it may be forged).
+        ({"call_id": "90001", "caller": LINE, "called": B}, "ambiguous"),
+        # The person as caller in our calls' reports: a call from X while
+        # X is being called looks the same (whatever its id).
+        ({"call_id": "C1", "caller": B, "called": LINE}, "ambiguous"),
         # Nothing learned that tells a return call from the call's report.
         ({"call_id": "90001", "caller": B, "called": LINE}, "ambiguous"),
     ],
-    ids=["line-as-caller", "idcall", "ambiguous"],
+    ids=["line-as-caller", "by-number", "idcall", "ambiguous"],
 )
 async def test_a_return_call_is_not_the_answer_of_the_call_to_that_person(
     hass: HomeAssistant,
@@ -199,9 +214,10 @@ async def test_a_return_call_is_not_the_answer_of_the_call_to_that_person(
 ) -> None:
     """X calls the line while our call to X rings (their own call id).
 
-    Once matched reports showed the direction or that Infocaller uses our
-    idcall, it is an incoming call and our call still rings; otherwise it
-    stays the answer of our call (ambiguous: the README says so).
+    Once a report with our idcall showed that the person is ``called`` in
+    our calls' reports, it is an incoming call and our call still rings;
+    otherwise it stays the answer of our call (ambiguous: the README says
+    so).
     """
     freezer.move_to(NOW)
     await _call(hass, B)
@@ -456,9 +472,8 @@ async def test_a_line_learns_that_infocallers_ids_changed(
 ) -> None:
     """Reports with our idcall, then with Infocaller's own ids: still our calls.
 
-    A report with the line as caller cannot be a call someone made, so it
-    goes by number even once the ids were known to be ours, and teaches
-    the line that they no longer are (the end-to-end test switches them).
+    A call id we never had is no sign of an incoming call: the report goes
+    by number, and (matched by number) teaches nothing.
     """
     await _call(hass, B)
     report = {"caller": LINE, "called": B.lstrip("+")}
@@ -469,4 +484,223 @@ async def test_a_line_learns_that_infocallers_ids_changed(
     report = {"caller": LINE, "called": X.lstrip("+")}
     assert await _report(client, event="answered", call_id="90002", **report) == 200
     assert progress.tracked["C2"].status == "answered"
-    assert not progress.facts.ids_are_idcall
+    assert progress.facts == LineFacts(destination_in_called=True, ids_equal=True)
+
+
+# -- what is remembered across a reload (attack 22: H1, H4, M1, M4) ----------
+
+
+def _store(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
+    data: dict[str, Any] = hass_storage[f"{DOMAIN}.{entry.entry_id}.progress"]["data"]
+    return data
+
+
+async def _reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_new_urls_forget_what_the_line_learned(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    hass_storage: dict[str, Any],
+) -> None:
+    """What reports through the old URLs taught is forgotten with them.
+
+    The store keeps a digest of the webhook id, never the id.
+    """
+    await _call(hass, X)
+    progress = _progress(progress_integration)
+    progress.async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C1", caller=LINE, called=X)
+    )
+    learned = LineFacts(destination_in_called=True, ids_equal=True)
+    assert progress.facts == learned
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).facts == learned
+    assert WEBHOOK_ID not in json.dumps(_store(hass_storage, progress_integration))
+    hass.config_entries.async_update_entry(
+        progress_integration,
+        options={**progress_integration.options, "webhook_id": "a-new-webhook-id"},
+    )
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).facts == LineFacts()
+    await _reload(hass, progress_integration)
+    assert _store(hass_storage, progress_integration)["learned"] == (
+        LineFacts().as_dict()
+    )
+
+
+async def test_a_call_that_may_have_been_placed_is_remembered_across_a_reload(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No answer from Infocaller, a reload: X's report is still not incoming.
+
+    Within the longest window a call may have (every retry, the longest
+    wait) and the late slack; after it, a call from X is incoming again.
+    """
+    freezer.move_to(NOW)
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
+    with pytest.raises(HomeAssistantError):
+        await _call(hass, X)
+    await _reload(hass, progress_integration)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    freezer.tick(MAYBE_PLACED_WINDOW + LATE_SLACK)
+    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+    freezer.tick(1)
+    assert await _report(client, event="answered", call_id="72", **numbers) == 200
+    await hass.async_block_till_done()
+    assert [e.data["caller"] for e in incoming] == [X]
+
+
+async def test_finished_calls_of_an_older_store_come_from_the_records(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store saved before finished calls were kept: the records have them."""
+    freezer.move_to(NOW)
+    await _call(hass, X)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    assert await _report(client, event="answered", call_id="91", **numbers) == 200
+    freezer.tick(30)
+    assert await _report(client, event="ended", call_id="91", **numbers) == 200
+    await _reload(hass, progress_integration)
+    saved = _store(hass_storage, progress_integration)
+    assert [call["phone"] for call in saved["recent"]] == [X]
+    del saved["recent"]
+    await _reload(hass, progress_integration)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    freezer.tick(120)
+    assert await _report(client, event="ended", call_id="93", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+
+
+async def test_finished_calls_remembered_are_capped_and_expire(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    call_ids: list[str],
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """At most FINISHED_IDS_KEPT finished calls, none older than a day."""
+    freezer.move_to(NOW)
+    progress = _progress(progress_integration)
+    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+        for phone in (X, B, MUM_E164):
+            await _call(hass, phone)
+            number = phone.lstrip("+")
+            for event in ("answered", "ended"):
+                assert await _report(client, event=event, called=number) == 200
+    assert [call.phone for call in progress.recent_calls.values()] == [B, MUM_E164]
+    await _reload(hass, progress_integration)
+    freezer.tick(24 * 3600 - 1)
+    await _reload(hass, progress_integration)
+    assert len(_progress(progress_integration).recent_calls) == 2
+    freezer.tick(3600)  # a day after their windows
+    await _reload(hass, progress_integration)
+    assert _progress(progress_integration).recent_calls == {}
+
+
+async def test_repeats_after_a_reload_fire_nothing_and_the_keys_are_not_saved(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    client: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    """An incoming call's keys are remembered as a digest only."""
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    call = {"call_id": "777", "caller": "699000111", "called": LINE}
+    assert await _report(client, event="answered", **call) == 200
+    assert await _report(client, event="query", digits="80417", **call) == 200
+    await _reload(hass, progress_integration)
+    assert "80417" not in json.dumps(_store(hass_storage, progress_integration))
+    assert await _report(client, event="query", digits="80417", **call) == 200
+    assert await _report(client, event="answered", **call) == 200
+    assert await _report(client, event="ended", **call) == 200
+    await hass.async_block_till_done()
+    assert [e.data["stage"] for e in incoming] == ["answered", "digits", "ended"]
+    # The talk time still counts from the answer before the reload.
+    assert incoming[-1].data["talk_seconds"] is not None
+
+
+async def test_a_report_without_ids_is_a_repeat_for_a_minute(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    client: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Same stage, caller and keys within 60 s: once; later, or others: again.
+
+    The repeats remembered are capped (the oldest go first).
+    """
+    freezer.move_to(NOW)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    caller = {"caller": "699000111", "called": LINE}
+    with patch.object(incoming_module, "INCOMING_CALLS_KEPT", 2):
+        for digits, tick in (("1", 0), ("1", 59), ("2", 0), ("1", 2), ("1", 0)):
+            freezer.tick(tick)
+            assert await _report(client, event="query", digits=digits, **caller) == 200
+        assert await _report(client, event="query", digits="3", **caller) == 200
+        assert await _report(client, event="query", digits="2", **caller) == 200
+    await hass.async_block_till_done()
+    assert [e.data["digits"] for e in incoming] == ["1", "2", "1", "3", "2"]
+
+
+async def test_a_maybe_placed_request_of_an_older_store_comes_from_the_records(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    client: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store without finished calls: a no_answer record is still a call."""
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
+    with pytest.raises(HomeAssistantError):
+        await _call(hass, X)
+    await _reload(hass, progress_integration)
+    del _store(hass_storage, progress_integration)["recent"]
+    await _reload(hass, progress_integration)
+    (call,) = _progress(progress_integration).recent_calls.values()
+    assert (call.phone, call.maybe_placed) == (X, True)
+    incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
+    numbers = {"caller": X.lstrip("+"), "called": LINE}
+    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    await hass.async_block_till_done()
+    assert incoming == []
+
+
+async def test_what_progress_restores_is_checked_and_bounded(
+    hass: HomeAssistant, progress_integration: MockConfigEntry
+) -> None:
+    """What progress restores is checked, and bounded.
+
+    A finished call without its time is refused (nothing taken); marks of
+    calls no longer followed, and incoming calls beyond the cap, are dropped.
+    """
+    progress = _progress(progress_integration)
+    junk = {"recent": [{"key": "k", "phone": X, "accepted_at": None}]}
+    with pytest.raises(ValueError, match="no accepted_at"):
+        progress._restore(junk)
+    assert progress.recent_calls == {}
+    incoming = [
+        {"keys": [f"id:{n}"], "marks": [["answered", None]]}
+        for n in range(2 * INCOMING_CALLS_KEPT + 1)
+    ]
+    progress._restore({"seen": {"gone": [["answered", None]]}, "incoming": incoming})
+    assert progress._seen == {}
+    assert len(progress.incoming.calls) == 2 * INCOMING_CALLS_KEPT
+    assert "id:0" not in progress.incoming.calls

@@ -15,6 +15,7 @@ from custom_components.infocaller.matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
     MATCH_PHONE,
+    TALK_SLACK,
     FollowedCall,
     LineFacts,
     Match,
@@ -258,14 +259,16 @@ def _finished_call(minutes_ago: float) -> FollowedCall:
     ("report", "facts", "context", "expected"),
     [
         # A call to X is followed: the person calling back is ambiguous
-        # until the line has learned enough (then the return call is fixed).
+        # unless the line learned that outbound reports carry the person
+        # as called. A call id we never had proves nothing (Infocaller may
+        # use its own ids for some reports): still ours.
         (RETURN, UNKNOWN, "followed", "ours:C1"),
         (RETURN, CALLER, "followed", "ours:C1"),
         (RETURN, CONFLICT, "followed", "ours:C1"),
         (RETURN, IDS_MIXED, "followed", "ours:C1"),
         (RETURN, CALLED, "followed", "incoming"),
-        (RETURN, IDS, "followed", "incoming"),
-        (RETURN, CALLER_IDS, "followed", "incoming"),
+        (RETURN, IDS, "followed", "ours:C1"),
+        (RETURN, CALLER_IDS, "followed", "ours:C1"),
         (RETURN_NO_ID, IDS, "followed", "ours:C1"),
         (RETURN_NO_ID, CALLED, "followed", "incoming"),
         # The outbound call's own reports, either way round, stay ours.
@@ -289,7 +292,8 @@ def _finished_call(minutes_ago: float) -> FollowedCall:
         (RETURN, UNKNOWN, "ended 2 min ago", "none"),
         (RETURN, CALLER, "ended 2 min ago", "none"),
         (RETURN, CALLED, "ended 2 min ago", "incoming"),
-        (RETURN, IDS, "ended 2 min ago", "incoming"),
+        (RETURN, IDS, "ended 2 min ago", "none"),
+        (RETURN, CALLER_IDS, "ended 2 min ago", "none"),
         (RETURN, UNKNOWN, "ended 10 min ago", "incoming"),
         # A request to X is on its way (its answer not read): an early report.
         (RETURN, UNKNOWN, "sending", "held"),
@@ -364,17 +368,14 @@ def test_a_call_answered_and_going_on_may_report_all_along() -> None:
             "C1",
             LineFacts(destination_in_caller=True, ids_equal=True),
         ),
-        # Infocaller's own id, the destination as called: its ids differ.
+        # Matched by number (another id, or none): it may be anybody's
+        # (a report forged through the URL): it teaches nothing.
         (
             ProgressReport(stage=Stage.ENDED, call_id="9001", caller=LINE, called=X),
             "C1",
-            LineFacts(destination_in_called=True, ids_differ=True),
+            UNKNOWN,
         ),
-        (
-            ProgressReport(stage=Stage.ENDED, called=X),
-            "C1",
-            LineFacts(destination_in_called=True),
-        ),
+        (ProgressReport(stage=Stage.ENDED, called=X), "C1", UNKNOWN),
         # Matched by number with the person as caller: maybe a return call.
         (
             ProgressReport(stage=Stage.ENDED, call_id="9001", caller=X, called=LINE),
@@ -394,14 +395,14 @@ def test_a_call_answered_and_going_on_may_report_all_along() -> None:
 def test_what_a_matched_report_teaches(
     report: ProgressReport, idcall: str, expected: LineFacts
 ) -> None:
-    """Only what cannot be a return call taken for ours teaches the line."""
+    """Only a report with the call's exact idcall teaches the line."""
     assert learned(UNKNOWN, report, phone=X, idcall=idcall, line_id=LINE) == expected
 
 
 def test_learned_facts_are_kept_and_read_back() -> None:
     """Nothing new: the same facts; stored facts read back; junk is unknown."""
-    facts = LineFacts(destination_in_called=True)
-    again = ProgressReport(stage=Stage.ENDED, caller=LINE, called=X)
+    facts = LineFacts(destination_in_called=True, ids_equal=True)
+    again = ProgressReport(stage=Stage.ENDED, call_id="C1", caller=LINE, called=X)
     assert learned(facts, again, phone=X, idcall="C1", line_id=LINE) is facts
     assert LineFacts.from_dict(facts.as_dict()) == facts
     assert LineFacts.from_dict(None) == UNKNOWN
@@ -409,12 +410,10 @@ def test_learned_facts_are_kept_and_read_back() -> None:
     assert (CALLED.destination, CALLER.destination) == ("called", "caller")
     assert (UNKNOWN.destination, CONFLICT.destination) == (None, None)
     assert (IDS.ids_are_idcall, IDS_MIXED.ids_are_idcall) == (True, False)
-    # Infocaller's own ids after our idcall: the line learns it, and no
-    # longer trusts the ids.
+    # Infocaller's own ids after our idcall: matched by number, it
+    # teaches nothing (a forged report would teach the same).
     own_id = ProgressReport(stage=Stage.ENDED, call_id="9", caller=LINE, called=X)
-    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) == LineFacts(
-        destination_in_called=True, ids_equal=True, ids_differ=True
-    )
+    assert learned(IDS, own_id, phone=X, idcall="C1", line_id=LINE) is IDS
 
 
 @pytest.mark.parametrize(
@@ -428,6 +427,10 @@ def test_learned_facts_are_kept_and_read_back() -> None:
         ("1004", LINE, "1004"),  # a short code
         ("2025550123", "12025550100", "+12025550123"),  # NANP: code 1
         ("912345678", "351210000000", "+351912345678"),  # Portugal: code 351
+        # Longer than the line's national numbers: another country's, but
+        # a trunk 0 is national (no calling code begins with 0).
+        ("447700900123", LINE, "+447700900123"),
+        ("01632960123", "441632960000", "+4401632960123"),
     ],
 )
 def test_reported_numbers_are_written_as_outbound_phones(
@@ -444,3 +447,45 @@ def test_reported_numbers_are_written_as_outbound_phones(
 def test_a_lines_calling_code(line: str, code: str) -> None:
     """The codes of one and two digits are listed; every other has three."""
     assert calling_code(line) == code
+
+
+def _maybe_placed() -> FollowedCall:
+    """A request to X whose outcome is unknown (no answer read)."""
+    return FollowedCall(
+        key="R1",
+        call_id=None,
+        phone=X,
+        accepted_at=ACCEPTED,
+        scheduled_for=None,
+        window_end=ACCEPTED + timedelta(hours=5),
+        answered=False,
+        maybe_placed=True,
+    )
+
+
+@pytest.mark.parametrize("facts", [UNKNOWN, CALLED, CALLER, CALLER_IDS])
+@pytest.mark.parametrize("report", [RETURN, RETURN_NO_ID, OUT_CALLED])
+def test_a_call_that_may_have_been_placed_is_never_incoming(
+    report: ProgressReport, facts: LineFacts
+) -> None:
+    """Either of the report's numbers counts, whatever the line learned."""
+    finished = (_maybe_placed(),)
+    assert _classify(report, facts, finished=finished) == "none"
+    later = ACCEPTED + timedelta(hours=5) + LATE_SLACK + timedelta(seconds=1)
+    expected = "none" if report is OUT_CALLED else "incoming"
+    assert _classify(report, facts, finished=finished, at=later) == expected
+
+
+def test_an_ended_may_end_a_call_whose_answer_was_missed() -> None:
+    """An ``ended`` counts TALK_SLACK after the window of a call not answered."""
+    call = _call()
+    end = ACCEPTED + timedelta(minutes=6, seconds=30)
+    late = end + LATE_SLACK + timedelta(seconds=1)
+    assert not may_still_report(call, late, followed=False)
+    assert may_still_report(call, late, followed=False, ended=True)
+    assert may_still_report(call, end + TALK_SLACK, followed=False, ended=True)
+    assert not may_still_report(
+        call, end + TALK_SLACK + timedelta(seconds=1), followed=False, ended=True
+    )
+    answered = _call(answered=True)
+    assert not may_still_report(answered, late, followed=False, ended=True)

@@ -10,19 +10,25 @@ what the line learned). Each applied report fires
 
 The reports of one incoming call are tied together by its call id or UUID,
 for the talk time and to apply a repeated report once; at most
-``INCOMING_CALLS_KEPT`` calls are remembered, in memory only.
+``INCOMING_CALLS_KEPT`` calls are remembered, saved in call progress's
+store (a repeat after a restart fires nothing; the digits are kept as a
+digest only). A report without call id and UUID is a repeat when the same
+stage, caller and digits came within ``ANONYMOUS_REPEAT``.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+import hashlib
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 
 from .api import Stage
 from .const import ATTR_PHONE, DOMAIN, EVENT_INCOMING_CALL
@@ -36,6 +42,9 @@ if TYPE_CHECKING:
 INCOMING_CALLS_KEPT: Final = 100
 #: Distinct digits applied per incoming call; more are ignored.
 DIGITS_PER_CALL: Final = 20
+#: A report without ids repeating one (stage, caller, digits) within this
+#: long is a repeat: applied once.
+ANONYMOUS_REPEAT: Final = timedelta(seconds=60)
 #: The stages an incoming call's report can have (the event entity's types).
 INCOMING_STAGES: Final = tuple(
     stage.value for stage in Stage if stage is not Stage.NOT_ANSWERED
@@ -47,6 +56,13 @@ def incoming_signal(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_incoming"
 
 
+def digits_mark(digits: str | None) -> str | None:
+    """Return what is remembered of a report's digits: a digest, not them."""
+    if digits is None:
+        return None
+    return hashlib.sha256(digits.encode()).hexdigest()[:16]
+
+
 @dataclass(slots=True)
 class IncomingCall:
     """What is remembered of one incoming call."""
@@ -54,7 +70,8 @@ class IncomingCall:
     caller: str | None
     called: str | None
     answered_at: datetime | None = None
-    #: (stage, digits) of the reports applied: a repeat is applied once.
+    #: (stage, ``digits_mark``) of the reports applied: a repeat is applied
+    #: once.
     marks: dict[tuple[str, str | None], None] = field(default_factory=dict)
 
 
@@ -74,6 +91,60 @@ class IncomingCalls:
         self.last: dict[str, Any] | None = None
         #: How many keys reports may fire (a PIN is not guessed by URL).
         self.digits_budget = DigitsBudget(hass, entry)
+        #: Reports without ids applied lately: (stage, caller, digits mark).
+        self._anonymous: dict[tuple[str, str | None, str | None], datetime] = {}
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """Return the calls remembered, as saved (oldest first)."""
+        calls: dict[int, tuple[IncomingCall, list[str]]] = {}
+        for key, call in self.calls.items():
+            calls.setdefault(id(call), (call, []))[1].append(key)
+        return [
+            {
+                "keys": keys,
+                "caller": call.caller,
+                "called": call.called,
+                "answered_at": call.answered_at and call.answered_at.isoformat(),
+                "marks": [list(mark) for mark in call.marks],
+            }
+            for call, keys in calls.values()
+        ]
+
+    def restore(self, saved: Iterable[Any]) -> None:
+        """Take the calls ``as_list`` saved; raises if they are not that."""
+        calls: OrderedDict[str, IncomingCall] = OrderedDict()
+        for item in saved:
+            answered_at = item.get("answered_at")
+            call = IncomingCall(
+                caller=item.get("caller"),
+                called=item.get("called"),
+                answered_at=dt_util.parse_datetime(answered_at)
+                if answered_at
+                else None,
+                marks={
+                    (str(stage), None if mark is None else str(mark)): None
+                    for stage, mark in item.get("marks") or []
+                },
+            )
+            for key in item["keys"]:
+                calls[str(key)] = call
+        while len(calls) > 2 * INCOMING_CALLS_KEPT:
+            calls.popitem(last=False)
+        self.calls = calls
+
+    def _anonymous_repeat(self, report: ProgressReport, at: datetime) -> bool:
+        """Whether a report without ids repeats one applied within a minute."""
+        oldest = at - ANONYMOUS_REPEAT
+        for mark, when in list(self._anonymous.items()):
+            if when < oldest:
+                del self._anonymous[mark]
+        mark = (report.stage.value, report.caller, digits_mark(report.digits))
+        if mark in self._anonymous:
+            return True
+        if len(self._anonymous) >= INCOMING_CALLS_KEPT:
+            del self._anonymous[next(iter(self._anonymous))]
+        self._anonymous[mark] = at
+        return False
 
     @staticmethod
     def _keys(report: ProgressReport) -> list[str]:
@@ -102,22 +173,27 @@ class IncomingCalls:
         return call
 
     @callback
-    def async_report(self, report: ProgressReport, at: datetime) -> None:
-        """Apply a report of an incoming call: the event, unless a repeat."""
+    def async_report(self, report: ProgressReport, at: datetime) -> bool:
+        """Apply a report of an incoming call: the event, unless a repeat.
+
+        True when it was applied (something to save).
+        """
+        if not self._keys(report) and self._anonymous_repeat(report, at):
+            return False
         call = self._call(report)
-        mark = (report.stage.value, report.digits)
+        mark = (report.stage.value, digits_mark(report.digits))
         if mark in call.marks or (
             report.digits is not None
             and sum(digits is not None for _stage, digits in call.marks)
             >= DIGITS_PER_CALL
         ):
-            return
+            return False
         call.marks[mark] = None
         caller = call.caller or report.caller
         if report.digits is not None and not self.digits_budget.allow(
             "" if caller is None else reported_e164(caller, self.line_id), at
         ):
-            return
+            return True  # dropped, but marked: its repeats are not counted again
         call.caller = call.caller or report.caller
         call.called = call.called or report.called
         talk_seconds: float | None = None
@@ -130,6 +206,7 @@ class IncomingCalls:
         self.last = data
         self.hass.bus.async_fire(EVENT_INCOMING_CALL, data)
         async_dispatcher_send(self.hass, self.signal, data)
+        return True
 
     def _event_data(
         self,

@@ -26,18 +26,22 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
   a chain calls the same person again (``rounds``), an "answered" goes to
   the newer call, the one the chain waits on.
 - What the line's matched reports revealed (``LineFacts``, learned by
-  ``learned``) narrows the number match: once outbound reports are known
-  to carry the destination in one field, only that field is compared; once
-  Infocaller is known to report our calls by the ``idcall`` it answered, a
-  call id we never had on a report whose caller is not the line is not a
-  call of ours.
+  ``learned`` only from reports carrying a call's exact ``idcall``)
+  narrows the number match: once outbound reports are known to carry the
+  destination in one field, only that field is compared. A call id we
+  never had is never by itself a sign of an incoming call: Infocaller may
+  use other ids for some reports.
 
 Incoming calls (a call someone made to the line, ``is_incoming``): a
 report that matched no call of ours, was not held, and names a caller that
 is not the line; never one whose possible destination (either number while
 the direction is unknown) is being called, or was called within its window
-or ``LATE_SLACK`` after it: an outbound call's late or unmatched report
-looks like a call from that person.
+(or end) and ``LATE_SLACK`` after it; for an ``ended``, within
+``MAX_TALK_SECONDS`` after the window of a call nobody was seen to answer
+(its answer may have been missed). A request whose outcome is unknown
+(``no_answer``: it may have been placed) is such a call too ("maybe
+placed"), and then either of the report's numbers counts: an outbound
+call's late or unmatched report looks like a call from that person.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from .api import CallRequest, Stage
-from .const import RETRY_INTERVAL_SECONDS, RING_SECONDS
+from .const import MAX_TALK_SECONDS, RETRY_INTERVAL_SECONDS, RING_SECONDS
 
 if TYPE_CHECKING:
     # Only a line with call progress loads the report reader.
@@ -62,6 +66,9 @@ EARLY_SLACK: Final = timedelta(seconds=60)
 #: A report naming a number we called within this long after the call's
 #: window (or its end) may be that call's late report: never incoming.
 LATE_SLACK: Final = timedelta(minutes=5)
+#: An ``ended`` naming a number called this long after the window of a
+#: call nobody was seen to answer may end that call (its answer missed).
+TALK_SLACK: Final = timedelta(seconds=MAX_TALK_SECONDS)
 #: Which field of a report holds an outbound call's destination.
 DESTINATION_CALLER: Final = "caller"
 DESTINATION_CALLED: Final = "called"
@@ -114,6 +121,9 @@ class FollowedCall:
     answered: bool
     given_up: bool = False
     ended_at: datetime | None = None
+    #: A request whose outcome is unknown (``no_answer``): it may have been
+    #: placed; never matched, only kept against incoming calls.
+    maybe_placed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,26 +188,23 @@ def learned(
 ) -> LineFacts:
     """Return the facts with what a report matched to a call to ``phone`` shows.
 
-    Only what cannot be an incoming call taken for ours teaches: the report
-    carried our ``idcall`` (exact), or the destination in ``called`` (an
-    incoming call has an Infocaller number there), or the line as caller. A
-    return call from the person (their number as caller, matched by
-    number) teaches nothing.
+    Only a report that carried the call's exact ``idcall`` teaches: a
+    report matched by number may be anybody's (a return call from the
+    person, or a report forged by someone who has the URL), and what is
+    learned narrows every later match.
     """
+    exact = report.call_id is not None and report.call_id == idcall
+    if not exact:
+        return facts
     in_caller = report.caller is not None and same_number(phone, report.caller)
     in_called = report.called is not None and same_number(phone, report.called)
-    exact = report.call_id is not None and report.call_id == idcall
-    changes: dict[str, bool] = {}
+    changes: dict[str, bool] = {"ids_equal": True}
     if in_called and not in_caller:
         changes["destination_in_called"] = True
-        if report.call_id is not None and not exact:
-            changes["ids_differ"] = True
-    elif in_caller and not in_called and exact:
+    elif in_caller and not in_called:
         line_called = report.called is None or same_number(line_id, report.called)
         if line_called:
             changes["destination_in_caller"] = True
-    if exact:
-        changes["ids_equal"] = True
     if all(getattr(facts, name) for name in changes):
         return facts
     return LineFacts(**(facts.as_dict() | changes))
@@ -282,7 +289,8 @@ def match_report(
     key; ``finished_ids`` are the call ids of calls no longer followed;
     ``sending`` the numbers with a request on its way; ``facts`` what the
     line's matched reports revealed. A report that was held for a request
-    to its number (``was_held``) goes by number whatever its call id.
+    to its number (``was_held``) goes by number whatever its call id: a
+    call id we never had may be Infocaller's own for our call.
     """
     if not for_this_line(report, line_id):
         return Match(None, MATCH_NONE, ours=True)
@@ -295,17 +303,6 @@ def match_report(
         numbers = destination_numbers(report, facts)
         if any(same_number(phone, number) for phone in sending for number in numbers):
             return Match(None, MATCH_NONE, held=True)
-        if (
-            facts is not None
-            and facts.ids_are_idcall
-            and not was_held
-            and report.caller is not None
-            and not same_number(line_id, report.caller)
-        ):
-            # Infocaller reports our calls by their idcall: a call someone
-            # made (a report with the line as caller is ours: it goes by
-            # number, and teaches the line if the ids changed).
-            return Match(None, MATCH_NONE)
     call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
         return Match(None, MATCH_NONE)
@@ -330,19 +327,24 @@ def belongs_to(
     return by_number(report, (call,), at, facts=facts) is not None
 
 
-def may_still_report(call: FollowedCall, at: datetime, *, followed: bool) -> bool:
+def may_still_report(
+    call: FollowedCall, at: datetime, *, followed: bool, ended: bool = False
+) -> bool:
     """Whether a report arriving ``at`` may be a (late) report of the call.
 
     From when its number may first match it to ``LATE_SLACK`` after its
     window or its end, whichever is later; a followed call that was
-    answered and has not ended, all along.
+    answered and has not ended, all along. An ``ended`` report (``ended``)
+    of a call nobody was seen to answer, until ``TALK_SLACK`` after its
+    window: the answer may have been missed, and the person talked.
     """
     if at < number_window_opens(call):
         return False
     if followed and call.answered and call.ended_at is None:
         return True
     times = (call.accepted_at, call.window_end, call.ended_at)
-    return at <= max(time for time in times if time is not None) + LATE_SLACK
+    slack = TALK_SLACK if ended and not call.answered else LATE_SLACK
+    return at <= max(time for time in times if time is not None) + slack
 
 
 def is_incoming(
@@ -357,13 +359,13 @@ def is_incoming(
 ) -> bool:
     """Whether a report that matched no call of ours, nor was held, is incoming.
 
-    It names a caller that is not the line, and: Infocaller is known to
-    report our calls by their ``idcall`` and the report has a call id we
-    never had; or none of its numbers that may be an outbound destination
-    (``destination_numbers``) is being called, nor a number a followed or
-    finished call may still report on (``may_still_report``). So while the
-    direction is unknown, a call from a person we called in the last
-    minutes stays an outbound call's report (ambiguous).
+    It names a caller that is not the line, and none of its numbers that
+    may be an outbound destination (``destination_numbers``; either number
+    for a request that was maybe placed) is being called, nor a number a
+    followed or finished call may still report on (``may_still_report``).
+    This check comes first, whatever the line learned: a report from a
+    person we are calling, or called a few minutes ago, stays an outbound
+    call's report (ambiguous), never an incoming call.
     """
     caller = report.caller
     if (
@@ -372,16 +374,16 @@ def is_incoming(
         or not for_this_line(report, line_id)
     ):
         return False
-    if facts.ids_are_idcall and report.call_id is not None:
-        return True
     numbers = destination_numbers(report, facts)
     if any(same_number(phone, number) for phone in sending for number in numbers):
         return False
+    ended = report.stage is Stage.ENDED
     return not any(
-        same_number(call.phone, number) and may_still_report(call, at, followed=mine)
+        same_number(call.phone, number)
+        and may_still_report(call, at, followed=mine, ended=ended)
         for mine, calls in ((True, followed), (False, finished))
         for call in calls
-        for number in numbers
+        for number in (report.numbers if call.maybe_placed else numbers)
     )
 
 
@@ -454,7 +456,9 @@ def reported_e164(number: str, line_id: str) -> str:
 
     ``+`` or ``00`` and the number: international; as many digits as the
     line's own number, beginning with its calling code: international
-    without the ``+``; a shorter one is a number of the line's country
+    without the ``+``; longer than the line's national numbers and not
+    beginning with its calling code (nor with a trunk ``0``): international
+    without the ``+`` (another country's); a shorter one is a number of the line's country
     (written as reported, no trunk prefix removed); a short code stays as
     reported.
     """
@@ -465,6 +469,10 @@ def reported_e164(number: str, line_id: str) -> str:
         return f"+{digits[2:]}"
     code = calling_code(line_id)
     if len(digits) >= len(line_id) and digits.startswith(code):
+        return f"+{digits}"
+    national = len(line_id) - len(code)
+    if len(digits) > national and not digits.startswith((code, "0")):
+        # No calling code begins with 0: a 0 is a trunk prefix (national).
         return f"+{digits}"
     if len(digits) < _NATIONAL_MIN_DIGITS:
         return digits

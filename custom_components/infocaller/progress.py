@@ -2,8 +2,10 @@
 
 Progress owns the calls it follows: it learns about each accepted call from
 the records (a new record with a ``queued`` status), keeps the followed
-calls and the ids of finished ones in its own store, and ends following a
-call by a timer. Infocaller's requests reach the line's webhook
+calls (and the marks of the reports applied to them), the ids, numbers and
+windows of finished ones, requests that may have been placed (no answer
+read), what the line learned and the incoming calls seen in its own store,
+and ends following a call by a timer. Infocaller's requests reach the line's webhook
 (``webhook.py``, ``receiver.py``), which hands each parsed ``ProgressReport``
 to ``async_report``; which call a report belongs to is ``matching.py``'s
 rule. A report that matches nothing is announced, and kept a short while
@@ -30,9 +32,11 @@ from collections import OrderedDict, deque
 from collections.abc import Collection, Mapping
 import dataclasses
 from datetime import datetime, timedelta
+import hashlib
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import (
     async_dispatcher_connect,
@@ -47,6 +51,11 @@ from .const import (
     DOMAIN,
     EVENT_CALL_PROGRESS,
     FINISHED_CALLS_KEPT,
+    MAX_WAIT_LIMIT,
+    RESULT_NO_ANSWER,
+    RETRIES_LIMIT,
+    RETRY_INTERVAL_SECONDS,
+    RING_SECONDS,
     STATUS_OF_STAGE,
     CallStatus,
 )
@@ -96,6 +105,12 @@ MARKS_PER_CALL: Final = 20
 #: Call ids Infocaller used for one call besides its idcall (reports matched
 #: by number); a report with yet another id still matches by number.
 IDS_PER_CALL: Final = 3
+#: A request whose outcome is unknown may have been placed with any wait
+#: and retries: it is kept against incoming calls for the longest window.
+MAYBE_PLACED_WINDOW: Final = timedelta(
+    minutes=MAX_WAIT_LIMIT,
+    seconds=RING_SECONDS * (RETRIES_LIMIT + 1) + RETRY_INTERVAL_SECONDS * RETRIES_LIMIT,
+)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -115,6 +130,66 @@ def followed_call(record: CallRecord, *, given_up: bool = False) -> FollowedCall
         answered=record.answered_at is not None,
         ended_at=_parse(record.ended_at),
     )
+
+
+def maybe_placed_call(record: CallRecord) -> FollowedCall:
+    """Return a request whose outcome is unknown as a call that may ring."""
+    start = max(_parse(record.scheduled_for) or record.time, record.time)
+    return FollowedCall(
+        key=record.key,
+        call_id=None,
+        phone=record.phone,
+        accepted_at=record.time,
+        scheduled_for=_parse(record.scheduled_for),
+        window_end=start + MAYBE_PLACED_WINDOW,
+        answered=False,
+        maybe_placed=True,
+    )
+
+
+def _recent_as_dict(call: FollowedCall) -> dict[str, Any]:
+    """Return a finished (or maybe placed) call as saved."""
+    return {
+        "key": call.key,
+        "phone": call.phone,
+        "accepted_at": call.accepted_at.isoformat(),
+        "scheduled_for": call.scheduled_for and call.scheduled_for.isoformat(),
+        "window_end": call.window_end and call.window_end.isoformat(),
+        "ended_at": call.ended_at and call.ended_at.isoformat(),
+        "answered": call.answered,
+        "maybe_placed": call.maybe_placed,
+    }
+
+
+def _recent_from_dict(data: Mapping[str, Any]) -> FollowedCall:
+    """Read a saved finished call; raises if it is not one."""
+    accepted_at = _parse(data["accepted_at"])
+    if accepted_at is None:
+        raise ValueError("no accepted_at")
+    return FollowedCall(
+        key=str(data["key"]),
+        call_id=None,
+        phone=str(data["phone"]),
+        accepted_at=accepted_at,
+        scheduled_for=_parse(data.get("scheduled_for")),
+        window_end=_parse(data.get("window_end")),
+        ended_at=_parse(data.get("ended_at")),
+        answered=data.get("answered") is True,
+        maybe_placed=data.get("maybe_placed") is True,
+    )
+
+
+def _last_time(call: FollowedCall) -> datetime:
+    """Return the latest time a finished call is known by."""
+    times = (call.accepted_at, call.window_end, call.ended_at)
+    return max(time for time in times if time is not None)
+
+
+def url_mark(webhook_id: object) -> str | None:
+    """Return a short digest of the webhook id (never the id itself)."""
+    if not webhook_id:
+        return None
+    return hashlib.sha256(str(webhook_id).encode()).hexdigest()[:12]
 
 
 def progress_store(hass: HomeAssistant, entry_id: str) -> LineStore:
@@ -144,6 +219,11 @@ class InfocallerProgress:
         self.finished_ids: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         #: Finished calls in memory, for a late report that names them.
         self._finished: OrderedDict[str, CallRecord] = OrderedDict()
+        #: Finished calls and requests maybe placed (``no_answer``), saved
+        #: (``FINISHED_IDS_KEPT``, ``FINISHED_IDS_SECONDS``): a late report
+        #: naming their number is never an incoming call.
+        self.recent_calls: OrderedDict[str, FollowedCall] = OrderedDict()
+        self._recent_saved = False
         #: Reports that matched nothing yet, with when they arrived.
         #: Reports that matched nothing yet: (arrival, report, held), held
         #: when it was kept for a request on its way (``_match_kept``).
@@ -170,8 +250,11 @@ class InfocallerProgress:
         #: match no followed call, and those that do, each their own budget.
         self.limiter = RateLimiter()
         self.matched_limiter = RateLimiter()
-        #: What matched reports revealed (``matching.learned``), saved.
+        #: What matched reports revealed (``matching.learned``), saved with
+        #: a digest of the URLs' webhook id they came through (taken now:
+        #: the options change before the line unloads and saves).
         self.facts = LineFacts()
+        self._url = url_mark(entry.options.get(CONF_WEBHOOK_ID))
         #: Calls someone made to the line (``incoming.py``).
         self.incoming = IncomingCalls(hass, entry, self.line_id)
 
@@ -195,6 +278,8 @@ class InfocallerProgress:
         ):
             self._restore({"tracked": self.records.legacy_tracked})
             self._saving.async_schedule()  # from now on in our store
+        if not self._recent_saved:
+            self._recall_records()
 
     def _loaded(self, data: Mapping[str, Any]) -> bool:
         """Take what ``async_load_state`` read; True (something was there)."""
@@ -221,8 +306,56 @@ class InfocallerProgress:
         for call_id, (key, when) in (data.get("finished") or {}).items():
             if (at := _parse(when)) is not None and at >= oldest:
                 finished[str(call_id)] = (str(key), at)
+        recent: OrderedDict[str, FollowedCall] = OrderedDict()
+        for item in data.get("recent") or []:
+            call = _recent_from_dict(item)
+            if _last_time(call) >= oldest:
+                recent[call.key] = call
+        seen: dict[str, dict[tuple[str, str | None], None]] = {}
+        for key, marks in (data.get("seen") or {}).items():
+            if key in tracked:
+                seen[str(key)] = {
+                    (str(stage), None if digits is None else str(digits)): None
+                    for stage, digits in marks
+                }
+        self.incoming.restore(data.get("incoming") or [])
         self.tracked, self._ids, self.finished_ids = tracked, ids, finished
+        self.recent_calls, self._seen = recent, seen
+        self._recent_saved = "recent" in data
         self.facts = LineFacts.from_dict(data.get("learned"))
+        if data.get("url") != self._url:
+            if "url" in data:
+                # New URLs: what reports through the old ones taught is gone.
+                self.facts = LineFacts()
+            self._saving.async_schedule()  # the URLs they came through
+
+    def _recall_records(self) -> None:
+        """Remember the records' finished and maybe placed calls.
+
+        A store saved before finished calls were kept in it (or none): the
+        line's records still have the last ones.
+        """
+        for record in self.records.recent:
+            if record.key in self.tracked or record.key in self.recent_calls:
+                continue
+            if record.status is not None:
+                self._remember(followed_call(record))
+            elif record.result is None and record.result_key == RESULT_NO_ANSWER:
+                self._remember(maybe_placed_call(record))
+
+    def _remember(self, call: FollowedCall) -> None:
+        """Keep a finished or maybe placed call; forget the oldest ones."""
+        recent = self.recent_calls
+        oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
+        if _last_time(call) < oldest:
+            return
+        recent[call.key] = call
+        recent.move_to_end(call.key)
+        while recent and (
+            len(recent) > FINISHED_IDS_KEPT
+            or _last_time(next(iter(recent.values()))) < oldest
+        ):
+            recent.popitem(last=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return what is saved: followed calls, their ids, finished ids."""
@@ -238,6 +371,14 @@ class InfocallerProgress:
                 for call_id, (key, at) in self.finished_ids.items()
             },
             "learned": self.facts.as_dict(),
+            "url": self._url,
+            "recent": [_recent_as_dict(call) for call in self.recent_calls.values()],
+            "seen": {
+                key: [list(mark) for mark in marks]
+                for key, marks in self._seen.items()
+                if key in self.tracked
+            },
+            "incoming": self.incoming.as_list(),
         }
 
     async def async_unload(self) -> None:
@@ -294,6 +435,16 @@ class InfocallerProgress:
     def _line_updated(self, update: LineUpdate) -> None:
         """Follow each new accepted call."""
         record = update.record
+        if (
+            update.progress is None
+            and record is not None
+            and record.result is None
+            and record.result_key == RESULT_NO_ANSWER
+        ):
+            # No answer read: the call may have been placed (and may ring).
+            self._remember(maybe_placed_call(record))
+            self._saving.async_schedule()
+            return
         if (
             update.progress is not None  # our own change
             or record is None
@@ -469,6 +620,7 @@ class InfocallerProgress:
                 break
         self._finished[key] = record
         self._finished.move_to_end(key)
+        self._remember(followed_call(record))
         while len(self._finished) > FINISHED_CALLS_KEPT:
             evicted, _record = self._finished.popitem(last=False)
             self._seen.pop(evicted, None)
@@ -567,6 +719,9 @@ class InfocallerProgress:
         False when it is not one (``matching.is_incoming``): it is then an
         unmatched report, as before.
         """
+        # Equal numbers (``same_number``) have equal tails: a cheap sieve
+        # over up to FINISHED_IDS_KEPT calls, is_incoming compares exactly.
+        tails = {_tail(number) for number in report.numbers}
         if not self.incoming.knows(report) and (
             report.caller is None  # cheap: junk floods stop here
             or not is_incoming(
@@ -575,16 +730,17 @@ class InfocallerProgress:
                 facts=self.facts,
                 followed=self._followed().values(),
                 finished=[
-                    followed_call(record)
-                    for record in self._finished.values()
-                    if any(same_number(record.phone, n) for n in report.numbers)
+                    call
+                    for call in self.recent_calls.values()
+                    if _tail(call.phone) in tails
                 ],
                 sending=self.sending,
                 at=now,
             )
         ):
             return False
-        self.incoming.async_report(report, now)
+        if self.incoming.async_report(report, now):
+            self._saving.async_schedule()
         return True
 
     def _apply(
@@ -656,6 +812,8 @@ class InfocallerProgress:
         if not self._is_new(key, report):
             return False
         self._seen.setdefault(key, {})[(report.stage.value, report.digits)] = None
+        if key in self.tracked:
+            self._saving.async_schedule()  # a repeat after a restart: once
         return True
 
     def _grace_then_not_answered(self, key: str) -> None:
@@ -671,6 +829,9 @@ class InfocallerProgress:
             self._saving.async_schedule()
         if key in self._finished:
             self._finished[key] = updated
+        if key in self.recent_calls:
+            self.recent_calls[key] = followed_call(updated)
+            self._saving.async_schedule()
         self.records.async_replace(record, updated)
         self.waiters.async_changed(key)
         return updated
@@ -724,6 +885,14 @@ class InfocallerProgress:
         async_dispatcher_send_internal(
             self.hass, self.records.signal, LineUpdate(record=record, progress=data)
         )
+
+
+def _tail(number: str) -> str:
+    """Return a number's last nine digits (``same_number`` compares them)."""
+    digits = number.lstrip("+")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    return digits[-9:]
 
 
 def _digit_marks(seen: dict[tuple[str, str | None], None]) -> int:
