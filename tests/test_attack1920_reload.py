@@ -1,8 +1,7 @@
 """Attack (issues 19/20 review): the guard's memory across a reload.
 
-These tests FAIL on purpose: each one reproduces a defect found in the
-review of the unload drain and ``saving.JournaledState``. They are evidence,
-not regressions (no production code was changed on this branch).
+Each test reproduced a defect found in the review of the unload drain and
+``saving.JournaledState`` (it failed before the fix; see the commit).
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.infocaller.api import CallRequest
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
+from custom_components.infocaller.saving import Journal
 
 A = "+34611000001"
 B = "+34611000002"
@@ -49,13 +49,13 @@ async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
 ) -> None:
     """A reload while the guard's delayed save is being written (slow disk).
 
-    ``DelayedSave.async_unload`` does not wait for a write already under
+    ``DelayedSave.async_unload`` did not wait for a write already under
     way (``_pending`` is False once its data was taken), so the unloaded
-    guard's write lands after the reloaded guard started: it overwrites the
-    file with the old state and its ``written`` hook deletes the journal,
-    which now holds the reloaded guard's write-ahead entry of call B. A
-    crash then (SIGKILL before the next delayed save) forgets B: the
-    identical call rings again.
+    guard's write landed after the reloaded guard started: it overwrote the
+    file with the old state and its ``written`` hook deleted the journal,
+    which then held the reloaded guard's write-ahead entry of call B. A
+    crash then (SIGKILL before the next delayed save) forgot B: the
+    identical call rang again. Now the unload waits for that write.
     """
     key = f"{DOMAIN}.{setup_integration.entry_id}.guard"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
@@ -82,15 +82,21 @@ async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
         await asyncio.wait_for(entered.wait(), 5)
         # (No async_block_till_done here: it would wait for the slow write.)
-        assert await asyncio.wait_for(
-            hass.config_entries.async_reload(setup_integration.entry_id), 10
+        reload = hass.async_create_task(
+            hass.config_entries.async_reload(setup_integration.entry_id)
         )
+        # The unload waits for the write under way: the reloaded line does
+        # not start (nor write the files) while the old write may land.
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not reload.done()
+        # The old write completes; then the reload does.
+        release.set()
+        assert await asyncio.wait_for(reload, 10)
         # The reloaded line places call B: its entry is in the journal.
         await _call(hass, B)
         assert B not in journal.read_text()  # (hashed, never in clear)
         assert journal.exists()
-        # The old write completes.
-        release.set()
         await hass.async_block_till_done()
 
     # SIGKILL now: Home Assistant restarts from the file and the journal.
@@ -99,3 +105,19 @@ async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
     with pytest.raises(ServiceValidationError) as err:
         guard.async_check(CallRequest(phone=B, rule_group="Aviso"))
     assert err.value.translation_key == "duplicate_call"
+
+
+def test_a_closed_journal_never_deletes_its_file(tmp_path: Path) -> None:
+    """A late ``written`` hook of an unloaded line leaves the journal alone.
+
+    After a reload the file at that path is the reloaded line's journal.
+    """
+    journal = Journal(str(tmp_path / "x.journal"))
+    journal.append(b'{"s":1}\n', 1)
+    journal.close()
+    # The reloaded line's journal, at the same path.
+    again = Journal(str(tmp_path / "x.journal"))
+    again.append(b'{"s":2}\n', 2)
+    journal.empty_upto(1)
+    assert [entry["s"] for entry in again.read()] == [1, 2]
+    again.close()
