@@ -1,6 +1,7 @@
 """Attack (issues 19/20 review): an early report and the signal's ordering.
 
-This test FAILS on purpose (evidence; no production code changed here).
+Each test failed before its fix (the result event fired first; a report
+without a call id held while its number is being called).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ async def test_an_early_answer_is_announced_after_its_calls_result(
 ) -> None:
     """INICIO comes before the action read Infocaller's answer.
 
-    The record's dispatch applies the kept report inside it (nested signal),
-    and the pipeline fires ``infocaller_call_result`` only after
-    ``records.async_add`` returns: the call's "answered" is on the bus
-    before its "accepted". An automation triggered by the result that then
+    The record's dispatch applies the kept report inside it (nested signal);
+    the pipeline fired ``infocaller_call_result`` only after
+    ``records.async_add`` returned: the call's "answered" was on the bus
+    before its "accepted" (now the result is fired first). An automation triggered by the result that then
     waits for the answer never sees it.
     """
     progress = progress_integration.runtime_data.progress
@@ -77,9 +78,9 @@ async def test_an_early_report_without_call_id_goes_to_the_older_call(
     """C1 to A is followed (no answer yet); C2 to A is on its way.
 
     Its INICIO comes before Infocaller's answer and names no call id (a
-    webhook URL without ``[_IdLlamada]``): it is not held for C2's request
-    (holding is only for reports with an unknown id) and goes by number to
-    C1 at once. C2 - the call a chain or ``wait_for`` waits on - never
+    webhook URL without ``[_IdLlamada]``): it was not held for C2's request
+    (holding was only for reports with an unknown id) and went by number to
+    C1 at once (now it is held, and C2 takes it). C2 - the call a chain or ``wait_for`` waits on - never
     hears it was answered.
     """
     progress = progress_integration.runtime_data.progress
