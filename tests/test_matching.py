@@ -333,6 +333,41 @@ def test_a_held_report_goes_by_number_whatever_the_learned_ids() -> None:
     assert match == Match("C2", MATCH_PHONE)
 
 
+def test_a_report_without_call_id_is_held_while_its_number_is_being_called() -> None:
+    """A call to X followed, another on its way: its INICIO may be the new one's.
+
+    Without a call id it went by number to the followed call at once;
+    held, the call placed by the request takes it when its answer is read.
+    """
+    report = ProgressReport(stage=Stage.ANSWERED, called=X)
+    calls = {"C1": _call("C1", phone=X)}
+    at = ACCEPTED + timedelta(seconds=30)
+
+    def match(sending: tuple[str, ...]) -> Match:
+        return match_report(
+            report,
+            line_id=LINE,
+            calls=calls,
+            ids={"C1": "C1"},
+            finished_ids=(),
+            at=at,
+            sending=sending,
+        )
+
+    assert match((X,)) == Match(None, MATCH_NONE, held=True)
+    assert match(()) == Match("C1", MATCH_PHONE)
+    # Once the answer is read (and no call took it), it goes by number.
+    assert match_report(
+        report,
+        line_id=LINE,
+        calls=calls,
+        ids={"C1": "C1"},
+        finished_ids=(),
+        at=at,
+        was_held=True,
+    ) == Match("C1", MATCH_PHONE)
+
+
 def test_a_call_answered_and_going_on_may_report_all_along() -> None:
     """A followed call answered and not ended; a finished one, LATE_SLACK after."""
     talking = _call(answered=True)

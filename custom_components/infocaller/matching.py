@@ -9,9 +9,11 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
 - A call id we do not know (neither followed nor finished) that comes while
   a request to the report's number is on its way (its answer not read) may
   be that call's, reported before Infocaller answered us: it is held, not
-  given to another call to that number. When the answer is read, a call
-  with that ``idcall`` takes it; if none does, it is matched by number as
-  of its arrival (Infocaller's own ids). A report kept because it matched
+  given to another call to that number. So is a report without a call id
+  that would otherwise go by number to a followed call. When the answer
+  is read, the call it placed takes it (by its ``idcall``, or by number);
+  if none does, it is matched by number as of its arrival (Infocaller's
+  own ids, or a refused request). A report kept because it matched
   nothing (no request on its way) later goes only to a call with its id:
   it came before any request to its number, so it is not for a call
   placed after it.
@@ -306,6 +308,14 @@ def match_report(
     call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
         return Match(None, MATCH_NONE)
+    if report.call_id is None and any(
+        same_number(phone, number)
+        for phone in sending
+        for number in destination_numbers(report, facts)
+    ):
+        # No call id, and a request to its number on its way: it may be
+        # that call's, not the followed call's to the same number.
+        return Match(None, MATCH_NONE, held=True)
     return Match(call.key, MATCH_PHONE)
 
 

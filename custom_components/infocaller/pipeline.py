@@ -345,7 +345,7 @@ class CallPipeline:
         status: str | None = None,
         window_end: str | None = None,
     ) -> CallRecord:
-        """Hand one outcome to the records, then fire the event."""
+        """Fire the outcome's event, then hand it to the records."""
         record = CallRecord(
             time=dt_util.utcnow(),
             source=source.value,
@@ -362,7 +362,8 @@ class CallPipeline:
             status=status,
             window_end=window_end,
         )
-        self.records.async_add(record, None if saved is None else saved.subentry_id)
+        # The result first: adding the record applies the call's early
+        # reports (``progress.py``), announced after it.
         self.hass.bus.async_fire(
             EVENT_CALL_RESULT,
             {
@@ -371,4 +372,5 @@ class CallPipeline:
                 "saved_call_id": None if saved is None else saved.subentry_id,
             },
         )
+        self.records.async_add(record, None if saved is None else saved.subentry_id)
         return record

@@ -61,12 +61,28 @@ class LineStore(Store[dict[str, Any]]):
         super().__init__(hass, STORAGE_VERSION, key, minor_version=minor_version)
         self._migrate = migrate
         self._written = written
+        #: Writes under way (data taken, file not yet written or ``written``
+        #: not yet told): the unload waits for them.
+        self._writing: set[asyncio.Future[None]] = set()
 
     async def _async_write_data(self, *args: Any) -> None:
         """Write (as Home Assistant does), then tell ``written``."""
-        await super()._async_write_data(*args)
-        if self._written is not None and isinstance(data := args[-1].get("data"), dict):
-            await self._written(data)
+        done: asyncio.Future[None] = self.hass.loop.create_future()
+        self._writing.add(done)
+        try:
+            await super()._async_write_data(*args)
+            if self._written is not None and isinstance(
+                data := args[-1].get("data"), dict
+            ):
+                await self._written(data)
+        finally:
+            self._writing.discard(done)
+            done.set_result(None)
+
+    async def async_wait_writes(self) -> None:
+        """Return once every write under way is written (and told)."""
+        while self._writing:
+            await asyncio.wait(set(self._writing))
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: Any
@@ -97,9 +113,7 @@ class DelayedSave:
     Home Assistant writes a pending save when it stops.
     """
 
-    def __init__(
-        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]]
-    ) -> None:
+    def __init__(self, store: LineStore, data: Callable[[], dict[str, Any]]) -> None:
         """Save what ``data`` returns at the time of writing."""
         self._store = store
         self._data = data
@@ -124,7 +138,12 @@ class DelayedSave:
             await self._store.async_save(self._data_to_save())
 
     async def async_unload(self) -> None:
-        """Write unsaved changes now; nothing is written after this."""
+        """Write unsaved changes now; nothing is written after this.
+
+        A write already under way (its data taken) is waited for, or it
+        could land after a reloaded line's store wrote the same file.
+        """
+        await self._store.async_wait_writes()
         if self._pending:
             await self.async_save_now()
         self.closed = True
@@ -151,6 +170,8 @@ class Journal:
         self._last = 0
         #: Whether the last ``read`` found any bytes (torn lines included).
         self.found = False
+        #: Closed (the line unloaded): the file may be a reloaded line's now.
+        self._closed = False
 
     def append(self, lines: bytes, seq: int) -> None:
         """Add entries, the last numbered ``seq`` (in the executor)."""
@@ -166,7 +187,7 @@ class Journal:
     def empty_upto(self, seq: int) -> None:
         """Delete the journal if the store's file holds all of it (executor)."""
         with self._lock:
-            if self._last <= seq:
+            if self._last <= seq and not self._closed:
                 self._close(remove=True)
 
     def read(self) -> list[dict[str, Any]]:
@@ -193,9 +214,14 @@ class Journal:
         return entries
 
     def close(self, remove: bool = False) -> None:
-        """Close the file (in the executor); ``remove`` deletes it too."""
+        """Close the file (in the executor); ``remove`` deletes it too.
+
+        Once closed, ``empty_upto`` never deletes the file: a late write's
+        hook must not delete a reloaded line's journal.
+        """
         with self._lock:
             self._close(remove)
+            self._closed = True
 
     def _close(self, remove: bool) -> None:
         if self._fd is not None:
