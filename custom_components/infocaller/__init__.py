@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -53,11 +55,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     calls = saved_calls(entry)
     records = InfocallerRecords(hass, entry.entry_id, entry.title)
     guard = CallGuard(hass, entry.entry_id, entry.title)
-    await records.async_load()
     # The line's repeat window before anything is restored: what is
     # forgotten at load depends on it.
     guard.apply_options(entry.options)
-    await guard.async_load()
+    # The records and the guard are read side by side (neither needs the
+    # other): their files and journals are read in the executor at once.
+    await asyncio.gather(records.async_load(), guard.async_load())
     client = await async_build_client(hass, entry)
     records.async_forget_saved_calls_except(set(calls))
     progress = InfocallerProgress(hass, entry, records)

@@ -288,15 +288,23 @@ class JournaledState:
         return True
 
     async def async_load(self) -> None:
-        """Restore what was saved before the last reload, restart or crash."""
-        restored = await async_load_state(
-            self._store,
-            self._restored,
-            entry_title=self._title,
-            issue_key=self.issue_key,
-        )
+        """Restore what was saved before the last reload, restart or crash.
+
+        The journal is read while the file is (nothing writes either while
+        the line loads): one wait for the executor instead of two in a row.
+        """
+        journal = self.hass.async_add_executor_job(self._journal.read)
+        try:
+            restored = await async_load_state(
+                self._store,
+                self._restored,
+                entry_title=self._title,
+                issue_key=self.issue_key,
+            )
+        finally:
+            entries = await journal
         newer: list[tuple[int, dict[str, Any]]] = []
-        for entry in await self.hass.async_add_executor_job(self._journal.read):
+        for entry in entries:
             with suppress(KeyError, TypeError, ValueError):
                 if (seq := int(entry["s"])) > self._seq:
                     newer.append((seq, entry))
