@@ -180,3 +180,21 @@ async def test_logbook_describes_progress(hass: HomeAssistant) -> None:
         "message": "call to +34611222333 not answered",
         "icon": "mdi:phone-missed",
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "match", "expected"),
+    [
+        ("en", "call_id", "call to +34611222333: keys pressed 4242"),
+        ("en", "phone", "call to +34611222333: keys pressed (not shown)"),
+        ("es", "phone", "llamada a +34611222333: teclas pulsadas (no se muestran)"),
+    ],
+)
+def test_keys_matched_by_number_only_are_not_shown(
+    language: str, match: str, expected: str
+) -> None:
+    """Keys matched by number only may be a PIN typed on a call to the line."""
+    from custom_components.infocaller.logbook import describe_progress
+
+    data = {"stage": "digits", "match": match, "phone": "+34611222333"}
+    assert describe_progress({**data, "digits": "4242"}, language) == expected

@@ -379,8 +379,14 @@ def test_a_call_answered_and_going_on_may_report_all_along() -> None:
     assert not may_still_report(
         talking, end + LATE_SLACK + timedelta(seconds=1), followed=False
     )
+    # A followed call scheduled within a day already keeps its number's
+    # reports from being incoming calls (a wrong time zone rings it early);
+    # further ahead, or once let go, it does not.
     scheduled = _call(scheduled_for=TOMORROW)
-    assert not may_still_report(scheduled, ACCEPTED, followed=True)
+    assert may_still_report(scheduled, ACCEPTED, followed=True)
+    assert not may_still_report(scheduled, ACCEPTED, followed=False)
+    far = _call(scheduled_for=ACCEPTED + timedelta(days=3))
+    assert not may_still_report(far, ACCEPTED, followed=True)
 
 
 @pytest.mark.parametrize(
@@ -517,10 +523,10 @@ def test_an_ended_may_end_a_call_whose_answer_was_missed() -> None:
     end = ACCEPTED + timedelta(minutes=6, seconds=30)
     late = end + LATE_SLACK + timedelta(seconds=1)
     assert not may_still_report(call, late, followed=False)
-    assert may_still_report(call, late, followed=False, ended=True)
-    assert may_still_report(call, end + TALK_SLACK, followed=False, ended=True)
+    assert may_still_report(call, late, followed=False, later_stage=True)
+    assert may_still_report(call, end + TALK_SLACK, followed=False, later_stage=True)
     assert not may_still_report(
-        call, end + TALK_SLACK + timedelta(seconds=1), followed=False, ended=True
+        call, end + TALK_SLACK + timedelta(seconds=1), followed=False, later_stage=True
     )
     answered = _call(answered=True)
-    assert not may_still_report(answered, late, followed=False, ended=True)
+    assert not may_still_report(answered, late, followed=False, later_stage=True)

@@ -13,7 +13,7 @@ from .api import Stage
 from .const import ALL_RESULT_KEYS
 from .entity import InfocallerLineEntity, InfocallerStateEntity
 from .incoming import INCOMING_STAGES
-from .matching import MATCH_CALL_ID, MATCH_PHONE
+from .matching import MATCH_CALL_ID
 from .records import LineUpdate
 from .runtime import InfocallerConfigEntry
 
@@ -75,14 +75,14 @@ class InfocallerCallProgressEvent(
     def _handle_line_update(self, update: LineUpdate) -> None:
         """Trigger the event on a progress step, then write the state.
 
-        The keys pressed on a call the line placed are an answer to its
-        script ("1": I'm coming) and are shown; those of a report that
-        matched no call of ours may be a PIN someone typed on a call to the
-        line, and stay on the bus event only.
+        The keys pressed on a call the line placed (matched by its call id)
+        are an answer to its script ("1": I'm coming) and are shown; those
+        of a report matched by number only, or by nothing, may be a PIN
+        someone typed on a call to the line, and stay on the bus event only.
         """
         if (data := update.progress) is not None:
             hidden = {"config_entry_id"}
-            if data.get("match") not in (MATCH_CALL_ID, MATCH_PHONE):
+            if data.get("match") != MATCH_CALL_ID:
                 hidden.add("digits")
             attributes = {k: v for k, v in data.items() if k not in hidden}
             self._trigger_event(data["stage"], attributes)

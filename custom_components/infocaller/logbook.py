@@ -22,7 +22,7 @@ from .const import (
     RESULT_RATE_LIMITED,
 )
 from .language import text_language
-from .matching import MATCH_NONE
+from .matching import MATCH_CALL_ID, MATCH_NONE
 
 # The logbook takes plain text, not translation keys: the words follow the
 # language Home Assistant is set to (``text_language``).
@@ -54,6 +54,7 @@ PROGRESS_TEXTS = {
         "ended_talk": "call to {phone} ended after {talk_seconds} s",
         "acknowledged": "call to {phone} acknowledged",
         "digits": "call to {phone}: keys pressed {digits}",
+        "digits_hidden": "call to {phone}: keys pressed (not shown)",
         "not_answered": "call to {phone} not answered",
         "unmatched": "call progress ({stage}) for a call this line did not place",
     },
@@ -65,6 +66,7 @@ PROGRESS_TEXTS = {
         "ended_talk": "llamada a {phone} terminada tras {talk_seconds} s",
         "acknowledged": "llamada a {phone} confirmada",
         "digits": "llamada a {phone}: teclas pulsadas {digits}",
+        "digits_hidden": "llamada a {phone}: teclas pulsadas (no se muestran)",
         "not_answered": "llamada a {phone} no contestada",
         "unmatched": "progreso de llamada ({stage}) de una llamada que esta línea no ha hecho",
     },
@@ -145,6 +147,9 @@ def describe_progress(data: dict[str, Any], language: str) -> str:
         key = "ended_talk"
     else:
         key = stage if stage in texts else "unmatched"
+    if key == "digits" and data.get("match") != MATCH_CALL_ID:
+        # Matched by number only: maybe a PIN typed on a call to the line.
+        key = "digits_hidden"
     values = {name: data.get(name) for name in ("phone", "forward", "digits")}
     return texts[key].format_map(
         values

@@ -71,6 +71,9 @@ LATE_SLACK: Final = timedelta(minutes=5)
 #: An ``ended`` naming a number called this long after the window of a
 #: call nobody was seen to answer may end that call (its answer missed).
 TALK_SLACK: Final = timedelta(seconds=MAX_TALK_SECONDS)
+#: How long before its scheduled time a followed call's number keeps a
+#: report from being an incoming call (a wrong time zone, a clock ahead).
+EARLY_RING_SLACK: Final = timedelta(hours=24)
 #: Which field of a report holds an outbound call's destination.
 DESTINATION_CALLER: Final = "caller"
 DESTINATION_CALLED: Final = "called"
@@ -338,22 +341,28 @@ def belongs_to(
 
 
 def may_still_report(
-    call: FollowedCall, at: datetime, *, followed: bool, ended: bool = False
+    call: FollowedCall, at: datetime, *, followed: bool, later_stage: bool = False
 ) -> bool:
-    """Whether a report arriving ``at`` may be a (late) report of the call.
+    """Whether a report arriving ``at`` may be a (late or early) report of the call.
 
     From when its number may first match it to ``LATE_SLACK`` after its
     window or its end, whichever is later; a followed call that was
-    answered and has not ended, all along. An ``ended`` report (``ended``)
-    of a call nobody was seen to answer, until ``TALK_SLACK`` after its
-    window: the answer may have been missed, and the person talked.
+    answered and has not ended, all along. A followed call scheduled to
+    ring within ``EARLY_RING_SLACK`` counts already: a wrong account time zone
+    or a clock ahead makes it ring early, and its report is not an
+    incoming call. A report of a stage that comes after the answer
+    (``later_stage``: keys, forwarding, the end) of a call nobody was seen
+    to answer counts until ``TALK_SLACK`` after its window: the answer may
+    have been missed, and the person talked.
     """
-    if at < number_window_opens(call):
+    if at < number_window_opens(call) and not (
+        followed and number_window_opens(call) - at <= EARLY_RING_SLACK
+    ):
         return False
     if followed and call.answered and call.ended_at is None:
         return True
     times = (call.accepted_at, call.window_end, call.ended_at)
-    slack = TALK_SLACK if ended and not call.answered else LATE_SLACK
+    slack = TALK_SLACK if later_stage and not call.answered else LATE_SLACK
     return at <= max(time for time in times if time is not None) + slack
 
 
@@ -387,10 +396,10 @@ def is_incoming(
     numbers = destination_numbers(report, facts)
     if any(same_number(phone, number) for phone in sending for number in numbers):
         return False
-    ended = report.stage is Stage.ENDED
+    later_stage = report.stage is not Stage.ANSWERED
     return not any(
         same_number(call.phone, number)
-        and may_still_report(call, at, followed=mine, ended=ended)
+        and may_still_report(call, at, followed=mine, later_stage=later_stage)
         for mine, calls in ((True, followed), (False, finished))
         for call in calls
         for number in (report.numbers if call.maybe_placed else numbers)
