@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.api import (
     DEFAULT_TIMEOUT,
@@ -334,6 +335,32 @@ async def init_integration(
 
 
 WEBHOOK_ID = "b3f1c2d4e5f60718293a4b5c6d7e8f90" * 2
+WEBHOOK_URL = f"/api/webhook/{WEBHOOK_ID}"
+
+
+@pytest.fixture
+async def client(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> Any:
+    """An HTTP client for Home Assistant's server, without auth (Infocaller has none)."""
+    return await hass_client_no_auth()
+
+
+async def report_to_webhook(client: Any, **query: str) -> int:
+    """Request the line's webhook as Infocaller does (GET); return the status."""
+    response = await client.get(WEBHOOK_URL, params=query)
+    return int(response.status)
+
+
+async def issue_call(hass: HomeAssistant, phone: str, **data: Any) -> Any:
+    """Call ``infocaller.issue_call`` (rule group Aviso); return its response."""
+    return await hass.services.async_call(
+        DOMAIN,
+        "issue_call",
+        {"phone": phone, "rule_group": "Aviso", **data},
+        blocking=True,
+        return_response=True,
+    )
 
 
 @pytest.fixture

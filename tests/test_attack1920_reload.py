@@ -27,18 +27,10 @@ from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
 from custom_components.infocaller.saving import Journal
 
+from .conftest import issue_call
+
 A = "+34611000001"
 B = "+34611000002"
-
-
-async def _call(hass: HomeAssistant, phone: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
 
 
 async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
@@ -77,7 +69,7 @@ async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
         await original(store, *args)
 
     with patch.object(storage.Store, "_async_write_data", slow_write):
-        await _call(hass, A)
+        await issue_call(hass, A)
         # The guard's delayed save starts writing, and the disk is slow.
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
         await asyncio.wait_for(entered.wait(), 5)
@@ -94,7 +86,7 @@ async def test_an_old_guard_write_finishing_after_a_reload_erases_new_entries(
         release.set()
         assert await asyncio.wait_for(reload, 10)
         # The reloaded line places call B: its entry is in the journal.
-        await _call(hass, B)
+        await issue_call(hass, B)
         assert B not in journal.read_text()  # (hashed, never in clear)
         assert journal.exists()
         await hass.async_block_till_done()

@@ -17,41 +17,16 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.api.exceptions import InfocallerTimeoutError
-from custom_components.infocaller.const import DOMAIN, EVENT_INCOMING_CALL
+from custom_components.infocaller.const import EVENT_INCOMING_CALL
 
-from .conftest import LINE, WEBHOOK_ID
+from .conftest import LINE, issue_call, report_to_webhook
 
-URL = f"/api/webhook/{WEBHOOK_ID}"
 NOW = "2030-03-01 12:00:00+00:00"
 X = "+34611000009"  # a person the line calls
 B = "+34611000008"
 ATTACKER = "34699999999"
-
-
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> Any:
-    """An HTTP client for the line's webhook."""
-    return await hass_client_no_auth()
-
-
-async def _report(client: Any, **query: str) -> int:
-    response = await client.get(URL, params=query)
-    return int(response.status)
-
-
-async def _call(hass: HomeAssistant, phone: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
 
 
 def _progress(entry: MockConfigEntry) -> Any:
@@ -81,11 +56,11 @@ async def test_a_call_whose_answer_was_lost_is_not_an_incoming_call(
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
     with pytest.raises(HomeAssistantError):
-        await _call(hass, X)
+        await issue_call(hass, X)
     await hass.async_block_till_done()
     freezer.tick(20)
     report = {"call_id": "4711", "caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", **report) == 200
+    assert await report_to_webhook(client, event="answered", **report) == 200
     await hass.async_block_till_done()
     assert [e.data["caller"] for e in incoming] == []
 
@@ -107,18 +82,23 @@ async def test_reports_with_the_person_as_caller_and_new_ids_stay_ours(
     later inferred "not answered".
     """
     freezer.move_to(NOW)
-    await _call(hass, B)
+    await issue_call(hass, B)
     taught = {"caller": B.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="C1", **taught) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="C1", **taught) == 200
+    )
     progress = _progress(progress_integration)
     assert progress.facts.ids_are_idcall
     assert progress.facts.destination == "caller"
     freezer.tick(600)
-    await _call(hass, X)
+    await issue_call(hass, X)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(10)
     report = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="90002", **report) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="90002", **report)
+        == 200
+    )
     await hass.async_block_till_done()
     assert [e.data["caller"] for e in incoming] == []
     assert progress.tracked["C2"].status == "answered"
@@ -139,18 +119,25 @@ async def test_a_late_report_after_a_reload_is_not_an_incoming_call(
     (or a restart) the same report is an incoming call from X.
     """
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="91", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="91", **numbers)
+        == 200
+    )
     freezer.tick(30)
-    assert await _report(client, event="ended", call_id="91", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id="91", **numbers) == 200
+    )
     await hass.async_block_till_done()
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(120)
     for event in ("answered", "ended"):
-        assert await _report(client, event=event, call_id="93", **numbers) == 200
+        assert (
+            await report_to_webhook(client, event=event, call_id="93", **numbers) == 200
+        )
     await hass.async_block_till_done()
     assert [(e.data["stage"], e.data["caller"]) for e in incoming] == []
 
@@ -175,17 +162,20 @@ async def test_a_forged_report_cannot_turn_real_outbound_reports_into_incoming(
     idcall, which this Infocaller never sends).
     """
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = _progress(progress_integration)
     forged = {"call_id": "66", "caller": ATTACKER, "called": X.lstrip("+")}
-    assert await _report(client, event="acknowledged", **forged) == 200
+    assert await report_to_webhook(client, event="acknowledged", **forged) == 200
     freezer.tick(3600)  # the call is long over
     await hass.async_block_till_done()
-    await _call(hass, X)
+    await issue_call(hass, X)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(10)
     genuine = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="92", **genuine) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="92", **genuine)
+        == 200
+    )
     await hass.async_block_till_done()
     assert [e.data["caller"] for e in incoming] == []
     assert progress.tracked["C2"].status == "answered"
@@ -206,7 +196,7 @@ async def test_a_repeated_report_without_ids_fires_once(
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     for _ in range(2):
         assert (
-            await _report(
+            await report_to_webhook(
                 client,
                 event="answered",
                 call_id="[_IdLlamada]",
@@ -233,10 +223,10 @@ async def test_a_repeated_answered_after_a_reload_fires_once(
     """
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     report = {"call_id": "777", "caller": "699000111", "called": LINE}
-    assert await _report(client, event="answered", **report) == 200
+    assert await report_to_webhook(client, event="answered", **report) == 200
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
-    assert await _report(client, event="answered", **report) == 200
+    assert await report_to_webhook(client, event="answered", **report) == 200
     await hass.async_block_till_done()
     assert len(incoming) == 1
 
@@ -254,8 +244,8 @@ async def test_the_pin_typed_is_not_in_the_event_entitys_state(
     the entity's attributes and history, and the recorder keeps it.
     """
     call = {"call_id": "777", "caller": "699000111", "called": LINE}
-    assert await _report(client, event="answered", **call) == 200
-    assert await _report(client, event="query", digits="80417", **call) == 200
+    assert await report_to_webhook(client, event="answered", **call) == 200
+    assert await report_to_webhook(client, event="query", digits="80417", **call) == 200
     await hass.async_block_till_done()
     state = hass.states.get(f"event.infocaller_{LINE}_incoming_call")
     assert state is not None
@@ -277,14 +267,14 @@ async def test_a_repeated_answer_of_a_followed_call_after_a_reload_fires_once(
     """
     from custom_components.infocaller.const import EVENT_CALL_PROGRESS
 
-    await _call(hass, X)
+    await issue_call(hass, X)
     answered = {"call_id": "C1", "caller": LINE, "called": X.lstrip("+")}
-    assert await _report(client, event="answered", **answered) == 200
+    assert await report_to_webhook(client, event="answered", **answered) == 200
     await hass.async_block_till_done()
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
-    assert await _report(client, event="answered", **answered) == 200
+    assert await report_to_webhook(client, event="answered", **answered) == 200
     await hass.async_block_till_done()
     assert [(e.data["stage"], e.data["match"]) for e in events] == []
 
@@ -308,7 +298,7 @@ async def test_the_end_of_a_long_call_whose_answer_was_missed_is_not_incoming(
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = _progress(progress_integration)
     window_end = dt_util.parse_datetime(progress.tracked["C1"].window_end)
     assert window_end is not None
@@ -320,6 +310,8 @@ async def test_the_end_of_a_long_call_whose_answer_was_missed_is_not_incoming(
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(15 * 60)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="ended", call_id="91", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id="91", **numbers) == 200
+    )
     await hass.async_block_till_done()
     assert [(e.data["stage"], e.data["caller"]) for e in incoming] == []

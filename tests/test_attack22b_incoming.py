@@ -11,44 +11,18 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.const import DOMAIN, EVENT_INCOMING_CALL
 
-from .conftest import LINE, WEBHOOK_ID
+from .conftest import LINE, issue_call, report_to_webhook
 
-URL = f"/api/webhook/{WEBHOOK_ID}"
 NOW = "2030-03-01 12:00:00+00:00"
 X = "+34611000009"  # a person the line calls
-
-
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> Any:
-    """An HTTP client for the line's webhook."""
-    return await hass_client_no_auth()
-
-
-async def _report(client: Any, **query: str) -> int:
-    response = await client.get(URL, params=query)
-    return int(response.status)
-
-
-async def _call(hass: HomeAssistant, phone: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
 
 
 async def test_keys_typed_late_in_a_call_whose_answer_was_missed_are_not_incoming(
@@ -69,7 +43,7 @@ async def test_keys_typed_late_in_a_call_whose_answer_was_missed_are_not_incomin
     blueprint with that PIN, runs), though nobody called the line.
     """
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = progress_integration.runtime_data.progress
     window_end = dt_util.parse_datetime(progress.tracked["C1"].window_end)
     assert window_end is not None
@@ -82,7 +56,10 @@ async def test_keys_typed_late_in_a_call_whose_answer_was_missed_are_not_incomin
     freezer.tick(10 * 60)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
     assert (
-        await _report(client, event="query", call_id="91", digits="1", **numbers) == 200
+        await report_to_webhook(
+            client, event="query", call_id="91", digits="1", **numbers
+        )
+        == 200
     )
     await hass.async_block_till_done()
     assert [(e.data["stage"], e.data["caller"]) for e in incoming] == []
@@ -109,17 +86,25 @@ async def test_a_pin_typed_on_a_call_to_the_line_is_not_in_the_progress_entity(
     to ...: keys pressed 4242"; the gate does not open either.
     """
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="9001", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="9001", **numbers)
+        == 200
+    )
     await hass.async_block_till_done()
     freezer.tick(3600)
     async_fire_time_changed(hass, dt_util.utcnow())
     await hass.async_block_till_done()
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
-    assert await _report(client, event="answered", call_id="9500", **numbers) == 200
     assert (
-        await _report(client, event="query", call_id="9500", digits="4242", **numbers)
+        await report_to_webhook(client, event="answered", call_id="9500", **numbers)
+        == 200
+    )
+    assert (
+        await report_to_webhook(
+            client, event="query", call_id="9500", digits="4242", **numbers
+        )
         == 200
     )
     await hass.async_block_till_done()
@@ -161,6 +146,9 @@ async def test_a_scheduled_call_that_rings_early_is_not_an_incoming_call(
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(30)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="9100", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="9100", **numbers)
+        == 200
+    )
     await hass.async_block_till_done()
     assert [(e.data["stage"], e.data["caller"]) for e in incoming] == []

@@ -33,7 +33,6 @@ from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
 )
 from pytest_homeassistant_custom_component.typing import (
-    ClientSessionGenerator,
     WebSocketGenerator,
 )
 
@@ -50,10 +49,9 @@ from custom_components.infocaller.device_trigger import (
     SAVED_CALL_TRIGGERS,
 )
 
-from .conftest import BUTTON, LINE, WEBHOOK_ID
+from .conftest import BUTTON, LINE, report_to_webhook
 
 NOW = "2030-03-01 12:00:00+00:00"
-URL = f"/api/webhook/{WEBHOOK_ID}"
 PLUMBER_ID = "plumber01"
 MUM_ID = "mum00002"
 PLUMBER_PHONE = "+34611222333"
@@ -74,14 +72,6 @@ async def line(
     await hass.config_entries.async_setup(saved_calls_entry.entry_id)
     await hass.async_block_till_done()
     return saved_calls_entry
-
-
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> Any:
-    """An HTTP client for the line's webhook (Infocaller sends no auth)."""
-    return await hass_client_no_auth()
 
 
 def _device_id(hass: HomeAssistant, identifier: str) -> str:
@@ -178,8 +168,7 @@ async def _press(hass: HomeAssistant, mock_infocaller: MagicMock, call_id: str) 
 
 async def _report(client: Any, **query: str) -> None:
     """Infocaller requests one of the pasted URLs."""
-    response = await client.get(URL, params=query)
-    assert response.status == 200
+    assert await report_to_webhook(client, **query) == 200
 
 
 def _incoming(entry_id: str, stage: str, **data: Any) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller import (
@@ -37,9 +36,8 @@ from custom_components.infocaller.incoming import INCOMING_CALLS_KEPT
 from custom_components.infocaller.matching import LATE_SLACK, LineFacts
 from custom_components.infocaller.progress import MAYBE_PLACED_WINDOW
 
-from .conftest import LINE, WEBHOOK_ID
+from .conftest import LINE, WEBHOOK_ID, issue_call, report_to_webhook
 
-URL = f"/api/webhook/{WEBHOOK_ID}"
 NOW = "2030-03-01 12:00:00+00:00"
 INCOMING = f"event.infocaller_{LINE}_incoming_call"
 STATUS = f"sensor.infocaller_{LINE}_last_call_status"
@@ -48,29 +46,6 @@ MUM = "622333444"  # the saved call "Mamá" (subentry mum00002), as reported
 MUM_E164 = "+34622333444"
 X = "+34611000009"  # a person the line calls (no saved call)
 B = "+34611000008"
-
-
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> Any:
-    """An HTTP client for the line's webhook (no auth: Infocaller has none)."""
-    return await hass_client_no_auth()
-
-
-async def _report(client: Any, **query: str) -> int:
-    response = await client.get(URL, params=query)
-    return int(response.status)
-
-
-async def _call(hass: HomeAssistant, phone: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
 
 
 def _progress(entry: MockConfigEntry) -> Any:
@@ -94,12 +69,12 @@ async def test_an_incoming_call_reaches_the_bus_and_the_event_entity(
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     progress_events = async_capture_events(hass, EVENT_CALL_PROGRESS)
     call = {"call_id": "777", "uuid": UUID, "caller": MUM, "called": LINE, "line": LINE}
-    assert await _report(client, event="inicio", **call) == 200
+    assert await report_to_webhook(client, event="inicio", **call) == 200
     freezer.tick(5)
-    assert await _report(client, event="query", digits="4321", **call) == 200
+    assert await report_to_webhook(client, event="query", digits="4321", **call) == 200
     freezer.tick(25)
-    assert await _report(client, event="fin", **call) == 200
-    assert await _report(client, event="fin", **call) == 200
+    assert await report_to_webhook(client, event="fin", **call) == 200
+    assert await report_to_webhook(client, event="fin", **call) == 200
     await hass.async_block_till_done()
     common = {
         "config_entry_id": saved_calls_entry.entry_id,
@@ -151,10 +126,15 @@ async def test_a_caller_that_is_no_saved_call_and_a_report_without_ids(
     """
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     for _ in range(2):
-        assert await _report(client, event="answered", caller="699000111") == 200
+        assert (
+            await report_to_webhook(client, event="answered", caller="699000111") == 200
+        )
     await hass.async_block_till_done()
     # A FIN with no INICIO before it: no talk time.
-    assert await _report(client, event="fin", call_id="8", caller="699000111") == 200
+    assert (
+        await report_to_webhook(client, event="fin", call_id="8", caller="699000111")
+        == 200
+    )
     await hass.async_block_till_done()
     assert [
         (
@@ -220,15 +200,18 @@ async def test_a_return_call_is_not_the_answer_of_the_call_to_that_person(
     so).
     """
     freezer.move_to(NOW)
-    await _call(hass, B)
-    assert await _report(client, event="answered", **taught_by) == 200
-    assert await _report(client, event="ended", call_id=taught_by["call_id"]) == 200
+    await issue_call(hass, B)
+    assert await report_to_webhook(client, event="answered", **taught_by) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id=taught_by["call_id"])
+        == 200
+    )
     freezer.tick(600)  # B's call is long over
-    await _call(hass, X)
+    await issue_call(hass, X)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(10)
     assert (
-        await _report(
+        await report_to_webhook(
             client, event="answered", call_id="555", caller=X.lstrip("+"), called=LINE
         )
         == 200
@@ -263,21 +246,27 @@ async def test_an_outbound_calls_reports_either_way_round_are_never_incoming(
     """
     freezer.move_to(NOW)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
-    await _call(hass, X)
+    await issue_call(hass, X)
     numbers = (
         {"caller": X.lstrip("+"), "called": LINE}
         if person_as == "caller"
         else {"caller": LINE, "called": X.lstrip("+")}
     )
     call_id = "C1" if ids == "idcall" else "91"
-    assert await _report(client, event="answered", call_id=call_id, **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id=call_id, **numbers)
+        == 200
+    )
     freezer.tick(30)
-    assert await _report(client, event="ended", call_id=call_id, **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id=call_id, **numbers)
+        == 200
+    )
     freezer.tick(120)
     # Late repeats after the call ended, with its id or yet another one.
     for late_id in (call_id,) if ids == "idcall" else (call_id, "93"):
         for event in ("answered", "ended"):
-            await _report(client, event=event, call_id=late_id, **numbers)
+            await report_to_webhook(client, event=event, call_id=late_id, **numbers)
     await hass.async_block_till_done()
     assert incoming == []
     record = _progress(progress_integration)._finished["C1"]
@@ -295,11 +284,11 @@ async def test_an_early_report_the_other_way_round_goes_to_the_call(
 
     async def answer_after_the_report(request: Any) -> CallResult:
         report = {"call_id": "90001", "caller": X.lstrip("+"), "called": LINE}
-        assert await _report(client, event="answered", **report) == 200
+        assert await report_to_webhook(client, event="answered", **report) == 200
         return CallResult(result=0, result_text="Aceptada", call_id="4711")
 
     mock_infocaller.issue_call.side_effect = answer_after_the_report
-    await _call(hass, X)
+    await issue_call(hass, X)
     await hass.async_block_till_done()
     assert incoming == []
     assert _progress(progress_integration).tracked["4711"].status == "answered"
@@ -309,20 +298,20 @@ async def test_forged_incoming_reports_do_not_starve_a_followed_call(
     hass: HomeAssistant, progress_integration: MockConfigEntry, client: Any
 ) -> None:
     """Incoming reports share the unmatched budget: a followed call's has its own."""
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = _progress(progress_integration)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     with patch.object(ratelimit, "BURST", 5.0), patch.object(ratelimit, "RATE", 0.0):
         progress.limiter = ratelimit.RateLimiter()
         progress.matched_limiter = ratelimit.RateLimiter()
         statuses = [
-            await _report(
+            await report_to_webhook(
                 client, event="answered", call_id=f"F{i}", caller=f"69900{i:04d}"
             )
             for i in range(20)
         ]
         assert statuses == [200] * 5 + [429] * 15
-        assert await _report(client, event="answered", call_id="4711") == 200
+        assert await report_to_webhook(client, event="answered", call_id="4711") == 200
     await hass.async_block_till_done()
     assert len(incoming) == 5
     assert progress.tracked["4711"].status == "answered"
@@ -364,7 +353,7 @@ async def test_what_the_line_learned_survives_a_reload(
     hass_storage: dict[str, Any],
 ) -> None:
     """The learned facts are in progress's store; an older store knows none."""
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = _progress(progress_integration)
     progress.async_report(
         ProgressReport(stage=Stage.ANSWERED, call_id="C1", caller=LINE, called=X)
@@ -475,14 +464,19 @@ async def test_a_line_learns_that_infocallers_ids_changed(
     A call id we never had is no sign of an incoming call: the report goes
     by number, and (matched by number) teaches nothing.
     """
-    await _call(hass, B)
+    await issue_call(hass, B)
     report = {"caller": LINE, "called": B.lstrip("+")}
-    assert await _report(client, event="answered", call_id="C1", **report) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="C1", **report) == 200
+    )
     progress = _progress(progress_integration)
     assert progress.facts.ids_are_idcall
-    await _call(hass, X)
+    await issue_call(hass, X)
     report = {"caller": LINE, "called": X.lstrip("+")}
-    assert await _report(client, event="answered", call_id="90002", **report) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="90002", **report)
+        == 200
+    )
     assert progress.tracked["C2"].status == "answered"
     assert progress.facts == LineFacts(destination_in_called=True, ids_equal=True)
 
@@ -510,7 +504,7 @@ async def test_new_urls_forget_what_the_line_learned(
 
     The store keeps a digest of the webhook id, never the id.
     """
-    await _call(hass, X)
+    await issue_call(hass, X)
     progress = _progress(progress_integration)
     progress.async_report(
         ProgressReport(stage=Stage.ANSWERED, call_id="C1", caller=LINE, called=X)
@@ -547,16 +541,22 @@ async def test_a_call_that_may_have_been_placed_is_remembered_across_a_reload(
     freezer.move_to(NOW)
     mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
     with pytest.raises(HomeAssistantError):
-        await _call(hass, X)
+        await issue_call(hass, X)
     await _reload(hass, progress_integration)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
     freezer.tick(MAYBE_PLACED_WINDOW + LATE_SLACK)
-    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="71", **numbers)
+        == 200
+    )
     await hass.async_block_till_done()
     assert incoming == []
     freezer.tick(1)
-    assert await _report(client, event="answered", call_id="72", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="72", **numbers)
+        == 200
+    )
     await hass.async_block_till_done()
     assert [e.data["caller"] for e in incoming] == [X]
 
@@ -571,11 +571,16 @@ async def test_finished_calls_of_an_older_store_come_from_the_records(
 ) -> None:
     """A store saved before finished calls were kept: the records have them."""
     freezer.move_to(NOW)
-    await _call(hass, X)
+    await issue_call(hass, X)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="91", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="91", **numbers)
+        == 200
+    )
     freezer.tick(30)
-    assert await _report(client, event="ended", call_id="91", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id="91", **numbers) == 200
+    )
     await _reload(hass, progress_integration)
     saved = _store(hass_storage, progress_integration)
     assert [call["phone"] for call in saved["recent"]] == [X]
@@ -583,7 +588,9 @@ async def test_finished_calls_of_an_older_store_come_from_the_records(
     await _reload(hass, progress_integration)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     freezer.tick(120)
-    assert await _report(client, event="ended", call_id="93", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="ended", call_id="93", **numbers) == 200
+    )
     await hass.async_block_till_done()
     assert incoming == []
 
@@ -601,10 +608,12 @@ async def test_finished_calls_remembered_are_capped_and_expire(
     progress = _progress(progress_integration)
     with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
         for phone in (X, B, MUM_E164):
-            await _call(hass, phone)
+            await issue_call(hass, phone)
             number = phone.lstrip("+")
             for event in ("answered", "ended"):
-                assert await _report(client, event=event, called=number) == 200
+                assert (
+                    await report_to_webhook(client, event=event, called=number) == 200
+                )
     assert [call.phone for call in progress.recent_calls.values()] == [B, MUM_E164]
     await _reload(hass, progress_integration)
     freezer.tick(24 * 3600 - 1)
@@ -624,13 +633,13 @@ async def test_repeats_after_a_reload_fire_nothing_and_the_keys_are_not_saved(
     """An incoming call's keys are remembered as a digest only."""
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     call = {"call_id": "777", "caller": "699000111", "called": LINE}
-    assert await _report(client, event="answered", **call) == 200
-    assert await _report(client, event="query", digits="80417", **call) == 200
+    assert await report_to_webhook(client, event="answered", **call) == 200
+    assert await report_to_webhook(client, event="query", digits="80417", **call) == 200
     await _reload(hass, progress_integration)
     assert "80417" not in json.dumps(_store(hass_storage, progress_integration))
-    assert await _report(client, event="query", digits="80417", **call) == 200
-    assert await _report(client, event="answered", **call) == 200
-    assert await _report(client, event="ended", **call) == 200
+    assert await report_to_webhook(client, event="query", digits="80417", **call) == 200
+    assert await report_to_webhook(client, event="answered", **call) == 200
+    assert await report_to_webhook(client, event="ended", **call) == 200
     await hass.async_block_till_done()
     assert [e.data["stage"] for e in incoming] == ["answered", "digits", "ended"]
     # The talk time still counts from the answer before the reload.
@@ -653,9 +662,16 @@ async def test_a_report_without_ids_is_a_repeat_for_a_minute(
     with patch.object(incoming_module, "INCOMING_CALLS_KEPT", 2):
         for digits, tick in (("1", 0), ("1", 59), ("2", 0), ("1", 2), ("1", 0)):
             freezer.tick(tick)
-            assert await _report(client, event="query", digits=digits, **caller) == 200
-        assert await _report(client, event="query", digits="3", **caller) == 200
-        assert await _report(client, event="query", digits="2", **caller) == 200
+            assert (
+                await report_to_webhook(client, event="query", digits=digits, **caller)
+                == 200
+            )
+        assert (
+            await report_to_webhook(client, event="query", digits="3", **caller) == 200
+        )
+        assert (
+            await report_to_webhook(client, event="query", digits="2", **caller) == 200
+        )
     await hass.async_block_till_done()
     assert [e.data["digits"] for e in incoming] == ["1", "2", "1", "3", "2"]
 
@@ -670,7 +686,7 @@ async def test_a_maybe_placed_request_of_an_older_store_comes_from_the_records(
     """A store without finished calls: a no_answer record is still a call."""
     mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("timed out")
     with pytest.raises(HomeAssistantError):
-        await _call(hass, X)
+        await issue_call(hass, X)
     await _reload(hass, progress_integration)
     del _store(hass_storage, progress_integration)["recent"]
     await _reload(hass, progress_integration)
@@ -678,7 +694,10 @@ async def test_a_maybe_placed_request_of_an_older_store_comes_from_the_records(
     assert (call.phone, call.maybe_placed) == (X, True)
     incoming = async_capture_events(hass, EVENT_INCOMING_CALL)
     numbers = {"caller": X.lstrip("+"), "called": LINE}
-    assert await _report(client, event="answered", call_id="71", **numbers) == 200
+    assert (
+        await report_to_webhook(client, event="answered", call_id="71", **numbers)
+        == 200
+    )
     await hass.async_block_till_done()
     assert incoming == []
 

@@ -16,7 +16,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.infocaller.api import CallResult, Stage
 from custom_components.infocaller.api.report import ProgressReport
@@ -78,14 +77,6 @@ async def progress_events(
     freezer.move_to(NOW)
     await _call(hass)
     return async_capture_events(hass, EVENT_CALL_PROGRESS)
-
-
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> Any:
-    """An HTTP client for the line's webhook (no auth: Infocaller has none)."""
-    return await hass_client_no_auth()
 
 
 async def test_accepted_call_is_followed(

@@ -79,12 +79,6 @@ def _junk(rng: random.Random, size: int) -> str:
     return "".join(rng.choice(JUNK_PIECES) for _ in range(size))
 
 
-@pytest.fixture
-async def client(hass_client_no_auth: ClientSessionGenerator) -> Any:
-    """A loopback client of Home Assistant's HTTP server, without auth."""
-    return await hass_client_no_auth()
-
-
 async def test_random_requests_never_fire_events_or_raise(
     hass: HomeAssistant, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
