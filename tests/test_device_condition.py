@@ -34,7 +34,6 @@ from .test_device_trigger import (
     _press,
     _report,
     _saved_device,
-    client,  # noqa: F401 (a fixture)
     line,  # noqa: F401 (a fixture)
 )
 
@@ -120,7 +119,7 @@ async def test_no_conditions_without_the_status_sensor(hass: HomeAssistant) -> N
 async def test_last_call_answered_or_not(
     hass: HomeAssistant,
     mock_infocaller: MagicMock,
-    client: Any,  # noqa: F811
+    client: Any,
     freezer: FrozenDateTimeFactory,
     service_calls: list[ServiceCall],
 ) -> None:
