@@ -37,6 +37,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.infocaller.api import CallRequest, CallResult
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
+from custom_components.infocaller.progress import InfocallerProgress
 from custom_components.infocaller.records import InfocallerRecords
 from custom_components.infocaller.saving import Journal
 
@@ -417,6 +418,115 @@ async def test_an_unusable_file_is_moved_aside(
     await _call(hass)
     await hass.config_entries.async_remove(entry_id)
     await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}") is None
+
+
+#: Wrong-shaped values a restore reads with ``.get`` or ``.items`` (an
+#: AttributeError if not checked), by store; the guard's 1.1 file is migrated.
+_WRONG_SHAPES = {
+    "records": [
+        {"by_saved_call": ["x"]},
+        {"last_answer": ["x"]},
+        {"last_progress": "x"},
+    ],
+    "guard": [
+        {"sent": ["x"]},
+        {"in_flight": "x"},
+        {"numbers": [1]},
+        {"legacy_sent": [1]},
+    ],
+    "guard 1.1": [{"by_number": [1]}, {"sent": [1]}],
+    "progress": [
+        {"tracked": [["x"]]},
+        {"ids": ["x"]},
+        {"finished": ["x"]},
+        {"seen": ["x"]},
+        {"recent": [["x"]]},
+        {"incoming": [["x"]]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("store", "data"),
+    [(store, data) for store, shapes in _WRONG_SHAPES.items() for data in shapes],
+)
+@pytest.mark.usefixtures("mock_infocaller")
+async def test_a_wrong_shaped_value_is_moved_aside(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    storage_dir: Path,
+    store: str,
+    data: dict[str, Any],
+) -> None:
+    """A value of the wrong shape (a list for an object) is an unusable file."""
+    entry_id = mock_config_entry.entry_id
+    name = store.split(maxsplit=1)[0]
+    key = f"{DOMAIN}.{entry_id}" + ("" if name == "records" else f".{name}")
+    minor = 1 if store in ("guard 1.1", "records", "progress") else 2
+    content = json.dumps(
+        {"version": 1, "minor_version": minor, "key": key, "data": data}
+    )
+    (storage_dir / key).write_text(content)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    (aside,) = list(storage_dir.glob(f"{key}.unreadable.*"))
+    assert aside.read_text() == content
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}")
+    assert issue is not None
+    assert issue.translation_key == f"{name}_unreadable"
+
+
+def _state(hass: HomeAssistant, entry: MockConfigEntry, store: str) -> Any:
+    """Return the line's state kept in ``store``, not loaded yet."""
+    records = InfocallerRecords(hass, entry.entry_id, entry.title)
+    if store == "records":
+        return records
+    if store == "guard":
+        return CallGuard(hass, entry.entry_id, entry.title)
+    return InfocallerProgress(hass, entry, records)
+
+
+@pytest.mark.parametrize("error", [AttributeError, NotImplementedError])
+@pytest.mark.parametrize(
+    ("store", "state_class"),
+    [
+        ("records", InfocallerRecords),
+        ("guard", CallGuard),
+        ("progress", InfocallerProgress),
+    ],
+)
+async def test_a_bug_in_a_restore_is_no_unusable_file(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    storage_dir: Path,
+    store: str,
+    state_class: type,
+    error: type[Exception],
+) -> None:
+    """A restore failing with what no wrong shape raises is a bug: it propagates.
+
+    The file stays where it is (the user's guard and records are not lost
+    to a bug of ours), and no repair issue blames the file.
+    """
+    mock_config_entry.add_to_hass(hass)
+    entry_id = mock_config_entry.entry_id
+    key = f"{DOMAIN}.{entry_id}" + ("" if store == "records" else f".{store}")
+    minor = 2 if store == "guard" else 1  # the current version: read as is
+    content = json.dumps(
+        {"version": 1, "minor_version": minor, "key": key, "data": {"seq": 0}}
+    )
+    (storage_dir / key).write_text(content)
+    state = _state(hass, mock_config_entry, store)
+    with (
+        patch.object(state_class, "_restore", side_effect=error("a bug")),
+        pytest.raises(error, match="a bug"),
+    ):
+        await state.async_load()
+    assert (storage_dir / key).read_text() == content
+    assert not [path for path in storage_dir.glob(f"{key}.*") if path.name != key]
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}") is None
 
 

@@ -60,7 +60,7 @@ from .const import (
     DEFAULT_REPEAT_WINDOW,
     DOMAIN,
 )
-from .saving import JournaledState, LineStore
+from .saving import JournaledState, LineStore, saved_object
 
 #: 1: numbers in clear, requests as plain hashes. 2: keyed hashes, and the
 #: requests in flight.
@@ -109,7 +109,7 @@ def _times(value: Any) -> dict[str, float]:
     """Return a saved ``{key: time}`` (nulls tolerated, other kinds refused)."""
     if value is None:
         return {}
-    return {str(k): float(v) for k, v in value.items() if v is not None}
+    return {str(k): float(v) for k, v in saved_object(value).items() if v is not None}
 
 
 def _time_list(value: Any) -> list[float]:
@@ -131,7 +131,7 @@ def _migrate(old_minor: int, data: dict[str, Any]) -> dict[str, Any]:
         "legacy_sent": _times(data.get("sent")),
         "numbers": {
             _hash(key, str(phone), 16): _time_list(times)
-            for phone, times in (data.get("by_number") or {}).items()
+            for phone, times in saved_object(data.get("by_number") or {}).items()
         },
         "line": _time_list(data.get("line")),
     }
@@ -206,7 +206,7 @@ class CallGuard(JournaledState):
         legacy = _times(data.get("legacy_sent"))
         numbers = {
             str(number): deque(_time_list(times))
-            for number, times in (data.get("numbers") or {}).items()
+            for number, times in saved_object(data.get("numbers") or {}).items()
         }
         line = deque(_time_list(data.get("line")))
         seq = int(data.get("seq") or 0)

@@ -34,6 +34,7 @@ from .api import Stage
 from .const import ATTR_PHONE, DOMAIN, EVENT_INCOMING_CALL
 from .digits_budget import DigitsBudget
 from .matching import reported_e164, same_number
+from .saving import saved_object
 
 if TYPE_CHECKING:
     from .api.report import ProgressReport
@@ -113,7 +114,7 @@ class IncomingCalls:
     def restore(self, saved: Iterable[Any]) -> None:
         """Take the calls ``as_list`` saved; raises if they are not that."""
         calls: OrderedDict[str, IncomingCall] = OrderedDict()
-        for item in saved:
+        for item in map(saved_object, saved):
             answered_at = item.get("answered_at")
             call = IncomingCall(
                 caller=item.get("caller"),

@@ -77,7 +77,7 @@ from .matching import (
 )
 from .ratelimit import RateLimiter
 from .records import CallRecord, InfocallerRecords, LineUpdate
-from .saving import DelayedSave, LineStore, async_load_state
+from .saving import DelayedSave, LineStore, async_load_state, saved_object
 from .timers import CallTimers
 from .waiting import CallWaiters
 
@@ -161,8 +161,9 @@ def _recent_as_dict(call: FollowedCall) -> dict[str, Any]:
     }
 
 
-def _recent_from_dict(data: Mapping[str, Any]) -> FollowedCall:
+def _recent_from_dict(saved: object) -> FollowedCall:
     """Read a saved finished call; raises if it is not one."""
+    data = saved_object(saved)
     accepted_at = _parse(data["accepted_at"])
     if accepted_at is None:
         raise ValueError("no accepted_at")
@@ -298,12 +299,12 @@ class InfocallerProgress:
             tracked[record.key] = record
             if record.call_id:
                 ids[record.call_id] = record.key
-        for call_id, key in (data.get("ids") or {}).items():
+        for call_id, key in saved_object(data.get("ids") or {}).items():
             if key in tracked:
                 ids[str(call_id)] = str(key)
         oldest = dt_util.utcnow() - timedelta(seconds=FINISHED_IDS_SECONDS)
         finished: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
-        for call_id, (key, when) in (data.get("finished") or {}).items():
+        for call_id, (key, when) in saved_object(data.get("finished") or {}).items():
             if (at := _parse(when)) is not None and at >= oldest:
                 finished[str(call_id)] = (str(key), at)
         recent: OrderedDict[str, FollowedCall] = OrderedDict()
@@ -312,7 +313,7 @@ class InfocallerProgress:
             if _last_time(call) >= oldest:
                 recent[call.key] = call
         seen: dict[str, dict[tuple[str, str | None], None]] = {}
-        for key, marks in (data.get("seen") or {}).items():
+        for key, marks in saved_object(data.get("seen") or {}).items():
             if key in tracked:
                 seen[str(key)] = {
                     (str(stage), None if digits is None else str(digits)): None

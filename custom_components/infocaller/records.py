@@ -35,7 +35,7 @@ from homeassistant.util import dt as dt_util
 from .api import Fault, fault_of
 from .const import DOMAIN, LOGGER
 from .saved_call import SUBENTRY_SAVED_CALL
-from .saving import JournaledState, LineStore
+from .saving import JournaledState, LineStore, UnreadableStateError, saved_object
 
 RECENT_RESULTS = 10
 
@@ -107,9 +107,14 @@ class CallRecord:
         """Rebuild a record saved with ``as_dict``.
 
         Fields it does not know (a newer version's) are ignored; a missing
-        or ``null`` text is empty. Raises ``ValueError`` without a time.
+        or ``null`` text is empty. Raises ``ValueError`` without a time,
+        ``UnreadableStateError`` if it is not an object.
         """
-        values = {name: value for name, value in data.items() if name in _RECORD_FIELDS}
+        values = {
+            name: value
+            for name, value in saved_object(data).items()
+            if name in _RECORD_FIELDS
+        }
         if (
             not isinstance(when := values.get("time"), str)
             or (moment := dt_util.parse_datetime(when)) is None
@@ -205,7 +210,7 @@ class InfocallerRecords(JournaledState):
         for item in entries:
             try:
                 saved_call_id, record = item.get("c"), CallRecord.from_dict(item["r"])
-            except (KeyError, TypeError, ValueError, AttributeError):
+            except (KeyError, TypeError, ValueError, UnreadableStateError):
                 continue
             self._take(record, saved_call_id)
 
@@ -222,7 +227,9 @@ class InfocallerRecords(JournaledState):
         recent = _records(data.get("recent") or [])
         by_saved_call = {
             subentry_id: CallRecord.from_dict(item)
-            for subentry_id, item in (data.get("by_saved_call") or {}).items()
+            for subentry_id, item in saved_object(
+                data.get("by_saved_call") or {}
+            ).items()
             if _has_time(item)
         }
         legacy_tracked = [

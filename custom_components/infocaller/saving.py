@@ -42,6 +42,13 @@ class UnreadableStateError(Exception):
     """A stored state this version cannot use."""
 
 
+def saved_object(value: object) -> Mapping[str, Any]:
+    """Return a saved JSON object; raise ``UnreadableStateError`` if it is not one."""
+    if not isinstance(value, Mapping):
+        raise UnreadableStateError(f"an object expected, not {type(value).__name__}")
+    return value
+
+
 class LineStore(Store[dict[str, Any]]):
     """A line's store: migrates its older minor versions, refuses newer majors."""
 
@@ -276,7 +283,12 @@ class JournaledState:
         raise NotImplementedError
 
     def _restore(self, data: Mapping[str, Any]) -> None:
-        """Take a saved state; raise, having taken nothing, if it is not one."""
+        """Take a saved state; raise, having taken nothing, if it is not one.
+
+        Wrong-shaped data must raise ``UnreadableStateError``, ``KeyError``,
+        ``TypeError`` or ``ValueError`` (the file is then moved aside); any
+        other exception is a bug, and propagates.
+        """
         raise NotImplementedError
 
     def _replay(self, entries: list[dict[str, Any]]) -> None:
@@ -363,14 +375,13 @@ async def async_load_state[T](
     try:
         data = await store.async_load()
         if data is not None:
-            if not isinstance(data, Mapping):
-                raise UnreadableStateError("not an object")
-            return restore(data)
+            return restore(saved_object(data))
     except (
+        # What an unusable file produces: Home Assistant's Store refusing it,
+        # and wrong-shaped data (restores check shapes, or fail with these).
+        # Anything else is a bug: it propagates, and the file stays.
         HomeAssistantError,
         UnreadableStateError,
-        NotImplementedError,
-        AttributeError,
         KeyError,
         TypeError,
         ValueError,
