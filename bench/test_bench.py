@@ -630,7 +630,7 @@ async def _webhook(
     from homeassistant.util.aiohttp import MockRequest
 
     from custom_components.infocaller import ratelimit
-    from custom_components.infocaller.progress import MARKS_PER_CALL
+    from custom_components.infocaller.progress_state import MARKS_PER_CALL
 
     hass.config_entries.async_update_entry(
         entry,

@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.infocaller import (
     incoming as incoming_module,
-    progress as progress_module,
+    progress_state,
     ratelimit,
 )
 from custom_components.infocaller.api import CallResult, Stage
@@ -34,7 +34,7 @@ from custom_components.infocaller.diagnostics import (
 )
 from custom_components.infocaller.incoming import INCOMING_CALLS_KEPT
 from custom_components.infocaller.matching import LATE_SLACK, LineFacts
-from custom_components.infocaller.progress import MAYBE_PLACED_WINDOW
+from custom_components.infocaller.progress_state import MAYBE_PLACED_WINDOW
 
 from .conftest import LINE, WEBHOOK_ID, issue_call, report_to_webhook
 
@@ -606,7 +606,7 @@ async def test_finished_calls_remembered_are_capped_and_expire(
     """At most FINISHED_IDS_KEPT finished calls, none older than a day."""
     freezer.move_to(NOW)
     progress = _progress(progress_integration)
-    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+    with patch.object(progress_state, "FINISHED_IDS_KEPT", 2):
         for phone in (X, B, MUM_E164):
             await issue_call(hass, phone)
             number = phone.lstrip("+")

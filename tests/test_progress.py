@@ -27,7 +27,7 @@ from custom_components.infocaller.const import (
 from custom_components.infocaller.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.infocaller.progress import progress_store
+from custom_components.infocaller.progress_state import progress_store
 
 from .conftest import WEBHOOK_ID
 
@@ -770,7 +770,7 @@ async def test_distinct_digits_remembered_per_call_are_capped(
     is a repeated request (no event): cycling values can neither grow
     memory nor have an old value applied again.
     """
-    from custom_components.infocaller.progress import MARKS_PER_CALL
+    from custom_components.infocaller.progress_state import MARKS_PER_CALL
 
     await _call(hass)
     progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
@@ -813,7 +813,7 @@ async def test_finished_ids_are_bounded_in_count_and_age(
     """At most FINISHED_IDS_KEPT ids, none older than FINISHED_IDS_SECONDS."""
     from unittest.mock import patch
 
-    from custom_components.infocaller import progress as progress_module
+    from custom_components.infocaller import progress_state
 
     freezer.move_to(NOW)
     progress = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.progress
@@ -826,11 +826,11 @@ async def test_finished_ids_are_bounded_in_count_and_age(
         progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=call_id))
         progress.async_report(ProgressReport(stage=Stage.ENDED, call_id=call_id))
 
-    with patch.object(progress_module, "FINISHED_IDS_KEPT", 2):
+    with patch.object(progress_state, "FINISHED_IDS_KEPT", 2):
         for call_id in ("1001", "1002", "1003"):
             await finish(call_id)
         assert list(progress.finished_ids) == ["1002", "1003"]
-        freezer.tick(timedelta(seconds=progress_module.FINISHED_IDS_SECONDS + 1))
+        freezer.tick(timedelta(seconds=progress_state.FINISHED_IDS_SECONDS + 1))
         await finish("1004")
         assert list(progress.finished_ids) == ["1004"]
 

@@ -20,14 +20,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.infocaller.api import CallResult, Stage
 from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import DOMAIN
-from custom_components.infocaller.progress import (
-    FINISHED_IDS_KEPT,
-    IDS_PER_CALL,
-    MARKS_PER_CALL,
+from custom_components.infocaller.matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
     MATCH_PHONE,
-    PENDING_REPORTS,
+)
+from custom_components.infocaller.progress import PENDING_REPORTS
+from custom_components.infocaller.progress_state import (
+    FINISHED_IDS_KEPT,
+    IDS_PER_CALL,
+    MARKS_PER_CALL,
     progress_store,
 )
 

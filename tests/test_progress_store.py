@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.infocaller.const import DOMAIN
-from custom_components.infocaller.progress import progress_store
+from custom_components.infocaller.progress_state import progress_store
 from custom_components.infocaller.records import records_store
 
 from .conftest import WEBHOOK_ID

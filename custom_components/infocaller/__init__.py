@@ -14,7 +14,8 @@ from .const import DOMAIN
 from .digits_budget import guessing_issue_id
 from .guard import CallGuard
 from .pipeline import CallPipeline
-from .progress import InfocallerProgress, progress_store
+from .progress import InfocallerProgress
+from .progress_state import progress_store
 from .records import InfocallerRecords
 from .runtime import InfocallerConfigEntry, InfocallerRuntimeData
 from .saved_call import saved_calls

@@ -1,11 +1,12 @@
 """Saving a line's state to disk, and reading back whatever is there.
 
-A line has two files in ``.storage``: its records (``records.py``) and its
-guard (``guard.py``), both ``JournaledState``. Both are read at every
-set-up, a reload like a restart: what needs to outlive a crash is appended
-to a journal (the guard's entry before a request leaves, awaited; an
-accepted call's record as it is recorded, not awaited), and the rest is
-written within ``RECORDS_SAVE_DELAY`` seconds.
+A line keeps its state in three files in ``.storage``, each a
+``SavedState``: its records (``records.py``) and its guard (``guard.py``),
+both ``JournaledState``, and its call progress (``progress_state.py``).
+All are read at every set-up, a reload like a restart: what needs to
+outlive a crash is appended to a journal (the guard's entry before a
+request leaves, awaited; an accepted call's record as it is recorded, not
+awaited), and the rest is written within ``RECORDS_SAVE_DELAY`` seconds.
 
 A file this version cannot use (unreadable JSON, a newer major version,
 values of the wrong kind) never stops the line from loading: it is moved
@@ -16,6 +17,7 @@ line starts empty. Older minor versions are migrated; extra fields and
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
@@ -238,22 +240,80 @@ class Journal:
             self.path.unlink(missing_ok=True)
 
 
-class JournaledState:
-    """A line's state in a store, and a journal of what must outlive a crash.
+class SavedState(ABC):
+    """A line's state in a store: saved with a delay, loaded, unloaded, removed.
 
-    The guard and the records are both made so: the state lives in memory,
-    is written to its store's file with a delay (``DelayedSave``), and what
-    must not wait for that delay is appended to the journal beside the file
-    (``_async_append``), each entry numbered. At load the file is read, then
-    the journal's entries it does not hold (``_replay``); a journal found
-    with anything in it is then written into the file and deleted.
-    Subclasses say what is saved (``_data_to_save``, with ``seq``: the last
-    entry it holds), how it is taken back (``_restore``) and what an entry
-    holds (``_replay``).
+    The state lives in memory and is written to its store's file within
+    ``RECORDS_SAVE_DELAY`` seconds of a change (``DelayedSave``), and when
+    the line unloads. At load the file is read (``async_load_state``): one
+    this version cannot use is moved aside, with a repair issue. Subclasses
+    say what is saved (``_data_to_save``) and how it is taken back
+    (``_restore``).
     """
 
     #: The translation key of the repair issue when the file is unusable.
     issue_key: str
+
+    def __init__(self, hass: HomeAssistant, store: LineStore, title: str) -> None:
+        """Keep the state in ``store``; ``title`` names the line in the repair."""
+        self.hass = hass
+        self._store = store
+        self._title = title
+        self._saving = DelayedSave(self._store, self._data_to_save)
+
+    @abstractmethod
+    def _data_to_save(self) -> dict[str, Any]:
+        """Return the state to write to the file."""
+
+    @abstractmethod
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        """Take a saved state; raise, having taken nothing, if it is not one.
+
+        Wrong-shaped data must raise ``UnreadableStateError``, ``KeyError``,
+        ``TypeError`` or ``ValueError`` (the file is then moved aside); any
+        other exception is a bug, and propagates.
+        """
+
+    def _restored(self, data: Mapping[str, Any]) -> bool:
+        self._restore(data)
+        return True
+
+    async def _async_read(self) -> bool:
+        """Restore the file's state; False if there was none it could use."""
+        return bool(
+            await async_load_state(
+                self._store,
+                self._restored,
+                entry_title=self._title,
+                issue_key=self.issue_key,
+            )
+        )
+
+    async def async_load(self) -> bool:
+        """Restore what was saved; False if there was nothing usable."""
+        return await self._async_read()
+
+    async def async_unload(self) -> None:
+        """Write unsaved state now; nothing is written after this."""
+        await self._saving.async_unload()
+
+    async def async_remove(self) -> None:
+        """Delete the file and its repair issue."""
+        await async_remove_store(self._store)
+
+
+class JournaledState(SavedState):
+    """A ``SavedState`` with a journal of what must outlive a crash.
+
+    The guard and the records are both made so: what must not wait for the
+    delayed save is appended to the journal beside the file
+    (``_async_append``), each entry numbered. At load the file is read,
+    then the journal's entries it does not hold (``_replay``); a journal
+    found with anything in it is then written into the file and deleted.
+    What is saved (``_data_to_save``) carries ``seq``: the last entry it
+    holds.
+    """
+
     #: Write the file at once when there was none usable (the guard: its
     #: key must be on disk before any entry uses it).
     save_new_file = False
@@ -268,38 +328,18 @@ class JournaledState:
 
         ``title`` is the line's name in the repair issue.
         """
-        self.hass = hass
-        self._store = store(self._async_written)
+        super().__init__(hass, store(self._async_written), title)
         self._journal = Journal(f"{self._store.path}.journal")
         #: The number of the last journal entry.
         self._seq = 0
         #: Journal appends under way: the unload waits for them.
         self._appending: set[asyncio.Future[None]] = set()
-        self._title = title
-        self._saving = DelayedSave(self._store, self._data_to_save)
 
-    def _data_to_save(self) -> dict[str, Any]:
-        """Return the state to write to the file, with ``seq``."""
-        raise NotImplementedError
-
-    def _restore(self, data: Mapping[str, Any]) -> None:
-        """Take a saved state; raise, having taken nothing, if it is not one.
-
-        Wrong-shaped data must raise ``UnreadableStateError``, ``KeyError``,
-        ``TypeError`` or ``ValueError`` (the file is then moved aside); any
-        other exception is a bug, and propagates.
-        """
-        raise NotImplementedError
-
+    @abstractmethod
     def _replay(self, entries: list[dict[str, Any]]) -> None:
         """Take the journal's entries the file does not hold, oldest first."""
-        raise NotImplementedError
 
-    def _restored(self, data: Mapping[str, Any]) -> bool:
-        self._restore(data)
-        return True
-
-    async def async_load(self) -> None:
+    async def async_load(self) -> bool:
         """Restore what was saved before the last reload, restart or crash.
 
         The journal is read while the file is (nothing writes either while
@@ -307,12 +347,7 @@ class JournaledState:
         """
         journal = self.hass.async_add_executor_job(self._journal.read)
         try:
-            restored = await async_load_state(
-                self._store,
-                self._restored,
-                entry_title=self._title,
-                issue_key=self.issue_key,
-            )
+            restored = await self._async_read()
         finally:
             entries = await journal
         newer: list[tuple[int, dict[str, Any]]] = []
@@ -324,10 +359,11 @@ class JournaledState:
             newer.sort(key=lambda item: item[0])
             self._seq = newer[-1][0]
             self._replay([entry for _seq, entry in newer])
-        if self._journal.found or (restored is None and self.save_new_file):
+        if self._journal.found or (not restored and self.save_new_file):
             # The file takes it all; then the journal is deleted (a torn
             # line too: the next entry must not be appended to it).
             await self._saving.async_save_now()
+        return restored
 
     @callback
     def _async_append(self, entry: dict[str, Any], seq: int) -> asyncio.Future[None]:
@@ -346,15 +382,15 @@ class JournaledState:
             await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     async def async_unload(self) -> None:
-        """Write unsaved state now; nothing is written after this."""
+        """Write unsaved state now (after the appends under way); nothing after."""
         if self._appending:
             await asyncio.wait(set(self._appending))
-        await self._saving.async_unload()
+        await super().async_unload()
         await self.hass.async_add_executor_job(self._journal.close)
 
     async def async_remove(self) -> None:
         """Delete the file, its repair issue and the journal."""
-        await async_remove_store(self._store)
+        await super().async_remove()
         await self.hass.async_add_executor_job(self._journal.close, True)
 
 
