@@ -15,11 +15,14 @@ from unittest.mock import MagicMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.infocaller.api import CallResult, Stage
 from custom_components.infocaller.api.report import ProgressReport
-from custom_components.infocaller.const import DOMAIN
+from custom_components.infocaller.const import DOMAIN, EVENT_CALL_PROGRESS, Source
 from custom_components.infocaller.matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
@@ -315,6 +318,47 @@ async def test_held_report_goes_on_when_the_request_is_refused(
     await hass.async_block_till_done()
     assert _answered(progress_integration, "C1")
     assert not progress.pending
+
+
+async def test_held_report_is_matched_as_the_refusal_is_recorded(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """Held for C2's request; C2 refused: C1's at once, not a turn later.
+
+    Nothing is left to run when the line stops right after: the report is
+    applied by then (it was lost before, left to a callback that found the
+    line stopped), and no progress is announced after the stop.
+    """
+    from custom_components.infocaller.api import InfocallerRejectedError
+
+    progress = _progress(progress_integration)
+    pipeline = progress_integration.runtime_data.pipeline
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id="C1"
+    )
+    await pipeline.async_call({"phone": A, "rule_group": "Aviso"}, Source.ACTION)
+
+    async def refuse(request: Any) -> CallResult:
+        progress.async_report(
+            ProgressReport(stage=Stage.ANSWERED, call_id="90001", called=A)
+        )
+        assert progress.pending  # held for the request on its way
+        raise InfocallerRejectedError(
+            CallResult(result=5, result_text="Número no válido", call_id="")
+        )
+
+    mock_infocaller.issue_call.side_effect = refuse
+    with pytest.raises(Exception):  # noqa: B017, PT011 (the refusal; any kind)
+        await pipeline.async_call({"phone": A, "rule_group": "Alarma"}, Source.ACTION)
+    # No turn of the event loop since the refusal was read.
+    assert _answered(progress_integration, "C1")
+    assert not progress.pending
+    progress.async_stop()
+    events = async_capture_events(hass, EVENT_CALL_PROGRESS)
+    await hass.async_block_till_done()
+    assert events == []
 
 
 # -- 2. A flood of junk does not push out a genuine early report -------------

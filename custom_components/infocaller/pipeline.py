@@ -141,8 +141,14 @@ class CallPipeline:
         self._unrecorded.add(recorded)
         try:
             ticket = await self._async_reserve(request, source, saved)
-            result = await self._async_send(client, request, ticket, source, saved)
-            return await self._async_accepted(request, source, saved, result)
+            # A report of the call may come before its answer: the request
+            # is announced, and its end once its outcome is recorded.
+            self._tell_on_its_way(request.phone, True)
+            try:
+                result = await self._async_send(client, request, ticket, source, saved)
+                return await self._async_accepted(request, source, saved, result)
+            finally:
+                self._tell_on_its_way(request.phone, False)
         finally:
             self._unrecorded.discard(recorded)
             recorded.set_result(None)
@@ -239,8 +245,6 @@ class CallPipeline:
         """Send the request once; record and raise every outcome but acceptance."""
         # Until proven otherwise, a request may have been placed.
         placed = True
-        # A report of the call may come before its answer: announced.
-        self._tell_on_its_way(request.phone, True)
         try:
             return await client.issue_call(request)
         except InfocallerRejectedError as err:
@@ -275,7 +279,6 @@ class CallPipeline:
             self._record(request, source, saved, None, RESULT_NO_ANSWER)
             raise
         finally:
-            self._tell_on_its_way(request.phone, False)
             if placed:
                 self.guard.async_sent(ticket)
             else:
@@ -305,7 +308,11 @@ class CallPipeline:
         return record
 
     def _tell_on_its_way(self, phone: str, sending: bool) -> None:
-        """Announce a request leaving (``True``) or over (``False``)."""
+        """Announce a request leaving (``True``), or over (``False``).
+
+        Over means its outcome is recorded (or none will be): call progress
+        then matches the reports it held for it, at once.
+        """
         async_dispatcher_send_internal(
             self.hass, self.records.request_signal, phone, sending
         )

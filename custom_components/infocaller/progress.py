@@ -88,8 +88,8 @@ class InfocallerProgress(ProgressState):
         #: Reports that matched nothing yet: (arrival, report, held), held
         #: when it was kept for a request on its way (``_match_kept``).
         self.pending: deque[tuple[datetime, ProgressReport, bool]] = deque()
-        #: Numbers with a request on its way to Infocaller (its answer not
-        #: read yet), and how many: a report for that call may come first.
+        #: Numbers with a request on its way to Infocaller (its outcome not
+        #: recorded yet), and how many: a report for that call may come first.
         self.sending: dict[str, int] = {}
         #: Followed calls a chain stopped waiting on (in memory: chains are).
         self.given_up: set[str] = set()
@@ -178,7 +178,6 @@ class InfocallerProgress(ProgressState):
         self._follow(record)
         self._arm(record)
         self._apply_pending(record.key)
-        self._match_kept()
 
     def _apply_pending(self, key: str) -> None:
         """Apply the kept reports that belong to a call just followed."""
@@ -196,18 +195,17 @@ class InfocallerProgress(ProgressState):
                 self._apply(record, report, how, at)
 
     def _request_over(self, phone: str) -> None:
-        """Note that the answer to a request to ``phone`` was read (or none came).
+        """Note that a request to ``phone`` is over: its outcome is recorded.
 
-        The reports held for it are matched once its outcome is recorded:
-        an accepted call as it is followed (``_line_updated``, right after
-        the answer is read), anything else on the next turn of the loop.
+        An accepted call is followed by now (``_line_updated``): the reports
+        held for the request are matched at once.
         """
         if (count := self.sending.pop(phone, 0)) > 1:
             self.sending[phone] = count - 1
-        self.hass.loop.call_soon(self._match_kept)
+        self._match_kept()
 
     def _match_kept(self) -> None:
-        """Match kept reports held for a request whose answer is now read.
+        """Match kept reports held for a request whose outcome is now recorded.
 
         A report with a call id we did not know, that came while a request
         to its number was on its way, was kept rather than given to another
@@ -215,8 +213,6 @@ class InfocallerProgress(ProgressState):
         is on its way to that number, it is matched by number (as of its
         arrival), as any report with an id of Infocaller's own.
         """
-        if self.stopped:
-            return
         for item in list(self.pending):
             at, report, held = item
             if not held or self._sending_to(report):

@@ -164,8 +164,8 @@ def signal_request_on_its_way(entry_id: str) -> str:
     """Return the dispatcher signal of a line's requests on their way.
 
     Sent with the number and ``True`` as a request leaves for Infocaller,
-    then with the number and ``False`` once it is over (its answer read, or
-    none will come). Nothing an entity shows changes, so it is not on the
+    then with the number and ``False`` once it is over (its outcome
+    recorded, or none will be). Nothing an entity shows changes, so it is not on the
     line's signal; a report of the call may come before its answer.
     """
     return f"{DOMAIN}_{entry_id}_request"
