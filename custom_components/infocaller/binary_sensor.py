@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
-    # Re-exported from binary_sensor.const since 2026; defined here before.
+    # Defined here by older releases, re-exported from binary_sensor.const
+    # by newer ones (hence the type: ignore).
     BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,

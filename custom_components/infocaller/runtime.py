@@ -25,7 +25,7 @@ class InfocallerRuntimeData:
 
     A holder of live objects, compared by identity: not frozen (its lists,
     dicts and sets change anyway, so freezing the bindings would promise
-    nothing and slow the start; see docs/performance.md).
+    nothing and cost import time).
     """
 
     pipeline: CallPipeline

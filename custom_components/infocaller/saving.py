@@ -98,7 +98,7 @@ class LineStore(Store[dict[str, Any]]):
     ) -> dict[str, Any]:
         """Upgrade an older minor version; take a newer one as it is."""
         if old_major_version != STORAGE_VERSION:
-            # (Newer Home Assistant refuses a newer major version itself.)
+            # (Home Assistant's Store may refuse a newer major version first.)
             raise UnreadableStateError(f"version {old_major_version}")
         if not isinstance(old_data, dict):
             raise UnreadableStateError("not an object")

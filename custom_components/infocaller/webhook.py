@@ -169,7 +169,7 @@ class HideWebhookIds(logging.Filter):
     An id is found in the message, in the text of the exception and of its
     causes, contexts and group members (aiohttp's parser errors quote the
     request line; the formatted traceback is never searched: its frames
-    hold no id, and a deep one costs milliseconds) and in any text
+    hold no id, and formatting a deep one is costly) and in any text
     attribute (aiohttp's access log passes the request line as an extra),
     in any letter case and percent-encoded (a path as sent). The work is
     bounded: see ``MAX_DECODINGS``, ``MAX_EXCEPTIONS`` and ``MAX_FRAMES``.

@@ -138,8 +138,8 @@ class InfocallerClient:
                 seconds=self.connect_timeout,
             ) from err
         except aiohttp.ClientConnectorError as err:
-            # Older aiohttp (3.11, in Home Assistant 2025.4): a certificate
-            # error has no os_error (reading it raises AttributeError).
+            # With older aiohttp a certificate error has no os_error
+            # (reading it raises AttributeError).
             detail = getattr(err, "os_error", None) or err
             raise InfocallerConnectionError(
                 f"Could not connect to {self.endpoint}: {detail}",
