@@ -283,15 +283,6 @@ class InfocallerProgress(ProgressState):
         if record.key in self.tracked:
             self.given_up.add(record.key)
 
-    def call(self, key: str) -> CallRecord | None:
-        """Return the newest version of a followed (or finished) call, by key."""
-        return self.tracked.get(key) or self._finished.get(key)
-
-    def latest_call(self, phone: str) -> CallRecord | None:
-        """Return the newest followed call to ``phone``, if any."""
-        calls = [r for r in self.tracked.values() if same_number(r.phone, phone)]
-        return max(calls, key=lambda record: record.time, default=None)
-
     def _sending_to(self, report: ProgressReport) -> bool:
         """Whether a request to a number the report names is on its way."""
         return any(

@@ -36,7 +36,7 @@ from .const import (
     RING_SECONDS,
 )
 from .incoming import IncomingCalls
-from .matching import FollowedCall, LineFacts
+from .matching import FollowedCall, LineFacts, same_number
 from .records import CallRecord, InfocallerRecords
 from .saving import LineStore, SavedState, saved_object
 
@@ -267,6 +267,15 @@ class ProgressState(SavedState):
             or _last_time(next(iter(recent.values()))) < oldest
         ):
             recent.popitem(last=False)
+
+    def call(self, key: str) -> CallRecord | None:
+        """Return the newest version of a followed (or finished) call, by key."""
+        return self.tracked.get(key) or self._finished.get(key)
+
+    def latest_call(self, phone: str) -> CallRecord | None:
+        """Return the newest followed call to ``phone``, if any."""
+        calls = [r for r in self.tracked.values() if same_number(r.phone, phone)]
+        return max(calls, key=lambda record: record.time, default=None)
 
     def _follow(self, record: CallRecord) -> None:
         """Start following an accepted call."""
