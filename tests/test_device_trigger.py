@@ -184,6 +184,8 @@ def _incoming(entry_id: str, stage: str, **data: Any) -> dict[str, Any]:
         "talk_seconds": None,
         "saved_call": "Mamá",
         "saved_call_id": MUM_ID,
+        "saved_calls": ["Mamá"],
+        "saved_call_ids": [MUM_ID],
         "time": dt_util.utcnow().isoformat(),
     } | data
 
@@ -593,7 +595,13 @@ async def test_incoming_call_triggers(
     assert sorted(_ran(service_calls)) == ["keys", "pin"]
     service_calls.clear()
     # A stranger (no saved call) with the wrong PIN; then another line's call.
-    stranger = {"caller": "+34699000000", "saved_call": None, "saved_call_id": None}
+    stranger = {
+        "caller": "+34699000000",
+        "saved_call": None,
+        "saved_call_id": None,
+        "saved_calls": [],
+        "saved_call_ids": [],
+    }
     hass.bus.async_fire(
         EVENT_INCOMING_CALL, _incoming(line.entry_id, "answered", **stranger)
     )
