@@ -145,9 +145,7 @@ def _placed_by(data: Mapping[str, Any], device: InfocallerDevice) -> bool:
     The line's device has every call the line placed; a saved call's only
     its own (the event's ``saved_call_id``).
     """
-    return device.saved_call_id is None or data.get("saved_call_id") == (
-        device.saved_call_id
-    )
+    return device.saved_call_id in (None, data.get("saved_call_id"))
 
 
 def _ours(data: Mapping[str, Any]) -> bool:
@@ -157,6 +155,13 @@ def _ours(data: Mapping[str, Any]) -> bool:
     value a later version may add (an incoming call's), does not.
     """
     return data.get("match") in (MATCH_CALL_ID, MATCH_PHONE)
+
+
+def _our_call(
+    data: Mapping[str, Any], _config: ConfigType, device: InfocallerDevice
+) -> bool:
+    """Whether a progress report was about one of the device's calls."""
+    return _ours(data) and _placed_by(data, device)
 
 
 def _refused(data: Mapping[str, Any]) -> bool:
@@ -238,19 +243,19 @@ TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
         key=TRIGGER_ANSWERED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.ANSWERED,
-        check_fn=lambda data, _config, device: _ours(data) and _placed_by(data, device),
+        check_fn=_our_call,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_NOT_ANSWERED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.NOT_ANSWERED,
-        check_fn=lambda data, _config, device: _ours(data) and _placed_by(data, device),
+        check_fn=_our_call,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_ACKNOWLEDGED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.ACKNOWLEDGED,
-        check_fn=lambda data, _config, device: _ours(data) and _placed_by(data, device),
+        check_fn=_our_call,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_DIGITS,
@@ -258,7 +263,7 @@ TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
         stage=Stage.DIGITS,
         fields=(CONF_DIGITS,),
         check_fn=lambda data, config, device: (
-            _ours(data) and _placed_by(data, device) and _with_keys(data, config)
+            _our_call(data, config, device) and _with_keys(data, config)
         ),
     ),
     InfocallerTriggerDescription(
