@@ -8,10 +8,12 @@ called the line" (an incoming call from its number).
 
 Each trigger type is one description (``TRIGGERS``): Home Assistant's
 ``event`` trigger on one of the integration's bus events, filtered by the
-line (``config_entry_id``) and the stage, and a check of the event's data
-against the trigger's fields and its device, made before the action runs:
-a saved call's calls only, a report that matched no call of ours, a
-refusal, the same number written another way, the keys.
+line (``config_entry_id``), the stage and, on a saved call's device, its
+``saved_call_id``; and a check of the event's data against the trigger's
+fields and its device (what equality cannot say: a report that matched no
+call of ours, a refusal, the same number written another way, the keys,
+one of the saved calls with the caller's number), made before the action
+runs.
 """
 
 from __future__ import annotations
@@ -139,16 +141,9 @@ def device_or_raise(
     return device
 
 
-def _placed_by(data: Mapping[str, Any], device: InfocallerDevice) -> bool:
-    """Whether an outbound call's event is the device's.
-
-    The line's device has every call the line placed; a saved call's only
-    its own (the event's ``saved_call_id``).
-    """
-    return device.saved_call_id in (None, data.get("saved_call_id"))
-
-
-def _ours(data: Mapping[str, Any]) -> bool:
+def _ours(
+    data: Mapping[str, Any], _config: ConfigType, _device: InfocallerDevice
+) -> bool:
     """Whether a progress report was about a call the line placed.
 
     Only a match by call id or by number says so: ``none``, or any other
@@ -157,19 +152,16 @@ def _ours(data: Mapping[str, Any]) -> bool:
     return data.get("match") in (MATCH_CALL_ID, MATCH_PHONE)
 
 
-def _our_call(
-    data: Mapping[str, Any], _config: ConfigType, device: InfocallerDevice
+def _refused(
+    data: Mapping[str, Any], _config: ConfigType, _device: InfocallerDevice
 ) -> bool:
-    """Whether a progress report was about one of the device's calls."""
-    return _ours(data) and _placed_by(data, device)
-
-
-def _refused(data: Mapping[str, Any]) -> bool:
     """Whether Infocaller answered and did not accept the call."""
     return isinstance(result := data.get("result"), int) and result != 0
 
 
-def _from_caller(data: Mapping[str, Any], config: ConfigType) -> bool:
+def _from_caller(
+    data: Mapping[str, Any], config: ConfigType, _device: InfocallerDevice
+) -> bool:
     """Whether an incoming call came from the trigger's number (if it has one)."""
     if (wanted := config.get(CONF_CALLER)) is None:
         return True
@@ -191,7 +183,9 @@ def _with_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
     )
 
 
-def _called_by(data: Mapping[str, Any], device: InfocallerDevice) -> bool:
+def _called_by(
+    data: Mapping[str, Any], _config: ConfigType, device: InfocallerDevice
+) -> bool:
     """Whether an incoming call came from the saved call's person.
 
     Every saved call with the caller's number (``saved_call_ids``), not
@@ -212,9 +206,13 @@ class InfocallerTriggerDescription:
     #: Offered by the line's device, by a saved call's device.
     on_line: bool = True
     on_saved_call: bool = True
+    #: On a saved call's device, only the events that name it: the event
+    #: trigger compares the event's ``saved_call_id`` and drops the other
+    #: saved calls' events before anything runs.
+    by_saved_call_id: bool = True
     #: The optional fields the trigger takes.
     fields: tuple[str, ...] = ()
-    #: Whether an event of the line (and stage) fires the trigger, given
+    #: Whether an event that passed those filters fires the trigger, given
     #: its configuration and its device.
     check_fn: Callable[[Mapping[str, Any], ConfigType, InfocallerDevice], bool]
 
@@ -227,7 +225,7 @@ TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
         stage=Stage.ANSWERED,
         on_saved_call=False,
         fields=(CONF_CALLER,),
-        check_fn=lambda data, config, _device: _from_caller(data, config),
+        check_fn=_from_caller,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_INCOMING_DIGITS,
@@ -235,27 +233,27 @@ TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
         stage=Stage.DIGITS,
         on_saved_call=False,
         fields=(CONF_CALLER, CONF_DIGITS),
-        check_fn=lambda data, config, _device: (
-            _from_caller(data, config) and _with_keys(data, config)
+        check_fn=lambda data, config, device: (
+            _from_caller(data, config, device) and _with_keys(data, config)
         ),
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_ANSWERED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.ANSWERED,
-        check_fn=_our_call,
+        check_fn=_ours,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_NOT_ANSWERED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.NOT_ANSWERED,
-        check_fn=_our_call,
+        check_fn=_ours,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_ACKNOWLEDGED,
         event_type=EVENT_CALL_PROGRESS,
         stage=Stage.ACKNOWLEDGED,
-        check_fn=_our_call,
+        check_fn=_ours,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_DIGITS,
@@ -263,22 +261,21 @@ TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
         stage=Stage.DIGITS,
         fields=(CONF_DIGITS,),
         check_fn=lambda data, config, device: (
-            _our_call(data, config, device) and _with_keys(data, config)
+            _ours(data, config, device) and _with_keys(data, config)
         ),
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_REFUSED,
         event_type=EVENT_CALL_RESULT,
-        check_fn=lambda data, _config, device: (
-            _refused(data) and _placed_by(data, device)
-        ),
+        check_fn=_refused,
     ),
     InfocallerTriggerDescription(
         key=TRIGGER_CALLED_THE_LINE,
         event_type=EVENT_INCOMING_CALL,
         stage=Stage.ANSWERED,
         on_line=False,
-        check_fn=lambda data, _config, device: _called_by(data, device),
+        by_saved_call_id=False,  # every saved call with the caller's number
+        check_fn=_called_by,
     ),
 )
 _BY_KEY: Final = {description.key: description for description in TRIGGERS}
@@ -355,6 +352,8 @@ async def async_attach_trigger(
     event_data: dict[str, Any] = {"config_entry_id": device.entry_id}
     if description.stage is not None:
         event_data["stage"] = description.stage.value
+    if description.by_saved_call_id and device.saved_call_id is not None:
+        event_data["saved_call_id"] = device.saved_call_id
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: "event",
