@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 import inspect
 import json
 from pathlib import Path
@@ -12,10 +13,16 @@ from unittest.mock import AsyncMock, MagicMock, patch
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import automation
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import CONF_PASSWORD, MAJOR_VERSION, MINOR_VERSION
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -378,6 +385,8 @@ async def progress_integration(
     return mock_config_entry
 
 
+PLUMBER_ID = "plumber01"
+MUM_ID = "mum00002"
 #: The saved calls of ``saved_calls_entry``, as the subentry flow stores them.
 SAVED_CALLS = [
     ConfigSubentryData(
@@ -387,7 +396,7 @@ SAVED_CALLS = [
             "variables": {"CALLCENTER": "+34911888920"},
             "max_wait": 30,
         },
-        subentry_id="plumber01",
+        subentry_id=PLUMBER_ID,
         subentry_type="saved_call",
         title="El fontanero",
         unique_id=None,
@@ -399,7 +408,7 @@ SAVED_CALLS = [
             "variables": {},
             "message_variable": "MENSAJE",
         },
-        subentry_id="mum00002",
+        subentry_id=MUM_ID,
         subentry_type="saved_call",
         title="Mamá",
         unique_id=None,
@@ -498,3 +507,202 @@ def call_ids(mock_infocaller: MagicMock) -> list[str]:
 
     mock_infocaller.issue_call.side_effect = issue
     return issued
+
+
+#: Home Assistant's own file access, before the tests' fixtures mock it.
+_REAL_STORE = {
+    name: Store.__dict__[name]
+    for name in ("_async_load", "_async_write_data", "async_remove")
+}
+
+
+@pytest.fixture
+def real_storage(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> Iterator[Path]:
+    """The test's real .storage folder; the line's files are removed afterwards.
+
+    Stores read and write real files there (``hass_storage`` is not used).
+    """
+    folder = Path(hass.config.path(".storage"))
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for name, real in _REAL_STORE.items():
+            stack.enter_context(patch.object(Store, name, real))
+        yield folder
+    for path in folder.glob(f"{DOMAIN}.{mock_config_entry.entry_id}*"):
+        path.unlink()
+
+
+# Device triggers and conditions: the line of ``saved_calls_entry``, its
+# devices, and automations that say which of them ran.
+
+#: The time the ``line`` fixture sets the clock to.
+LINE_NOW = "2030-03-01 12:00:00+00:00"
+
+
+@dataclass(frozen=True, slots=True)
+class LineDevices:
+    """The device ids of the line and of its two saved calls."""
+
+    line: str
+    plumber: str
+    mum: str
+
+
+@pytest.fixture
+async def line(
+    hass: HomeAssistant,
+    saved_calls_entry: MockConfigEntry,
+    mock_infocaller: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> MockConfigEntry:
+    """The line with call progress on and two saved calls, set up at ``LINE_NOW``."""
+    freezer.move_to(LINE_NOW)
+    saved_calls_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
+    await hass.async_block_till_done()
+    return saved_calls_entry
+
+
+def device_id(hass: HomeAssistant, identifier: str) -> str:
+    """The id of the line's device with ``identifier`` (its own, or a saved call's)."""
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if (DOMAIN, identifier) in device.identifiers
+    ]
+    return device.id
+
+
+@pytest.fixture
+def devices(hass: HomeAssistant, line: MockConfigEntry) -> LineDevices:
+    """The devices of ``line``: its own, the plumber's and mum's."""
+    return LineDevices(
+        line=device_id(hass, LINE),
+        plumber=device_id(hass, f"{LINE}_{PLUMBER_ID}"),
+        mum=device_id(hass, f"{LINE}_{MUM_ID}"),
+    )
+
+
+def automation_trigger(
+    device_id: str, trigger_type: str, **extra: str
+) -> dict[str, Any]:
+    """A device trigger of ours, as an automation writes it."""
+    return {
+        "trigger": "device",
+        "domain": DOMAIN,
+        "device_id": device_id,
+        "type": trigger_type,
+        **extra,
+    }
+
+
+def automation_condition(device_id: str, condition_type: str) -> dict[str, Any]:
+    """A device condition of ours, as an automation writes it."""
+    return {
+        "condition": "device",
+        "domain": DOMAIN,
+        "device_id": device_id,
+        "type": condition_type,
+    }
+
+
+#: The event that runs the automations of conditions (``setup_automations``).
+CHECK_EVENT = "check"
+
+
+async def setup_automations(
+    hass: HomeAssistant, automations: dict[str, dict[str, Any]]
+) -> None:
+    """Set up one automation per alias; each calls ``test.automation``.
+
+    An automation of a device trigger runs on it; one of a device condition
+    runs on the event ``CHECK_EVENT`` when the condition holds. The action
+    is given the alias and the event's stage and digits (``ran``).
+    """
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: [
+                {
+                    "alias": alias,
+                    **(
+                        {"triggers": [trigger_or_condition]}
+                        if "trigger" in trigger_or_condition
+                        else {
+                            "triggers": [
+                                {"trigger": "event", "event_type": CHECK_EVENT}
+                            ],
+                            "conditions": [trigger_or_condition],
+                        }
+                    ),
+                    "actions": [
+                        {
+                            "action": "test.automation",
+                            "data": {
+                                "alias": alias,
+                                "stage": "{{ trigger.event.data.get('stage') }}",
+                                "digits": "{{ trigger.event.data.get('digits') }}",
+                            },
+                        }
+                    ],
+                }
+                for alias, trigger_or_condition in automations.items()
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    for alias in automations:
+        state = hass.states.get(f"automation.{alias}")
+        assert state is not None, alias
+        assert state.state == "on", alias
+
+
+def ran(service_calls: list[ServiceCall]) -> list[str]:
+    """The aliases of the automations that ran, in order."""
+    return [call.data["alias"] for call in service_calls if call.domain == "test"]
+
+
+async def press_plumber(
+    hass: HomeAssistant, mock_infocaller: MagicMock, call_id: str
+) -> None:
+    """Press the plumber's button; Infocaller accepts with ``call_id``."""
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id=call_id
+    )
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+async def report_accepted(client: Any, **query: str) -> None:
+    """Infocaller requests one of the pasted URLs; the webhook takes it."""
+    assert await report_to_webhook(client, **query) == 200
+
+
+def incoming_call_event(entry_id: str, stage: str, **data: Any) -> dict[str, Any]:
+    """An ``infocaller_incoming_call`` event's data (all the contract's keys).
+
+    By default mum (her saved call's number) calls the line.
+    """
+    return {
+        "config_entry_id": entry_id,
+        "stage": stage,
+        "caller": "+34622333444",
+        "called": LINE,
+        "call_id": "900001",
+        "uuid": None,
+        "digits": None,
+        "talk_seconds": None,
+        "saved_call": "Mamá",
+        "saved_call_id": MUM_ID,
+        "saved_calls": ["Mamá"],
+        "saved_call_ids": [MUM_ID],
+        "time": dt_util.utcnow().isoformat(),
+    } | data

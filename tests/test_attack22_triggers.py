@@ -9,7 +9,6 @@ from homeassistant.components import automation
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -20,7 +19,7 @@ from custom_components.infocaller.const import (
     DOMAIN,
 )
 
-from .conftest import ENDPOINT, LINE, PASSWORD, SAVED_CALLS, WEBHOOK_ID
+from .conftest import ENDPOINT, LINE, PASSWORD, SAVED_CALLS, WEBHOOK_ID, device_id
 
 URL = f"/api/webhook/{WEBHOOK_ID}"
 #: A second saved call for Mamá: the same phone, another rule group.
@@ -31,18 +30,6 @@ MUM_ALARM = ConfigSubentryData(
     title="Mamá (alarma)",
     unique_id=None,
 )
-
-
-def _device(hass: HomeAssistant, identifier: str) -> str:
-    (entry,) = hass.config_entries.async_entries(DOMAIN)
-    (device,) = [
-        device
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(hass), entry.entry_id
-        )
-        if (DOMAIN, identifier) in device.identifiers
-    ]
-    return device.id
 
 
 async def test_each_saved_call_of_the_caller_hears_that_they_called(
@@ -85,7 +72,7 @@ async def test_each_saved_call_of_the_caller_hears_that_they_called(
                         {
                             "trigger": "device",
                             "domain": DOMAIN,
-                            "device_id": _device(hass, f"{LINE}_{subentry_id}"),
+                            "device_id": device_id(hass, f"{LINE}_{subentry_id}"),
                             "type": "called_the_line",
                         }
                     ],

@@ -24,7 +24,6 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -49,60 +48,20 @@ from custom_components.infocaller.device_trigger import (
     SAVED_CALL_TRIGGERS,
 )
 
-from .conftest import BUTTON, LINE, report_to_webhook
+from .conftest import (
+    BUTTON,
+    LINE,
+    PLUMBER_ID,
+    LineDevices,
+    automation_trigger,
+    incoming_call_event,
+    press_plumber,
+    ran,
+    report_accepted,
+    setup_automations,
+)
 
-NOW = "2030-03-01 12:00:00+00:00"
-PLUMBER_ID = "plumber01"
-MUM_ID = "mum00002"
-PLUMBER_PHONE = "+34611222333"
-MUM_PHONE = "+34622333444"
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / DOMAIN / "translations"
-
-
-@pytest.fixture
-async def line(
-    hass: HomeAssistant,
-    saved_calls_entry: MockConfigEntry,
-    mock_infocaller: MagicMock,
-    freezer: FrozenDateTimeFactory,
-) -> MockConfigEntry:
-    """The line with call progress on and two saved calls (the plumber, mum)."""
-    freezer.move_to(NOW)
-    saved_calls_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(saved_calls_entry.entry_id)
-    await hass.async_block_till_done()
-    return saved_calls_entry
-
-
-def _device_id(hass: HomeAssistant, identifier: str) -> str:
-    """The id of the line's device with ``identifier`` (its own, or a saved call's)."""
-    registry = dr.async_get(hass)
-    (entry,) = hass.config_entries.async_entries(DOMAIN)
-    (device,) = [
-        device
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        if (DOMAIN, identifier) in device.identifiers
-    ]
-    return device.id
-
-
-def _line_device(hass: HomeAssistant) -> str:
-    return _device_id(hass, LINE)
-
-
-def _saved_device(hass: HomeAssistant, subentry_id: str) -> str:
-    return _device_id(hass, f"{LINE}_{subentry_id}")
-
-
-def _trigger(device_id: str, trigger_type: str, **extra: str) -> dict[str, Any]:
-    """A device trigger as an automation writes it."""
-    return {
-        "trigger": "device",
-        "domain": DOMAIN,
-        "device_id": device_id,
-        "type": trigger_type,
-        **extra,
-    }
 
 
 def _config(device_id: str, trigger_type: str, **extra: str) -> dict[str, Any]:
@@ -116,86 +75,42 @@ def _config(device_id: str, trigger_type: str, **extra: str) -> dict[str, Any]:
     }
 
 
-async def _automations(
-    hass: HomeAssistant, triggers: dict[str, dict[str, Any]]
-) -> None:
-    """One automation per trigger (by alias): it calls test.automation."""
-    assert await async_setup_component(
-        hass,
-        automation.DOMAIN,
-        {
-            automation.DOMAIN: [
-                {
-                    "alias": alias,
-                    "triggers": [trigger],
-                    "actions": [
-                        {
-                            "action": "test.automation",
-                            "data": {
-                                "alias": alias,
-                                "stage": "{{ trigger.event.data.stage }}",
-                                "digits": "{{ trigger.event.data.digits }}",
-                            },
-                        }
-                    ],
-                }
-                for alias, trigger in triggers.items()
-            ]
-        },
-    )
-    await hass.async_block_till_done()
-    for alias in triggers:
-        state = hass.states.get(f"automation.{alias}")
-        assert state is not None, alias
-        assert state.state == "on", alias
-
-
-def _ran(service_calls: list[ServiceCall]) -> list[str]:
-    """The aliases of the automations that ran, in order."""
-    return [call.data["alias"] for call in service_calls if call.domain == "test"]
-
-
-async def _press(hass: HomeAssistant, mock_infocaller: MagicMock, call_id: str) -> None:
-    """Press the plumber's button; Infocaller accepts with ``call_id``."""
-    mock_infocaller.issue_call.return_value = CallResult(
-        result=0, result_text="Aceptada", call_id=call_id
-    )
-    await hass.services.async_call(
-        "button", "press", {"entity_id": BUTTON}, blocking=True
-    )
-    await hass.async_block_till_done()
-
-
-async def _report(client: Any, **query: str) -> None:
-    """Infocaller requests one of the pasted URLs."""
-    assert await report_to_webhook(client, **query) == 200
-
-
-def _incoming(entry_id: str, stage: str, **data: Any) -> dict[str, Any]:
-    """An ``infocaller_incoming_call`` event's data, as the contract says."""
-    return {
-        "config_entry_id": entry_id,
-        "stage": stage,
-        "caller": MUM_PHONE,
-        "called": LINE,
-        "call_id": "900001",
-        "uuid": None,
-        "digits": None,
-        "talk_seconds": None,
-        "saved_call": "Mamá",
-        "saved_call_id": MUM_ID,
-        "time": dt_util.utcnow().isoformat(),
-    } | data
-
-
 # -- listing ------------------------------------------------------------------
 
 
-async def test_the_line_device_lists_its_triggers(
-    hass: HomeAssistant, line: MockConfigEntry
+@pytest.mark.parametrize(
+    ("device", "trigger_types"),
+    [
+        (
+            "line",  # its incoming calls and the calls it placed
+            [
+                "incoming_call",
+                "incoming_digits",
+                "answered",
+                "not_answered",
+                "acknowledged",
+                "digits",
+                "refused",
+            ],
+        ),
+        (
+            "mum",  # a saved call's: its own calls, and this person calling
+            [
+                "answered",
+                "not_answered",
+                "acknowledged",
+                "digits",
+                "refused",
+                "called_the_line",
+            ],
+        ),
+    ],
+)
+async def test_each_device_lists_its_triggers(
+    hass: HomeAssistant, devices: LineDevices, device: str, trigger_types: list[str]
 ) -> None:
-    """The line's device: its incoming calls and the calls it placed."""
-    device_id = _line_device(hass)
+    """The line's device and a saved call's list their triggers, in order."""
+    device_id = getattr(devices, device)
     triggers = [
         trigger
         for trigger in await async_get_device_automations(
@@ -203,42 +118,16 @@ async def test_the_line_device_lists_its_triggers(
         )
         if trigger["domain"] == DOMAIN  # not the sensors' and buttons' own
     ]
-    assert [trigger["type"] for trigger in triggers] == [
-        "incoming_call",
-        "incoming_digits",
-        "answered",
-        "not_answered",
-        "acknowledged",
-        "digits",
-        "refused",
+    assert triggers == [
+        {
+            "platform": "device",
+            "domain": DOMAIN,
+            "device_id": device_id,
+            "type": trigger_type,
+            "metadata": {},
+        }
+        for trigger_type in trigger_types
     ]
-    for trigger in triggers:
-        assert trigger["platform"] == "device"
-        assert trigger["domain"] == DOMAIN
-        assert trigger["device_id"] == device_id
-
-
-async def test_a_saved_call_device_lists_its_triggers(
-    hass: HomeAssistant, line: MockConfigEntry
-) -> None:
-    """A saved call's device: its own calls, and this person calling."""
-    device_id = _saved_device(hass, MUM_ID)
-    triggers = [
-        trigger
-        for trigger in await async_get_device_automations(
-            hass, DeviceAutomationType.TRIGGER, device_id
-        )
-        if trigger["domain"] == DOMAIN  # not the sensors' and buttons' own
-    ]
-    assert [trigger["type"] for trigger in triggers] == [
-        "answered",
-        "not_answered",
-        "acknowledged",
-        "digits",
-        "refused",
-        "called_the_line",
-    ]
-    assert {trigger["device_id"] for trigger in triggers} == {device_id}
 
 
 async def test_devices_that_are_not_a_line_or_saved_call_have_none(
@@ -260,18 +149,18 @@ async def test_devices_that_are_not_a_line_or_saved_call_have_none(
 
 
 async def test_a_trigger_its_device_does_not_offer_is_invalid(
-    hass: HomeAssistant, line: MockConfigEntry
+    hass: HomeAssistant, devices: LineDevices
 ) -> None:
     """An incoming call is the line's; "called the line" a saved call's."""
     with pytest.raises(InvalidDeviceAutomationConfig, match="is a saved call"):
         await device_trigger.async_validate_trigger_config(
             hass,
-            _config(_saved_device(hass, MUM_ID), "incoming_call"),
+            _config(devices.mum, "incoming_call"),
         )
     with pytest.raises(InvalidDeviceAutomationConfig, match="is a line"):
         await device_trigger.async_validate_trigger_config(
             hass,
-            _config(_line_device(hass), "called_the_line"),
+            _config(devices.line, "called_the_line"),
         )
 
 
@@ -293,7 +182,7 @@ async def test_a_trigger_its_device_does_not_offer_is_invalid(
 )
 async def test_optional_fields_in_the_editor(
     hass: HomeAssistant,
-    line: MockConfigEntry,
+    devices: LineDevices,
     hass_ws_client: WebSocketGenerator,
     trigger_type: str,
     fields: list[dict[str, Any]],
@@ -308,7 +197,7 @@ async def test_optional_fields_in_the_editor(
             "trigger": {
                 "platform": "device",
                 "domain": DOMAIN,
-                "device_id": _line_device(hass),
+                "device_id": devices.line,
                 "type": trigger_type,
             },
         }
@@ -327,13 +216,13 @@ async def test_optional_fields_in_the_editor(
     [("caller", "not a number"), ("caller", "12"), ("digits", "12a")],
 )
 async def test_optional_fields_are_checked(
-    hass: HomeAssistant, line: MockConfigEntry, field: str, value: str
+    hass: HomeAssistant, devices: LineDevices, field: str, value: str
 ) -> None:
     """A number that is none, keys a keypad does not have: refused."""
     with pytest.raises(Exception, match="expected"):
         await device_trigger.async_validate_trigger_config(
             hass,
-            _config(_line_device(hass), "incoming_call", **{field: value}),
+            _config(devices.line, "incoming_call", **{field: value}),
         )
 
 
@@ -342,13 +231,13 @@ async def test_optional_fields_are_checked(
     [("answered", "caller"), ("incoming_call", "digits"), ("digits", "caller")],
 )
 async def test_a_field_its_trigger_does_not_take_is_invalid(
-    hass: HomeAssistant, line: MockConfigEntry, trigger_type: str, field: str
+    hass: HomeAssistant, devices: LineDevices, trigger_type: str, field: str
 ) -> None:
     """A caller's number on "answered" would be silently ignored: refused."""
     value = {"caller": "+34622333444", "digits": "1"}[field]
     with pytest.raises(InvalidDeviceAutomationConfig, match=f"has no '{field}'"):
         await device_trigger.async_validate_trigger_config(
-            hass, _config(_line_device(hass), trigger_type, **{field: value})
+            hass, _config(devices.line, trigger_type, **{field: value})
         )
 
 
@@ -373,66 +262,68 @@ def test_every_trigger_and_condition_is_translated(language: str) -> None:
 async def test_answered_runs_automations_from_a_real_webhook_request(
     hass: HomeAssistant,
     line: MockConfigEntry,
+    devices: LineDevices,
     mock_infocaller: MagicMock,
     client: Any,
     service_calls: list[ServiceCall],
 ) -> None:
     """INICIO for the plumber's call: the line's and the plumber's automations run."""
-    line_device = _line_device(hass)
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "line_answered": _trigger(line_device, "answered"),
-            "plumber_answered": _trigger(_saved_device(hass, PLUMBER_ID), "answered"),
-            "mum_answered": _trigger(_saved_device(hass, MUM_ID), "answered"),
-            "line_incoming": _trigger(line_device, "incoming_call"),
+            "line_answered": automation_trigger(devices.line, "answered"),
+            "plumber_answered": automation_trigger(devices.plumber, "answered"),
+            "mum_answered": automation_trigger(devices.mum, "answered"),
+            "line_incoming": automation_trigger(devices.line, "incoming_call"),
         },
     )
-    await _press(hass, mock_infocaller, "4711")
-    await _report(client, event="answered", call_id="4711")
+    await press_plumber(hass, mock_infocaller, "4711")
+    await report_accepted(client, event="answered", call_id="4711")
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["line_answered", "plumber_answered"]
+    assert sorted(ran(service_calls)) == ["line_answered", "plumber_answered"]
     # A report that matches no call of the line's runs nothing, nor would
     # one that a later version marks otherwise (an incoming call's).
-    await _report(client, event="answered", call_id="999", called="+34699000000")
+    await report_accepted(
+        client, event="answered", call_id="999", called="+34699000000"
+    )
     hass.bus.async_fire(
         EVENT_CALL_PROGRESS,
         {"config_entry_id": line.entry_id, "stage": "answered", "match": "incoming"},
     )
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["line_answered", "plumber_answered"]
+    assert sorted(ran(service_calls)) == ["line_answered", "plumber_answered"]
 
 
 async def test_acknowledged_and_keys_pressed(
     hass: HomeAssistant,
-    line: MockConfigEntry,
+    devices: LineDevices,
     mock_infocaller: MagicMock,
     client: Any,
     service_calls: list[ServiceCall],
 ) -> None:
     """API QUERY: an acknowledgement, then keys (all, or only the ones named)."""
-    plumber = _saved_device(hass, PLUMBER_ID)
-    await _automations(
+    plumber = devices.plumber
+    await setup_automations(
         hass,
         {
-            "line_acknowledged": _trigger(_line_device(hass), "acknowledged"),
-            "plumber_acknowledged": _trigger(plumber, "acknowledged"),
-            "line_digits": _trigger(_line_device(hass), "digits"),
-            "plumber_digits": _trigger(plumber, "digits"),
-            "plumber_42": _trigger(plumber, "digits", digits="42"),
-            "plumber_13": _trigger(plumber, "digits", digits="13"),
-            "mum_digits": _trigger(_saved_device(hass, MUM_ID), "digits"),
-            "line_incoming_digits": _trigger(_line_device(hass), "incoming_digits"),
+            "line_acknowledged": automation_trigger(devices.line, "acknowledged"),
+            "plumber_acknowledged": automation_trigger(plumber, "acknowledged"),
+            "line_digits": automation_trigger(devices.line, "digits"),
+            "plumber_digits": automation_trigger(plumber, "digits"),
+            "plumber_42": automation_trigger(plumber, "digits", digits="42"),
+            "plumber_13": automation_trigger(plumber, "digits", digits="13"),
+            "mum_digits": automation_trigger(devices.mum, "digits"),
+            "line_incoming_digits": automation_trigger(devices.line, "incoming_digits"),
         },
     )
-    await _press(hass, mock_infocaller, "4711")
-    await _report(client, event="query", call_id="4711", digits="[PULSACION]")
+    await press_plumber(hass, mock_infocaller, "4711")
+    await report_accepted(client, event="query", call_id="4711", digits="[PULSACION]")
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["line_acknowledged", "plumber_acknowledged"]
+    assert sorted(ran(service_calls)) == ["line_acknowledged", "plumber_acknowledged"]
     service_calls.clear()
-    await _report(client, event="query", call_id="4711", digits="42")
+    await report_accepted(client, event="query", call_id="4711", digits="42")
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == [
+    assert sorted(ran(service_calls)) == [
         "line_digits",
         "plumber_42",
         "plumber_digits",
@@ -444,44 +335,42 @@ async def test_acknowledged_and_keys_pressed(
 
 async def test_not_answered_at_the_end_of_the_window(
     hass: HomeAssistant,
-    line: MockConfigEntry,
+    devices: LineDevices,
     mock_infocaller: MagicMock,
     freezer: FrozenDateTimeFactory,
     service_calls: list[ServiceCall],
 ) -> None:
     """Nobody picked up: the inferred "not answered" runs the automations."""
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "line_not_answered": _trigger(_line_device(hass), "not_answered"),
-            "plumber_not_answered": _trigger(
-                _saved_device(hass, PLUMBER_ID), "not_answered"
-            ),
-            "mum_not_answered": _trigger(_saved_device(hass, MUM_ID), "not_answered"),
-            "plumber_answered": _trigger(_saved_device(hass, PLUMBER_ID), "answered"),
+            "line_not_answered": automation_trigger(devices.line, "not_answered"),
+            "plumber_not_answered": automation_trigger(devices.plumber, "not_answered"),
+            "mum_not_answered": automation_trigger(devices.mum, "not_answered"),
+            "plumber_answered": automation_trigger(devices.plumber, "answered"),
         },
     )
-    await _press(hass, mock_infocaller, "4711")
+    await press_plumber(hass, mock_infocaller, "4711")
     # The plumber's maximum wait (30 min) and 90 s of ringing.
     freezer.tick(timedelta(minutes=30, seconds=91))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["line_not_answered", "plumber_not_answered"]
+    assert sorted(ran(service_calls)) == ["line_not_answered", "plumber_not_answered"]
 
 
 async def test_refused_by_infocaller(
     hass: HomeAssistant,
-    line: MockConfigEntry,
+    devices: LineDevices,
     mock_infocaller: MagicMock,
     service_calls: list[ServiceCall],
 ) -> None:
     """A refusal runs "refused"; a call not sent (a duplicate) does not."""
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "line_refused": _trigger(_line_device(hass), "refused"),
-            "plumber_refused": _trigger(_saved_device(hass, PLUMBER_ID), "refused"),
-            "mum_refused": _trigger(_saved_device(hass, MUM_ID), "refused"),
+            "line_refused": automation_trigger(devices.line, "refused"),
+            "plumber_refused": automation_trigger(devices.plumber, "refused"),
+            "mum_refused": automation_trigger(devices.mum, "refused"),
         },
     )
     mock_infocaller.issue_call.side_effect = InfocallerRejectedError(
@@ -492,7 +381,7 @@ async def test_refused_by_infocaller(
             "button", "press", {"entity_id": BUTTON}, blocking=True
         )
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["line_refused", "plumber_refused"]
+    assert sorted(ran(service_calls)) == ["line_refused", "plumber_refused"]
     service_calls.clear()
     # An action's call to another number: the line's only.
     with pytest.raises(HomeAssistantError):
@@ -503,17 +392,17 @@ async def test_refused_by_infocaller(
             blocking=True,
         )
     await hass.async_block_till_done()
-    assert _ran(service_calls) == ["line_refused"]
+    assert ran(service_calls) == ["line_refused"]
     service_calls.clear()
     # Accepted, then pressed again at once: a duplicate, never sent.
     mock_infocaller.issue_call.side_effect = None
-    await _press(hass, mock_infocaller, "4711")
+    await press_plumber(hass, mock_infocaller, "4711")
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
             "button", "press", {"entity_id": BUTTON}, blocking=True
         )
     await hass.async_block_till_done()
-    assert _ran(service_calls) == []
+    assert ran(service_calls) == []
 
 
 async def test_outbound_events_name_the_saved_call(
@@ -530,9 +419,9 @@ async def test_outbound_events_name_the_saved_call(
     """
     results = async_capture_events(hass, EVENT_CALL_RESULT)
     progress = async_capture_events(hass, EVENT_CALL_PROGRESS)
-    await _press(hass, mock_infocaller, "4711")
+    await press_plumber(hass, mock_infocaller, "4711")
     freezer.tick(timedelta(seconds=61))
-    await _press(hass, mock_infocaller, "4712")
+    await press_plumber(hass, mock_infocaller, "4712")
     mock_infocaller.issue_call.return_value = CallResult(
         result=0, result_text="Aceptada", call_id="4713"
     )
@@ -547,9 +436,11 @@ async def test_outbound_events_name_the_saved_call(
         PLUMBER_ID,
         None,
     ]
-    await _report(client, event="answered", call_id="4711")
-    await _report(client, event="answered", call_id="4712")
-    await _report(client, event="answered", call_id="999", called="+34655000000")
+    await report_accepted(client, event="answered", call_id="4711")
+    await report_accepted(client, event="answered", call_id="4712")
+    await report_accepted(
+        client, event="answered", call_id="999", called="+34655000000"
+    )
     assert [
         (event.data["call_id"], event.data["saved_call_id"]) for event in progress
     ] == [("4711", PLUMBER_ID), ("4712", PLUMBER_ID), ("999", None)]
@@ -561,81 +452,90 @@ async def test_outbound_events_name_the_saved_call(
 async def test_incoming_call_triggers(
     hass: HomeAssistant,
     line: MockConfigEntry,
+    devices: LineDevices,
     service_calls: list[ServiceCall],
 ) -> None:
     """Incoming call (from anyone, from a number), keys, "this person called"."""
-    line_device = _line_device(hass)
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "incoming": _trigger(line_device, "incoming_call"),
-            "from_mum": _trigger(line_device, "incoming_call", caller="622 333 444"),
-            "from_stranger": _trigger(
-                line_device, "incoming_call", caller="0034 699 000 000"
+            "incoming": automation_trigger(devices.line, "incoming_call"),
+            "from_mum": automation_trigger(
+                devices.line, "incoming_call", caller="622 333 444"
             ),
-            "mum_called": _trigger(_saved_device(hass, MUM_ID), "called_the_line"),
-            "plumber_called": _trigger(
-                _saved_device(hass, PLUMBER_ID), "called_the_line"
+            "from_stranger": automation_trigger(
+                devices.line, "incoming_call", caller="0034 699 000 000"
             ),
-            "keys": _trigger(line_device, "incoming_digits"),
-            "pin": _trigger(line_device, "incoming_digits", digits="1234"),
-            "answered": _trigger(line_device, "answered"),
+            "mum_called": automation_trigger(devices.mum, "called_the_line"),
+            "plumber_called": automation_trigger(devices.plumber, "called_the_line"),
+            "keys": automation_trigger(devices.line, "incoming_digits"),
+            "pin": automation_trigger(devices.line, "incoming_digits", digits="1234"),
+            "answered": automation_trigger(devices.line, "answered"),
         },
     )
-    hass.bus.async_fire(EVENT_INCOMING_CALL, _incoming(line.entry_id, "answered"))
-    await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["from_mum", "incoming", "mum_called"]
-    service_calls.clear()
     hass.bus.async_fire(
-        EVENT_INCOMING_CALL, _incoming(line.entry_id, "digits", digits="1234")
+        EVENT_INCOMING_CALL, incoming_call_event(line.entry_id, "answered")
     )
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["keys", "pin"]
+    assert sorted(ran(service_calls)) == ["from_mum", "incoming", "mum_called"]
+    service_calls.clear()
+    hass.bus.async_fire(
+        EVENT_INCOMING_CALL, incoming_call_event(line.entry_id, "digits", digits="1234")
+    )
+    await hass.async_block_till_done()
+    assert sorted(ran(service_calls)) == ["keys", "pin"]
     service_calls.clear()
     # A stranger (no saved call) with the wrong PIN; then another line's call.
-    stranger = {"caller": "+34699000000", "saved_call": None, "saved_call_id": None}
+    stranger = {
+        "caller": "+34699000000",
+        "saved_call": None,
+        "saved_call_id": None,
+        "saved_calls": [],
+        "saved_call_ids": [],
+    }
     hass.bus.async_fire(
-        EVENT_INCOMING_CALL, _incoming(line.entry_id, "answered", **stranger)
+        EVENT_INCOMING_CALL, incoming_call_event(line.entry_id, "answered", **stranger)
     )
     hass.bus.async_fire(
         EVENT_INCOMING_CALL,
-        _incoming(line.entry_id, "digits", digits="9999", **stranger),
+        incoming_call_event(line.entry_id, "digits", digits="9999", **stranger),
     )
-    hass.bus.async_fire(EVENT_INCOMING_CALL, _incoming("another-line", "answered"))
+    hass.bus.async_fire(
+        EVENT_INCOMING_CALL, incoming_call_event("another-line", "answered")
+    )
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["from_stranger", "incoming", "keys"]
+    assert sorted(ran(service_calls)) == ["from_stranger", "incoming", "keys"]
 
 
 async def test_incoming_triggers_run_from_real_webhook_requests(
     hass: HomeAssistant,
-    line: MockConfigEntry,
+    devices: LineDevices,
     client: Any,
     service_calls: list[ServiceCall],
 ) -> None:
     """Mum calls the line and types her PIN: reports through the real webhook."""
-    line_device = _line_device(hass)
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "incoming": _trigger(line_device, "incoming_call"),
-            "from_mum": _trigger(line_device, "incoming_call", caller="622 333 444"),
-            "mum_called": _trigger(_saved_device(hass, MUM_ID), "called_the_line"),
-            "plumber_called": _trigger(
-                _saved_device(hass, PLUMBER_ID), "called_the_line"
+            "incoming": automation_trigger(devices.line, "incoming_call"),
+            "from_mum": automation_trigger(
+                devices.line, "incoming_call", caller="622 333 444"
             ),
-            "pin": _trigger(line_device, "incoming_digits", digits="1234"),
-            "answered": _trigger(line_device, "answered"),
+            "mum_called": automation_trigger(devices.mum, "called_the_line"),
+            "plumber_called": automation_trigger(devices.plumber, "called_the_line"),
+            "pin": automation_trigger(devices.line, "incoming_digits", digits="1234"),
+            "answered": automation_trigger(devices.line, "answered"),
         },
     )
     call = {"call_id": "800000001", "caller": "0034622333444", "called": LINE}
-    await _report(client, event="inicio", **call)
+    await report_accepted(client, event="inicio", **call)
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["from_mum", "incoming", "mum_called"]
+    assert sorted(ran(service_calls)) == ["from_mum", "incoming", "mum_called"]
     service_calls.clear()
-    await _report(client, event="query", digits="1234", **call)
-    await _report(client, event="fin", **call)
+    await report_accepted(client, event="query", digits="1234", **call)
+    await report_accepted(client, event="fin", **call)
     await hass.async_block_till_done()
-    assert _ran(service_calls) == ["pin"]
+    assert ran(service_calls) == ["pin"]
 
 
 # -- a saved call removed -------------------------------------------------------
@@ -644,12 +544,13 @@ async def test_incoming_triggers_run_from_real_webhook_requests(
 async def test_a_removed_saved_call_has_no_triggers(
     hass: HomeAssistant,
     line: MockConfigEntry,
+    devices: LineDevices,
     mock_infocaller: MagicMock,
     client: Any,
     service_calls: list[ServiceCall],
 ) -> None:
     """Its device goes; validating or attaching its trigger says why it fails."""
-    device_id = _saved_device(hass, PLUMBER_ID)
+    device_id = devices.plumber
     config = _config(device_id, "answered")
     config = await device_trigger.async_validate_trigger_config(hass, config)
     assert hass.config_entries.async_remove_subentry(line, PLUMBER_ID)
@@ -680,6 +581,7 @@ async def test_a_removed_saved_call_has_no_triggers(
 async def test_an_automation_of_a_removed_saved_call_says_why(
     hass: HomeAssistant,
     line: MockConfigEntry,
+    devices: LineDevices,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Reloaded after the saved call went: unavailable, and the log says why.
@@ -688,8 +590,10 @@ async def test_an_automation_of_a_removed_saved_call_says_why(
     answers first (*Unknown device*); ours speaks for a device that is
     still there but no longer the line's (tested above).
     """
-    device_id = _saved_device(hass, PLUMBER_ID)
-    await _automations(hass, {"plumber_answered": _trigger(device_id, "answered")})
+    device_id = devices.plumber
+    await setup_automations(
+        hass, {"plumber_answered": automation_trigger(device_id, "answered")}
+    )
     assert hass.config_entries.async_remove_subentry(line, PLUMBER_ID)
     await hass.async_block_till_done()
     with patch(
@@ -698,7 +602,7 @@ async def test_an_automation_of_a_removed_saved_call_says_why(
             automation.DOMAIN: [
                 {
                     "alias": "plumber_answered",
-                    "triggers": [_trigger(device_id, "answered")],
+                    "triggers": [automation_trigger(device_id, "answered")],
                     "actions": [{"action": "test.automation"}],
                 }
             ]

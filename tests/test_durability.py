@@ -8,8 +8,6 @@ in the test's ``.storage``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import ExitStack
 import copy
 from datetime import datetime, timedelta
 import hashlib
@@ -26,7 +24,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -41,20 +38,10 @@ from custom_components.infocaller.progress import InfocallerProgress
 from custom_components.infocaller.records import InfocallerRecords
 from custom_components.infocaller.saving import Journal
 
-from .conftest import LINE
+from .conftest import LINE, issue_call
 
 PHONE = "+34611222333"
 NOW = "2030-03-01 12:00:00+00:00"
-
-
-async def _call(hass: HomeAssistant, phone: str = PHONE, **data: Any) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": "Aviso", **data},
-        blocking=True,
-        return_response=True,
-    )
 
 
 async def _start_a_call_answered_later(
@@ -72,7 +59,7 @@ async def _start_a_call_answered_later(
         return CallResult(result=0, result_text="Aceptada", call_id="1")
 
     mock_infocaller.issue_call.side_effect = slow
-    first = asyncio.create_task(_call(hass))
+    first = asyncio.create_task(issue_call(hass, PHONE))
     while mock_infocaller.issue_call.await_count == 0:
         await asyncio.sleep(0)
     return release, first
@@ -100,7 +87,7 @@ async def test_the_guard_entry_is_on_disk_before_the_request_leaves(
         return CallResult(result=0, result_text="Aceptada", call_id="1")
 
     mock_infocaller.issue_call.side_effect = send
-    await _call(hass)
+    await issue_call(hass, PHONE)
     # Home Assistant restarts from what was on disk when the request left.
     journal.write_bytes(on_disk.pop("journal"))
     hass_storage.clear()
@@ -130,7 +117,7 @@ async def test_a_reload_during_the_request_keeps_its_record(
         await asyncio.sleep(0)
     # The identical call while the line reloads: no line takes it.
     with pytest.raises(HomeAssistantError) as err:
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert err.value.translation_key == "no_loaded_entries"
     release.set()
     assert (await first)["result_key"] == "accepted"
@@ -141,7 +128,7 @@ async def test_a_reload_during_the_request_keeps_its_record(
     assert hass.states.get(f"{line}_last_result").state == "accepted"
     assert setup_integration.runtime_data.records.last.call_id == "1"
     with pytest.raises(ServiceValidationError) as dup:
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert dup.value.translation_key == "duplicate_call"
     assert mock_infocaller.issue_call.await_count == 1
 
@@ -158,14 +145,14 @@ async def test_a_request_still_unanswered_after_the_unload_is_not_let_through(
         assert await hass.config_entries.async_reload(setup_integration.entry_id)
     assert setup_integration.state is ConfigEntryState.LOADED
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert err.value.translation_key == "duplicate_call"
     assert mock_infocaller.issue_call.await_count == 1
     release.set()
     await first
     # The old line's answer arrives after the reload: still refused.
     with pytest.raises(ServiceValidationError):
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert mock_infocaller.issue_call.await_count == 1
 
 
@@ -190,7 +177,7 @@ async def test_an_unload_during_the_write_ahead_sends_nothing(
         await write_ahead(ticket)
 
     with patch.object(guard, "async_write_ahead", slow_write):
-        first = asyncio.create_task(_call(hass))
+        first = asyncio.create_task(issue_call(hass, PHONE))
         await writing.wait()
         reload = asyncio.create_task(
             hass.config_entries.async_reload(setup_integration.entry_id)
@@ -204,7 +191,7 @@ async def test_an_unload_during_the_write_ahead_sends_nothing(
     assert await reload
     assert mock_infocaller.issue_call.await_count == 0
     # Never placed: the identical call is not a duplicate.
-    assert (await _call(hass))["result_key"] == "accepted"
+    assert (await issue_call(hass, PHONE))["result_key"] == "accepted"
     assert mock_infocaller.issue_call.await_count == 1
 
 
@@ -216,13 +203,13 @@ async def test_the_same_instant_written_differently_is_one_call(
 ) -> None:
     """16:58 UTC, 17:58+01:00 and 11:58-05:00 are one call, sent once."""
     freezer.move_to(NOW)
-    await _call(hass, schedule="2030-03-09T16:58:00+00:00")
+    await issue_call(hass, PHONE, schedule="2030-03-09T16:58:00+00:00")
     for same in ("2030-03-09T17:58:00+01:00", "2030-03-09T11:58:00-05:00"):
         with pytest.raises(ServiceValidationError) as err:
-            await _call(hass, schedule=same)
+            await issue_call(hass, PHONE, schedule=same)
         assert err.value.translation_key == "duplicate_call"
     # Another instant is another call.
-    await _call(hass, schedule="2030-03-09T16:59:00+00:00")
+    await issue_call(hass, PHONE, schedule="2030-03-09T16:59:00+00:00")
     assert mock_infocaller.issue_call.await_count == 2
 
 
@@ -263,7 +250,7 @@ async def test_the_guard_file_keeps_no_number(
     hass_storage: dict[str, Any],
 ) -> None:
     """Numbers, rule groups and variables are not in the guard's file."""
-    await _call(hass, variables={"CODE": "8812"})
+    await issue_call(hass, PHONE, variables={"CODE": "8812"})
     assert await hass.config_entries.async_unload(setup_integration.entry_id)
     saved = json.dumps(hass_storage[_guard_key(setup_integration)])
     for content in ("611222333", "Aviso", "8812", "CODE"):
@@ -271,7 +258,7 @@ async def test_the_guard_file_keeps_no_number(
     # The hashes still count: the reloaded line refuses the repeat.
     assert await hass.config_entries.async_setup(setup_integration.entry_id)
     with pytest.raises(ServiceValidationError):
-        await _call(hass, variables={"CODE": "8812"})
+        await issue_call(hass, PHONE, variables={"CODE": "8812"})
 
 
 async def test_a_version_1_1_guard_is_migrated(
@@ -305,12 +292,12 @@ async def test_a_version_1_1_guard_is_migrated(
     assert "611222333" not in json.dumps(saved)
     # The request sent 10 s ago is still a duplicate...
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert err.value.translation_key == "duplicate_call"
     # ... and the call a minute ago still counts for the hourly limit.
-    await _call(hass, variables={"N": 1})
+    await issue_call(hass, PHONE, variables={"N": 1})
     with pytest.raises(HomeAssistantError) as err:
-        await _call(hass, variables={"N": 2})
+        await issue_call(hass, PHONE, variables={"N": 2})
     assert err.value.translation_key == "rate_limited_number"
     assert mock_infocaller.issue_call.await_count == 1
 
@@ -328,28 +315,6 @@ RECORD = {
     "result_text": "Aceptada",
     "call_id": "77",
 }
-
-
-#: Home Assistant's own file access, before the tests' fixtures mock it.
-_REAL_STORE = {
-    name: Store.__dict__[name]
-    for name in ("_async_load", "_async_write_data", "async_remove")
-}
-
-
-@pytest.fixture
-def storage_dir(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> Iterator[Path]:
-    """The test's real .storage folder; the line's files are removed afterwards."""
-    folder = Path(hass.config.path(".storage"))
-    folder.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        for name, real in _REAL_STORE.items():
-            stack.enter_context(patch.object(Store, name, real))
-        yield folder
-    for path in folder.glob(f"{DOMAIN}.{mock_config_entry.entry_id}*"):
-        path.unlink()
 
 
 def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
@@ -388,7 +353,7 @@ def _odd_files(entry_id: str) -> dict[str, dict[str, str]]:
 async def test_an_unusable_file_is_moved_aside(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    storage_dir: Path,
+    real_storage: Path,
     shape: str,
     store: str,
 ) -> None:
@@ -396,14 +361,14 @@ async def test_an_unusable_file_is_moved_aside(
     entry_id = mock_config_entry.entry_id
     key = f"{DOMAIN}.{entry_id}" + ("" if store == "records" else f".{store}")
     content = _odd_files(entry_id)[shape][key]
-    (storage_dir / key).write_text(content)
+    (real_storage / key).write_text(content)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
     (aside,) = [
         path
-        for path in storage_dir.glob(f"{key}.*")
+        for path in real_storage.glob(f"{key}.*")
         if ".unreadable." in path.name or ".corrupt." in path.name
     ]
     assert aside.read_text() == content
@@ -415,7 +380,7 @@ async def test_an_unusable_file_is_moved_aside(
         "path": str(aside),
     }
     # The line works, and removing it removes the issue.
-    await _call(hass)
+    await issue_call(hass, PHONE)
     await hass.config_entries.async_remove(entry_id)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}") is None
@@ -534,7 +499,7 @@ async def test_a_newer_minor_version_and_nulls_are_read(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     mock_infocaller: MagicMock,
-    storage_dir: Path,
+    real_storage: Path,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Extra fields are ignored and nulls taken as empty: nothing is lost."""
@@ -542,7 +507,7 @@ async def test_a_newer_minor_version_and_nulls_are_read(
     now = time.time()
     entry_id = mock_config_entry.entry_id
     records, guard = f"{DOMAIN}.{entry_id}", f"{DOMAIN}.{entry_id}.guard"
-    (storage_dir / records).write_text(
+    (real_storage / records).write_text(
         json.dumps(
             {
                 "version": 1,
@@ -564,7 +529,7 @@ async def test_a_newer_minor_version_and_nulls_are_read(
             }
         )
     )
-    (storage_dir / guard).write_text(
+    (real_storage / guard).write_text(
         json.dumps(
             {
                 "version": 1,
@@ -597,14 +562,14 @@ async def test_a_newer_minor_version_and_nulls_are_read(
     assert hass.states.get(f"{line}_accepted_calls").state == "3"
     assert hass.states.get(f"{line}_refused_calls").state == "0"
     # The guard's call of a minute ago counts: one more today, then refused.
-    await _call(hass)
+    await issue_call(hass, PHONE)
     with pytest.raises(HomeAssistantError) as err:
-        await _call(hass, phone="+34622333444")
+        await issue_call(hass, "+34622333444")
     assert err.value.translation_key == "rate_limited_line"
     assert mock_infocaller.issue_call.await_count == 1
     await hass.config_entries.async_unload(entry_id)
     assert not [
-        path for path in storage_dir.glob(f"{records}*") if ".unreadable." in path.name
+        path for path in real_storage.glob(f"{records}*") if ".unreadable." in path.name
     ]
 
 
@@ -615,7 +580,7 @@ async def test_a_torn_journal_line_is_skipped(
     hass_storage: dict[str, Any],
 ) -> None:
     """A crash in the middle of an append loses that line only."""
-    await _call(hass)
+    await issue_call(hass, PHONE)
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
     for _ in range(100):  # the record's line follows the action
@@ -643,11 +608,11 @@ async def test_no_request_leaves_without_its_entry(
         patch.object(Journal, "append", side_effect=OSError(28, "No space left")),
         pytest.raises(HomeAssistantError) as err,
     ):
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert err.value.translation_key == "guard_not_written"
     mock_infocaller.issue_call.assert_not_awaited()
     # Not placed: the same call goes through once the disk takes it.
-    await _call(hass)
+    await issue_call(hass, PHONE)
     assert mock_infocaller.issue_call.await_count == 1
 
 
@@ -668,7 +633,7 @@ async def test_an_unwritten_record_does_not_fail_a_placed_call(
         raise OSError(28, "No space left")
 
     with patch.object(Journal, "append", autospec=True, side_effect=append):
-        response = await _call(hass)
+        response = await issue_call(hass, PHONE)
     assert response["result_key"] == "accepted"
     freezer.tick(timedelta(seconds=11))
     async_fire_time_changed(hass)
@@ -725,12 +690,12 @@ async def test_a_longer_repeat_window_survives_a_reload(
         setup_integration, options={**setup_integration.options, "repeat_window": 600}
     )
     await hass.async_block_till_done()
-    await _call(hass)
+    await issue_call(hass, PHONE)
     freezer.tick(120)
     assert await hass.config_entries.async_reload(setup_integration.entry_id)
     await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass)
+        await issue_call(hass, PHONE)
     assert err.value.translation_key == "duplicate_call"
     assert mock_infocaller.issue_call.await_count == 1
 
@@ -757,7 +722,7 @@ async def test_the_action_does_not_wait_for_the_records_journal(
     try:
         with patch.object(Journal, "append", autospec=True, side_effect=append):
             async with asyncio.timeout(5):
-                response = await _call(hass)
+                response = await issue_call(hass, PHONE)
             assert response["result_key"] == "accepted"
             reload = asyncio.create_task(
                 hass.config_entries.async_reload(setup_integration.entry_id)
@@ -779,7 +744,7 @@ async def test_the_journals_stay_in_the_tests_own_folder(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """A test's journals are not left in the harness's shared config folder."""
-    await _call(hass)
+    await issue_call(hass, PHONE)
     name = f"{_guard_key(setup_integration)}.journal"
     own = Path(hass.config.path(".storage"))
     assert await hass.async_add_executor_job((own / name).exists)

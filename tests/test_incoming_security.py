@@ -30,7 +30,15 @@ from custom_components.infocaller.digits_budget import (
     guessing_issue_id,
 )
 
-from .conftest import LINE, WEBHOOK_ID
+from .conftest import (
+    LINE,
+    WEBHOOK_ID,
+    LineDevices,
+    automation_trigger,
+    incoming_call_event,
+    ran,
+    setup_automations,
+)
 from .test_blueprint import (  # noqa: F401 (autouse fixture)
     _fire,
     _incoming,
@@ -38,14 +46,6 @@ from .test_blueprint import (  # noqa: F401 (autouse fixture)
     our_blueprint_folder,
 )
 from .test_call_progress_flow import EXTERNAL, _turn_on
-from .test_device_trigger import (
-    _automations,
-    _incoming as _trigger_incoming,
-    _line_device,
-    _ran,
-    _trigger,
-    line,  # noqa: F401 (fixture)
-)
 
 URL = f"/api/webhook/{WEBHOOK_ID}"
 NOW = "2030-03-01 12:00:00+00:00"
@@ -206,40 +206,50 @@ async def test_call_progress_entity_shows_our_calls_keys_not_a_strangers(
 
 async def test_keys_trigger_takes_a_from_number_and_ignores_a_final_hash(
     hass: HomeAssistant,
-    line: MockConfigEntry,  # noqa: F811 (the fixture)
+    line: MockConfigEntry,
+    devices: LineDevices,
     service_calls: list[ServiceCall],
 ) -> None:
     """*Keys pressed on an incoming call* from one number; "1234#" is "1234"."""
-    line_device = _line_device(hass)
-    await _automations(
+    await setup_automations(
         hass,
         {
-            "pin": _trigger(line_device, "incoming_digits", digits="1234"),
-            "mum_pin": _trigger(
-                line_device, "incoming_digits", digits="1234", caller="622 333 444"
+            "pin": automation_trigger(devices.line, "incoming_digits", digits="1234"),
+            "mum_pin": automation_trigger(
+                devices.line, "incoming_digits", digits="1234", caller="622 333 444"
             ),
-            "hash_pin": _trigger(line_device, "incoming_digits", digits="1234#"),
+            "hash_pin": automation_trigger(
+                devices.line, "incoming_digits", digits="1234#"
+            ),
         },
     )
     hass.bus.async_fire(
-        EVENT_INCOMING_CALL, _trigger_incoming(line.entry_id, "digits", digits="1234#")
+        EVENT_INCOMING_CALL,
+        incoming_call_event(line.entry_id, "digits", digits="1234#"),
     )
     await hass.async_block_till_done()
-    assert sorted(_ran(service_calls)) == ["hash_pin", "mum_pin", "pin"]
+    assert sorted(ran(service_calls)) == ["hash_pin", "mum_pin", "pin"]
     service_calls.clear()
     hass.bus.async_fire(
         EVENT_INCOMING_CALL,
-        _trigger_incoming(line.entry_id, "digits", digits="1234")
-        | {"caller": "+34699000000", "saved_call": None, "saved_call_id": None},
+        incoming_call_event(line.entry_id, "digits", digits="1234")
+        | {
+            "caller": "+34699000000",
+            "saved_call": None,
+            "saved_call_id": None,
+            "saved_calls": [],
+            "saved_call_ids": [],
+        },
     )
     await hass.async_block_till_done()
-    assert _ran(service_calls) == ["pin"]
+    assert ran(service_calls) == ["pin"]
     service_calls.clear()
     hass.bus.async_fire(
-        EVENT_INCOMING_CALL, _trigger_incoming(line.entry_id, "digits", digits="12345")
+        EVENT_INCOMING_CALL,
+        incoming_call_event(line.entry_id, "digits", digits="12345"),
     )
     await hass.async_block_till_done()
-    assert _ran(service_calls) == []
+    assert ran(service_calls) == []
 
 
 # -- M6 and L1: the blueprint --------------------------------------------------------

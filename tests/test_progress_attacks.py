@@ -7,9 +7,10 @@ matching.py and chain.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import time
 import tracemalloc
-from typing import Any
+from typing import Any, cast
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -20,9 +21,9 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.infocaller.api import CallResult, Stage
+from custom_components.infocaller.api import CallResult, InfocallerRejectedError, Stage
 from custom_components.infocaller.api.report import ProgressReport
-from custom_components.infocaller.const import DOMAIN, EVENT_CALL_PROGRESS, Source
+from custom_components.infocaller.const import EVENT_CALL_PROGRESS, Source
 from custom_components.infocaller.matching import (
     MATCH_CALL_ID,
     MATCH_NONE,
@@ -36,6 +37,7 @@ from custom_components.infocaller.progress_state import (
     progress_store,
 )
 
+from .conftest import issue_call
 from .test_wait_and_chain import _chain, _pass_time, _settle
 
 NOW = "2030-03-01 12:00:00+00:00"
@@ -44,29 +46,45 @@ B = "+34611000002"
 C = "+34611000003"
 
 
-def _progress(entry: MockConfigEntry) -> Any:
-    return entry.runtime_data.progress
+@pytest.fixture
+def progress(progress_integration: MockConfigEntry) -> Any:
+    """The line's call progress, as set up (a reload sets up another)."""
+    return progress_integration.runtime_data.progress
 
 
-async def _call(hass: HomeAssistant, phone: str, rule_group: str = "Aviso") -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": phone, "rule_group": rule_group},
-        blocking=True,
-        return_response=True,
-    )
+@pytest.fixture
+def on_request(
+    mock_infocaller: MagicMock, call_ids: list[str]
+) -> dict[int, Callable[[], None]]:
+    """What happens while Infocaller holds the n-th request (from 1).
+
+    Then Infocaller accepts it with the next of ``call_ids`` (C1, C2, ...),
+    unless what happened raised.
+    """
+    hooks: dict[int, Callable[[], None]] = {}
+    accept = mock_infocaller.issue_call.side_effect
+    requests = 0
+
+    async def issue(request: Any) -> CallResult:
+        nonlocal requests
+        requests += 1
+        if (hook := hooks.get(requests)) is not None:
+            hook()
+        return cast(CallResult, await accept(request))
+
+    mock_infocaller.issue_call.side_effect = issue
+    return hooks
 
 
-def _record(entry: MockConfigEntry, call_id: str) -> Any:
+def _record(progress: Any, call_id: str) -> Any:
     # A call with a call id is followed (and kept when finished) by it.
-    if (record := _progress(entry).call(call_id)) is None:
+    if (record := progress.call(call_id)) is None:
         raise AssertionError(call_id)
     return record
 
 
-def _answered(entry: MockConfigEntry, call_id: str) -> bool:
-    return _record(entry, call_id).answered_at is not None
+def _answered(progress: Any, call_id: str) -> bool:
+    return _record(progress, call_id).answered_at is not None
 
 
 # -- 9. Progress after a reload reaches the records ---------------------------
@@ -76,10 +94,10 @@ async def test_progress_after_a_reload_reaches_the_records(
     hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
 ) -> None:
     """The followed call is a copy after a reload: records match it by key."""
-    await _call(hass, A)
+    await issue_call(hass, A)
     assert await hass.config_entries.async_reload(progress_integration.entry_id)
     await hass.async_block_till_done()
-    _progress(progress_integration).async_report(
+    progress_integration.runtime_data.progress.async_report(
         ProgressReport(stage=Stage.ANSWERED, call_id="C1")
     )
     records = progress_integration.runtime_data.records
@@ -94,11 +112,10 @@ async def test_progress_after_a_reload_reaches_the_records(
 
 
 async def test_ids_learned_by_number_are_capped_per_call(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """5,000 reports with new call ids, matched by number, keep few ids."""
-    progress = _progress(progress_integration)
-    await _call(hass, A)
+    await issue_call(hass, A)
     for n in range(5000):
         progress.async_report(
             ProgressReport(
@@ -110,7 +127,7 @@ async def test_ids_learned_by_number_are_capped_per_call(
     # one with the call's own id; one with an id past the cap does not.
     digits = ProgressReport(stage=Stage.DIGITS, call_id="F0", digits="99")
     assert progress.async_report(digits) == MATCH_PHONE
-    assert _record(progress_integration, "C1").digits == "99"
+    assert _record(progress, "C1").digits == "99"
     own = ProgressReport(stage=Stage.DIGITS, call_id="C1", digits="98")
     assert progress.async_report(own) == MATCH_CALL_ID
     past = ProgressReport(stage=Stage.DIGITS, call_id=f"F{IDS_PER_CALL}", digits="1")
@@ -118,18 +135,17 @@ async def test_ids_learned_by_number_are_capped_per_call(
 
 
 async def test_cycling_digits_are_not_applied_again_past_the_cap(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """Distinct digits past the cap are ignored: an old value never comes back."""
-    progress = _progress(progress_integration)
-    await _call(hass, A)
+    await issue_call(hass, A)
     for n in range(MARKS_PER_CALL + 5):
         progress.async_report(
             ProgressReport(stage=Stage.DIGITS, call_id="C1", digits=str(n))
         )
-    assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
+    assert _record(progress, "C1").digits == str(MARKS_PER_CALL - 1)
     progress.async_report(ProgressReport(stage=Stage.DIGITS, call_id="C1", digits="0"))
-    assert _record(progress_integration, "C1").digits == str(MARKS_PER_CALL - 1)
+    assert _record(progress, "C1").digits == str(MARKS_PER_CALL - 1)
     # Nor are they remembered: a flood of distinct digits leaves no trace.
     tracemalloc.start()
     try:
@@ -145,7 +161,7 @@ async def test_cycling_digits_are_not_applied_again_past_the_cap(
     assert grown < 100_000, grown
     # The genuine end of the call still applies.
     progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
-    assert _record(progress_integration, "C1").ended_at is not None
+    assert _record(progress, "C1").ended_at is not None
 
 
 async def test_trimming_finished_ids_is_linear(
@@ -158,15 +174,15 @@ async def test_trimming_finished_ids_is_linear(
 
     Its ids come from the progress store (reports could not give it so many).
     """
-    await _call(hass, A)
-    saved = _progress(progress_integration).as_dict()
+    await issue_call(hass, A)
+    saved = progress_integration.runtime_data.progress.as_dict()
     saved["ids"] = {f"F{n:012d}": "C1" for n in range(50_000)}
     key = progress_store(hass, progress_integration.entry_id).key
     assert await hass.config_entries.async_unload(progress_integration.entry_id)
     hass_storage[key] = {"version": 1, "key": key, "data": saved}
     assert await hass.config_entries.async_setup(progress_integration.entry_id)
     await hass.async_block_till_done()
-    progress = _progress(progress_integration)
+    progress = progress_integration.runtime_data.progress
     progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     start = time.perf_counter()
     progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
@@ -181,28 +197,26 @@ async def test_trimming_finished_ids_is_linear(
 
 
 async def test_replays_of_a_finished_call_do_not_starve_a_followed_one(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """C1 finished; its FIN replayed 1,000 times; C2's INICIO still passes."""
-    progress = _progress(progress_integration)
-    await _call(hass, A)
+    await issue_call(hass, A)
     progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
     assert "C1" not in progress.tracked
-    await _call(hass, B)
+    await issue_call(hass, B)
     for _ in range(1000):
         progress.async_receive(ProgressReport(stage=Stage.ENDED, call_id="C1"))
     assert progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C2"))
-    assert _answered(progress_integration, "C2")
+    assert _answered(progress, "C2")
 
 
 async def test_repeats_of_a_followed_calls_report_do_not_starve_another(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """Repeats of C1's INICIO change nothing: C2's INICIO still passes."""
-    progress = _progress(progress_integration)
-    await _call(hass, A)
-    await _call(hass, B)
+    await issue_call(hass, A)
+    await issue_call(hass, B)
     for _ in range(1000):
         progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     for n in range(1000):  # digits past the cap change nothing either
@@ -210,35 +224,25 @@ async def test_repeats_of_a_followed_calls_report_do_not_starve_another(
             ProgressReport(stage=Stage.DIGITS, call_id="C1", digits=str(n))
         )
     assert progress.async_receive(ProgressReport(stage=Stage.ANSWERED, call_id="C2"))
-    assert _answered(progress_integration, "C2")
+    assert _answered(progress, "C2")
 
 
 # -- 1. An early report of call 2 is not given to call 1 by number -----------
 
 
 async def test_early_report_of_call_2_is_not_given_to_call_1(
-    hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
-    mock_infocaller: MagicMock,
+    hass: HomeAssistant, progress: Any, on_request: dict[int, Callable[[], None]]
 ) -> None:
     """C2's INICIO comes while C2's request waits for its answer: C2's, not C1's."""
-    progress = _progress(progress_integration)
-    issued: list[str] = []
-
-    async def issue(request: Any) -> CallResult:
-        issued.append(f"C{len(issued) + 1}")
-        if len(issued) == 2:  # Infocaller rings C2 before answering us
-            progress.async_report(
-                ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A)
-            )
-        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
-
-    mock_infocaller.issue_call.side_effect = issue
-    await _call(hass, A, "Aviso")
-    await _call(hass, A, "Alarma")
+    # Infocaller rings C2 before answering us.
+    on_request[2] = lambda: progress.async_report(
+        ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A)
+    )
+    await issue_call(hass, A)
+    await issue_call(hass, A, rule_group="Alarma")
     assert (
-        _answered(progress_integration, "C1"),
-        _answered(progress_integration, "C2"),
+        _answered(progress, "C1"),
+        _answered(progress, "C2"),
     ) == (
         False,
         True,
@@ -246,17 +250,15 @@ async def test_early_report_of_call_2_is_not_given_to_call_1(
 
 
 async def test_report_kept_before_call_1_is_not_given_to_it(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """A report naming C2 that came before C1 was placed is only C2's."""
-    _progress(progress_integration).async_report(
-        ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A)
-    )
-    await _call(hass, A, "Aviso")
-    await _call(hass, A, "Alarma")
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C2", called=A))
+    await issue_call(hass, A)
+    await issue_call(hass, A, rule_group="Alarma")
     assert (
-        _answered(progress_integration, "C1"),
-        _answered(progress_integration, "C2"),
+        _answered(progress, "C1"),
+        _answered(progress, "C2"),
     ) == (
         False,
         True,
@@ -264,47 +266,30 @@ async def test_report_kept_before_call_1_is_not_given_to_it(
 
 
 async def test_held_report_with_infocallers_own_id_goes_to_the_call(
-    hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
-    mock_infocaller: MagicMock,
+    hass: HomeAssistant, progress: Any, on_request: dict[int, Callable[[], None]]
 ) -> None:
     """Held while C2's request waits; no call has its id: C2's by number."""
-    progress = _progress(progress_integration)
-    issued: list[str] = []
 
-    async def issue(request: Any) -> CallResult:
-        issued.append(f"C{len(issued) + 1}")
-        if len(issued) == 2:
-            progress.async_report(
-                ProgressReport(stage=Stage.ANSWERED, call_id="90002", called=A)
-            )
-            assert progress.pending  # held, not given to C1
-        return CallResult(result=0, result_text="Aceptada", call_id=issued[-1])
+    def report_during_c2() -> None:
+        progress.async_report(
+            ProgressReport(stage=Stage.ANSWERED, call_id="90002", called=A)
+        )
+        assert progress.pending  # held, not given to C1
 
-    mock_infocaller.issue_call.side_effect = issue
-    await _call(hass, A, "Aviso")
+    on_request[2] = report_during_c2
+    await issue_call(hass, A)
     progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A))
-    await _call(hass, A, "Alarma")
-    assert _answered(progress_integration, "C2")
+    await issue_call(hass, A, rule_group="Alarma")
+    assert _answered(progress, "C2")
     assert not progress.pending
 
 
 async def test_held_report_goes_on_when_the_request_is_refused(
-    hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
-    mock_infocaller: MagicMock,
+    hass: HomeAssistant, progress: Any, on_request: dict[int, Callable[[], None]]
 ) -> None:
     """Held for C2's request; C2 refused: matched by number to C1."""
-    from custom_components.infocaller.api import InfocallerRejectedError
 
-    progress = _progress(progress_integration)
-    mock_infocaller.issue_call.side_effect = None
-    mock_infocaller.issue_call.return_value = CallResult(
-        result=0, result_text="Aceptada", call_id="C1"
-    )
-    await _call(hass, A, "Aviso")
-
-    async def refuse(request: Any) -> CallResult:
+    def refuse_c2() -> None:
         progress.async_report(
             ProgressReport(stage=Stage.ANSWERED, call_id="90001", called=A)
         )
@@ -312,17 +297,19 @@ async def test_held_report_goes_on_when_the_request_is_refused(
             CallResult(result=5, result_text="Número no válido", call_id="")
         )
 
-    mock_infocaller.issue_call.side_effect = refuse
+    on_request[2] = refuse_c2
+    await issue_call(hass, A)
     with pytest.raises(Exception):  # noqa: B017, PT011 (the refusal; any kind)
-        await _call(hass, A, "Alarma")
+        await issue_call(hass, A, rule_group="Alarma")
     await hass.async_block_till_done()
-    assert _answered(progress_integration, "C1")
+    assert _answered(progress, "C1")
     assert not progress.pending
 
 
 async def test_held_report_is_matched_as_the_refusal_is_recorded(
     hass: HomeAssistant,
     progress_integration: MockConfigEntry,
+    progress: Any,
     mock_infocaller: MagicMock,
 ) -> None:
     """Held for C2's request; C2 refused: C1's at once, not a turn later.
@@ -331,9 +318,6 @@ async def test_held_report_is_matched_as_the_refusal_is_recorded(
     applied by then (it was lost before, left to a callback that found the
     line stopped), and no progress is announced after the stop.
     """
-    from custom_components.infocaller.api import InfocallerRejectedError
-
-    progress = _progress(progress_integration)
     pipeline = progress_integration.runtime_data.pipeline
     mock_infocaller.issue_call.return_value = CallResult(
         result=0, result_text="Aceptada", call_id="C1"
@@ -353,7 +337,7 @@ async def test_held_report_is_matched_as_the_refusal_is_recorded(
     with pytest.raises(Exception):  # noqa: B017, PT011 (the refusal; any kind)
         await pipeline.async_call({"phone": A, "rule_group": "Alarma"}, Source.ACTION)
     # No turn of the event loop since the refusal was read.
-    assert _answered(progress_integration, "C1")
+    assert _answered(progress, "C1")
     assert not progress.pending
     progress.async_stop()
     events = async_capture_events(hass, EVENT_CALL_PROGRESS)
@@ -365,9 +349,7 @@ async def test_held_report_is_matched_as_the_refusal_is_recorded(
 
 
 async def test_junk_flood_does_not_evict_a_kept_genuine_report(
-    hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
-    mock_infocaller: MagicMock,
+    hass: HomeAssistant, progress: Any, on_request: dict[int, Callable[[], None]]
 ) -> None:
     """C1's INICIO comes while C1's request waits; then a flood of junk.
 
@@ -375,7 +357,6 @@ async def test_junk_flood_does_not_evict_a_kept_genuine_report(
     and keeping one ranks at most the reports already kept (counted, not
     timed: a wall-clock bound failed on a loaded machine).
     """
-    progress = _progress(progress_integration)
     ranked = 0
     rank = progress._likelihood
 
@@ -384,7 +365,7 @@ async def test_junk_flood_does_not_evict_a_kept_genuine_report(
         ranked += 1
         return rank(report, held)
 
-    async def issue(request: Any) -> CallResult:
+    def flood_during_c1() -> None:
         assert progress.async_receive(
             ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A)
         )
@@ -402,23 +383,21 @@ async def test_junk_flood_does_not_evict_a_kept_genuine_report(
                     assert len(progress.pending) <= PENDING_REPORTS
                     assert ranked <= reports * PENDING_REPORTS
         assert len(progress.pending) == PENDING_REPORTS
-        return CallResult(result=0, result_text="Aceptada", call_id="C1")
 
-    mock_infocaller.issue_call.side_effect = issue
-    await _call(hass, A)
-    assert _answered(progress_integration, "C1")
+    on_request[1] = flood_during_c1
+    await issue_call(hass, A)
+    assert _answered(progress, "C1")
 
 
 async def test_junk_without_numbers_does_not_evict_a_report_with_one(
-    hass: HomeAssistant, progress_integration: MockConfigEntry, call_ids: list[str]
+    hass: HomeAssistant, progress: Any, call_ids: list[str]
 ) -> None:
     """Reports naming no number go first when the kept reports are full."""
-    progress = _progress(progress_integration)
     progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1", called=A))
     for n in range(PENDING_REPORTS):
         progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id=f"X{n}"))
-    await _call(hass, A)
-    assert _answered(progress_integration, "C1")
+    await issue_call(hass, A)
+    assert _answered(progress, "C1")
 
 
 # -- 7. Number-only reports: round 2's call to a person gets the answer ------
@@ -426,7 +405,7 @@ async def test_junk_without_numbers_does_not_evict_a_report_with_one(
 
 async def test_round_two_answer_by_number_goes_to_the_round_two_call(
     hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
+    progress: Any,
     call_ids: list[str],
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -438,9 +417,9 @@ async def test_round_two_answer_by_number_goes_to_the_round_two_call(
         _pass_time(hass, freezer, 31)
     await _settle(hass)
     assert call_ids == ["C1", "C2", "C3"]
-    assert "C1" in _progress(progress_integration).tracked  # its window is open
+    assert "C1" in progress.tracked  # its window is open
     # A picks up C3; Infocaller's report has an id of its own.
-    _progress(progress_integration).async_report(
+    progress.async_report(
         ProgressReport(stage=Stage.ANSWERED, call_id="998877", called=A)
     )
     for _ in range(50):
@@ -448,7 +427,7 @@ async def test_round_two_answer_by_number_goes_to_the_round_two_call(
         await asyncio.sleep(0)
     assert task.done(), "the chain still waits: the answer went to C1"
     assert (await task)["answered_by"]["call_id"] == "C3"
-    assert not _answered(progress_integration, "C1")
+    assert not _answered(progress, "C1")
 
 
 # -- 6. Two chains sharing a person -------------------------------------------
@@ -456,7 +435,7 @@ async def test_round_two_answer_by_number_goes_to_the_round_two_call(
 
 async def test_second_chain_waits_on_the_person_ringing_for_the_first(
     hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
+    progress: Any,
     call_ids: list[str],
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -468,9 +447,7 @@ async def test_second_chain_waits_on_the_person_ringing_for_the_first(
     second = _chain(hass, targets=[A, B], wait=120)
     await _settle(hass)
     assert call_ids == ["C1"]  # A refused as a duplicate; B not called
-    _progress(progress_integration).async_report(
-        ProgressReport(stage=Stage.ANSWERED, call_id="C1")
-    )
+    progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     one, two = await asyncio.wait_for(asyncio.gather(first, second), 5)
     assert one["answered_by"]["call_id"] == "C1"
     assert two["answered_by"] == {
@@ -486,7 +463,7 @@ async def test_second_chain_waits_on_the_person_ringing_for_the_first(
 
 async def test_chain_refused_as_duplicate_waits_before_the_next_person(
     hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
+    progress: Any,
     mock_infocaller: MagicMock,
 ) -> None:
     """A's request still on its way (not followed yet): the chain waits its wait."""
@@ -500,7 +477,7 @@ async def test_chain_refused_as_duplicate_waits_before_the_next_person(
         return CallResult(result=0, result_text="Aceptada", call_id=f"C{len(phones)}")
 
     mock_infocaller.issue_call.side_effect = issue
-    first = asyncio.create_task(_call(hass, A, "Alarma"))
+    first = asyncio.create_task(issue_call(hass, A, rule_group="Alarma"))
     # Its write-ahead goes through the executor: real time on a loaded machine.
     for _ in range(200):
         await hass.async_block_till_done()
@@ -509,7 +486,6 @@ async def test_chain_refused_as_duplicate_waits_before_the_next_person(
         await hass.async_add_executor_job(lambda: None)
     assert phones == [A]
     chain = _chain(hass, targets=[A, B], wait=60)
-    progress = _progress(progress_integration)
     for _ in range(200):
         await hass.async_block_till_done()
         if progress.waiters.pausing or len(phones) > 1:
@@ -527,12 +503,11 @@ async def test_chain_refused_as_duplicate_waits_before_the_next_person(
 
 async def test_chain_goes_on_when_the_persons_earlier_call_is_over(
     hass: HomeAssistant,
-    progress_integration: MockConfigEntry,
+    progress: Any,
     call_ids: list[str],
 ) -> None:
     """A refused as a duplicate, but A's call is over: B is called at once."""
-    await _call(hass, A, "Alarma")
-    progress = _progress(progress_integration)
+    await issue_call(hass, A, rule_group="Alarma")
     progress.async_report(ProgressReport(stage=Stage.ANSWERED, call_id="C1"))
     progress.async_report(ProgressReport(stage=Stage.ENDED, call_id="C1"))
     chain = _chain(hass, targets=[A, B], wait=60)

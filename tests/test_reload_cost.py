@@ -9,8 +9,6 @@ there does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 import threading
 from typing import Any
@@ -18,35 +16,15 @@ from unittest.mock import MagicMock, patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import storage
-from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.saving import Journal
 
+from .conftest import issue_call
+
 PHONE = "+34611222333"
-
-#: Home Assistant's own file access, before the tests' fixtures mock it.
-_REAL_STORE = {
-    name: Store.__dict__[name]
-    for name in ("_async_load", "_async_write_data", "async_remove")
-}
-
-
-@pytest.fixture
-def real_storage(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> Iterator[Path]:
-    """A real .storage folder for the line; its files are removed afterwards."""
-    folder = Path(hass.config.path(".storage"))
-    folder.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        for name, real in _REAL_STORE.items():
-            stack.enter_context(patch.object(Store, name, real))
-        yield folder
-    for path in folder.glob(f"{DOMAIN}.{mock_config_entry.entry_id}*"):
-        path.unlink()
 
 
 @pytest.mark.usefixtures("real_storage")
@@ -66,13 +44,7 @@ async def test_a_reload_reads_the_files_and_journals_at_once(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    response: Any = await hass.services.async_call(
-        DOMAIN,
-        "issue_call",
-        {"phone": PHONE, "rule_group": "Aviso"},
-        blocking=True,
-        return_response=True,
-    )
+    response = await issue_call(hass, PHONE)
     assert response["result_key"] == "accepted"
     # The first reload writes what the call changed; the second only reads.
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)

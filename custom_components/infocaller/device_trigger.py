@@ -6,11 +6,14 @@ the keys pressed on them, and what happened to the calls it placed
 call's device offers the same for the calls it placed, and "this person
 called the line" (an incoming call from its number).
 
-Each trigger is Home Assistant's ``event`` trigger on one of the
-integration's bus events, filtered by the line (``config_entry_id``), the
-stage and, on a saved call's device, ``saved_call_id``; what equality
-cannot say (a report that matched no call of ours, a refusal, the same
-number written another way, the keys) is checked before the action runs.
+Each trigger type is one description (``TRIGGERS``): Home Assistant's
+``event`` trigger on one of the integration's bus events, filtered by the
+line (``config_entry_id``), the stage and, on a saved call's device, its
+``saved_call_id``; and a check of the event's data against the trigger's
+fields and its device (what equality cannot say: a report that matched no
+call of ours, a refusal, the same number written another way, the keys,
+one of the saved calls with the caller's number), made before the action
+runs.
 """
 
 from __future__ import annotations
@@ -61,26 +64,6 @@ TRIGGER_ACKNOWLEDGED: Final = "acknowledged"
 TRIGGER_DIGITS: Final = "digits"
 TRIGGER_REFUSED: Final = "refused"
 
-#: The triggers of the line's device and of a saved call's device, in the
-#: order the automation editor lists them.
-LINE_TRIGGERS: Final = (
-    TRIGGER_INCOMING_CALL,
-    TRIGGER_INCOMING_DIGITS,
-    TRIGGER_ANSWERED,
-    TRIGGER_NOT_ANSWERED,
-    TRIGGER_ACKNOWLEDGED,
-    TRIGGER_DIGITS,
-    TRIGGER_REFUSED,
-)
-SAVED_CALL_TRIGGERS: Final = (
-    TRIGGER_ANSWERED,
-    TRIGGER_NOT_ANSWERED,
-    TRIGGER_ACKNOWLEDGED,
-    TRIGGER_DIGITS,
-    TRIGGER_REFUSED,
-    TRIGGER_CALLED_THE_LINE,
-)
-
 
 def _phone_number(value: Any) -> str:
     """Validate a caller's number: digits, maybe ``+`` or ``00`` first."""
@@ -98,15 +81,6 @@ def _keys(value: Any) -> str:
     if not re.fullmatch(r"[0-9*#]{1,50}", text):
         raise vol.Invalid("expected keys of a phone keypad (0-9, * and #)")
     return text
-
-
-TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
-    {
-        vol.Required(CONF_TYPE): vol.In(set(LINE_TRIGGERS) | set(SAVED_CALL_TRIGGERS)),
-        vol.Optional(CONF_CALLER): _phone_number,
-        vol.Optional(CONF_DIGITS): _keys,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +141,9 @@ def device_or_raise(
     return device
 
 
-_KINDS: Final = {False: LINE_TRIGGERS, True: SAVED_CALL_TRIGGERS}
-#: The optional fields each trigger type takes (the others take none).
-_OPTIONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    TRIGGER_INCOMING_CALL: (CONF_CALLER,),
-    TRIGGER_INCOMING_DIGITS: (CONF_CALLER, CONF_DIGITS),
-    TRIGGER_DIGITS: (CONF_DIGITS,),
-}
-
-
-def _ours(data: Mapping[str, Any], _config: ConfigType) -> bool:
+def _ours(
+    data: Mapping[str, Any], _config: ConfigType, _device: InfocallerDevice
+) -> bool:
     """Whether a progress report was about a call the line placed.
 
     Only a match by call id or by number says so: ``none``, or any other
@@ -185,12 +152,16 @@ def _ours(data: Mapping[str, Any], _config: ConfigType) -> bool:
     return data.get("match") in (MATCH_CALL_ID, MATCH_PHONE)
 
 
-def _refused(data: Mapping[str, Any], _config: ConfigType) -> bool:
+def _refused(
+    data: Mapping[str, Any], _config: ConfigType, _device: InfocallerDevice
+) -> bool:
     """Whether Infocaller answered and did not accept the call."""
     return isinstance(result := data.get("result"), int) and result != 0
 
 
-def _from_caller(data: Mapping[str, Any], config: ConfigType) -> bool:
+def _from_caller(
+    data: Mapping[str, Any], config: ConfigType, _device: InfocallerDevice
+) -> bool:
     """Whether an incoming call came from the trigger's number (if it has one)."""
     if (wanted := config.get(CONF_CALLER)) is None:
         return True
@@ -212,33 +183,115 @@ def _with_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
     )
 
 
-def _incoming_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
-    return _from_caller(data, config) and _with_keys(data, config)
+def _called_by(
+    data: Mapping[str, Any], _config: ConfigType, device: InfocallerDevice
+) -> bool:
+    """Whether an incoming call came from the saved call's person.
+
+    Every saved call with the caller's number (``saved_call_ids``), not
+    only the first (``saved_call_id``): one person, two scripts.
+    """
+    ids = data.get("saved_call_ids")
+    return isinstance(ids, list) and device.saved_call_id in ids
 
 
-def _ours_with_keys(data: Mapping[str, Any], config: ConfigType) -> bool:
-    return _ours(data, config) and _with_keys(data, config)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InfocallerTriggerDescription:
+    """A trigger type: which devices offer it, the event it is, and its check."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Watch:
-    """The bus event and stage a trigger type listens to, and its check."""
-
+    key: str
+    #: The bus event listened to, and the stage it must have (if any).
     event_type: str
-    stage: Stage | None
-    accepts: Callable[[Mapping[str, Any], ConfigType], bool]
+    stage: Stage | None = None
+    #: Offered by the line's device, by a saved call's device.
+    on_line: bool = True
+    on_saved_call: bool = True
+    #: On a saved call's device, only the events that name it: the event
+    #: trigger compares the event's ``saved_call_id`` and drops the other
+    #: saved calls' events before anything runs.
+    by_saved_call_id: bool = True
+    #: The optional fields the trigger takes.
+    fields: tuple[str, ...] = ()
+    #: Whether an event that passed those filters fires the trigger, given
+    #: its configuration and its device.
+    check_fn: Callable[[Mapping[str, Any], ConfigType, InfocallerDevice], bool]
 
 
-_WATCHES: Final = {
-    TRIGGER_INCOMING_CALL: _Watch(EVENT_INCOMING_CALL, Stage.ANSWERED, _from_caller),
-    TRIGGER_INCOMING_DIGITS: _Watch(EVENT_INCOMING_CALL, Stage.DIGITS, _incoming_keys),
-    TRIGGER_CALLED_THE_LINE: _Watch(EVENT_INCOMING_CALL, Stage.ANSWERED, _from_caller),
-    TRIGGER_ANSWERED: _Watch(EVENT_CALL_PROGRESS, Stage.ANSWERED, _ours),
-    TRIGGER_NOT_ANSWERED: _Watch(EVENT_CALL_PROGRESS, Stage.NOT_ANSWERED, _ours),
-    TRIGGER_ACKNOWLEDGED: _Watch(EVENT_CALL_PROGRESS, Stage.ACKNOWLEDGED, _ours),
-    TRIGGER_DIGITS: _Watch(EVENT_CALL_PROGRESS, Stage.DIGITS, _ours_with_keys),
-    TRIGGER_REFUSED: _Watch(EVENT_CALL_RESULT, None, _refused),
-}
+#: Every trigger type, in the order the automation editor lists them.
+TRIGGERS: Final[tuple[InfocallerTriggerDescription, ...]] = (
+    InfocallerTriggerDescription(
+        key=TRIGGER_INCOMING_CALL,
+        event_type=EVENT_INCOMING_CALL,
+        stage=Stage.ANSWERED,
+        on_saved_call=False,
+        fields=(CONF_CALLER,),
+        check_fn=_from_caller,
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_INCOMING_DIGITS,
+        event_type=EVENT_INCOMING_CALL,
+        stage=Stage.DIGITS,
+        on_saved_call=False,
+        fields=(CONF_CALLER, CONF_DIGITS),
+        check_fn=lambda data, config, device: (
+            _from_caller(data, config, device) and _with_keys(data, config)
+        ),
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_ANSWERED,
+        event_type=EVENT_CALL_PROGRESS,
+        stage=Stage.ANSWERED,
+        check_fn=_ours,
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_NOT_ANSWERED,
+        event_type=EVENT_CALL_PROGRESS,
+        stage=Stage.NOT_ANSWERED,
+        check_fn=_ours,
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_ACKNOWLEDGED,
+        event_type=EVENT_CALL_PROGRESS,
+        stage=Stage.ACKNOWLEDGED,
+        check_fn=_ours,
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_DIGITS,
+        event_type=EVENT_CALL_PROGRESS,
+        stage=Stage.DIGITS,
+        fields=(CONF_DIGITS,),
+        check_fn=lambda data, config, device: (
+            _ours(data, config, device) and _with_keys(data, config)
+        ),
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_REFUSED,
+        event_type=EVENT_CALL_RESULT,
+        check_fn=_refused,
+    ),
+    InfocallerTriggerDescription(
+        key=TRIGGER_CALLED_THE_LINE,
+        event_type=EVENT_INCOMING_CALL,
+        stage=Stage.ANSWERED,
+        on_line=False,
+        by_saved_call_id=False,  # every saved call with the caller's number
+        check_fn=_called_by,
+    ),
+)
+_BY_KEY: Final = {description.key: description for description in TRIGGERS}
+
+#: The trigger types of the line's device and of a saved call's device.
+LINE_TRIGGERS: Final = tuple(d.key for d in TRIGGERS if d.on_line)
+SAVED_CALL_TRIGGERS: Final = tuple(d.key for d in TRIGGERS if d.on_saved_call)
+_KINDS: Final = {False: LINE_TRIGGERS, True: SAVED_CALL_TRIGGERS}
+
+TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
+    {
+        vol.Required(CONF_TYPE): vol.In(list(_BY_KEY)),
+        vol.Optional(CONF_CALLER): _phone_number,
+        vol.Optional(CONF_DIGITS): _keys,
+    }
+)
 
 
 async def async_validate_trigger_config(
@@ -249,7 +302,7 @@ async def async_validate_trigger_config(
     trigger_type = config[CONF_TYPE]
     device_or_raise(hass, config[CONF_DEVICE_ID], trigger_type, _KINDS)
     for field in (CONF_CALLER, CONF_DIGITS):
-        if field in config and field not in _OPTIONAL_FIELDS.get(trigger_type, ()):
+        if field in config and field not in _BY_KEY[trigger_type].fields:
             raise InvalidDeviceAutomationConfig(
                 f"Infocaller trigger '{trigger_type}' has no '{field}' field"
             )
@@ -277,7 +330,7 @@ async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
     """Return the optional fields: the caller's number, the keys pressed."""
-    if not (fields := _OPTIONAL_FIELDS.get(config[CONF_TYPE], ())):
+    if not (fields := _BY_KEY[config[CONF_TYPE]].fields):
         return {}
     return {"extra_fields": vol.Schema({vol.Optional(field): str for field in fields})}
 
@@ -295,29 +348,16 @@ async def async_attach_trigger(
     """
     trigger_type = config[CONF_TYPE]
     device = device_or_raise(hass, config[CONF_DEVICE_ID], trigger_type, _KINDS)
-    watch = _WATCHES[trigger_type]
+    description = _BY_KEY[trigger_type]
     event_data: dict[str, Any] = {"config_entry_id": device.entry_id}
-    if watch.stage is not None:
-        event_data["stage"] = watch.stage.value
-    accepts = watch.accepts
-    if trigger_type == TRIGGER_CALLED_THE_LINE:
-        # Every saved call with the caller's number (``saved_call_ids``),
-        # not only the first (``saved_call_id``): one person, two scripts.
-        saved_call_id = device.saved_call_id
-
-        def one_of_theirs(data: Mapping[str, Any], _config: ConfigType) -> bool:
-            ids = data.get("saved_call_ids")
-            if not isinstance(ids, list):  # an event without the list
-                ids = [data.get("saved_call_id")]
-            return saved_call_id in ids
-
-        accepts = one_of_theirs
-    elif device.saved_call_id is not None:
+    if description.stage is not None:
+        event_data["stage"] = description.stage.value
+    if description.by_saved_call_id and device.saved_call_id is not None:
         event_data["saved_call_id"] = device.saved_call_id
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: "event",
-            event_trigger.CONF_EVENT_TYPE: watch.event_type,
+            event_trigger.CONF_EVENT_TYPE: description.event_type,
             CONF_EVENT_DATA: event_data,
         }
     )
@@ -328,7 +368,7 @@ async def async_attach_trigger(
         run_variables: dict[str, Any], context: Context | None = None
     ) -> None:
         """Run the action when the event passes the trigger's own check."""
-        if accepts(run_variables["trigger"]["event"].data, config):
+        if description.check_fn(run_variables["trigger"]["event"].data, config, device):
             hass.async_run_hass_job(job, run_variables, context)
 
     return await event_trigger.async_attach_trigger(
