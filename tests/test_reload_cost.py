@@ -173,6 +173,7 @@ async def test_a_reload_makes_no_more_calls_than_measured(
     # records a stack at every callback), no debug logging.
     caplog.set_level(logging.WARNING)
     loop = asyncio.get_running_loop()
+    debug = loop.get_debug()
     loop.set_debug(False)
     profile = cProfile.Profile()
     try:
@@ -182,7 +183,7 @@ async def test_a_reload_makes_no_more_calls_than_measured(
             await hass.async_block_till_done()
         profile.disable()
     finally:
-        loop.set_debug(True)
+        loop.set_debug(debug)
     counted = _calls_per_reload(profile)
     assert counted["dispatcher connections"] == 9, counted
     assert counted["integration"] <= 190, counted
