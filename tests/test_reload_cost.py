@@ -150,7 +150,7 @@ async def test_a_reload_makes_no_more_calls_than_measured(
     the counts measured on each CI leg plus a small margin (the total moves
     by a few dozen calls from run to run: how often the loop wakes while
     the files are read). What this integration's own code calls is pinned
-    apart, close: it was 206 per reload before each entity read the line's
+    apart, close: it was 205 per reload before each entity read the line's
     id once and a sensor compared its value with what it set. Each entity
     that follows the line connects once to a dispatcher signal (the
     incoming-call event to its own): 9 connections, no more.
