@@ -74,12 +74,13 @@ class InfocallerLineEntity(InfocallerEntity):
     ) -> None:
         """Attach the entity to the line's device; it reads the records."""
         runtime = entry.runtime_data
+        line_id = runtime.line_id
         self.records = runtime.records
         self.entity_description = description
-        self._attr_unique_id = f"{runtime.line_id}_{description.key}"
+        self._attr_unique_id = f"{line_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, runtime.line_id)},
-            name=f"Infocaller {runtime.line_id}",
+            identifiers={(DOMAIN, line_id)},
+            name=f"Infocaller {line_id}",
             manufacturer="Infocaller",
             model="HTTPS call-issuing API",
             entry_type=DeviceEntryType.SERVICE,
@@ -103,15 +104,14 @@ class InfocallerSavedCallEntity(InfocallerEntity):
     ) -> None:
         """Attach the entity to the saved call's device."""
         runtime = entry.runtime_data
+        line_id = runtime.line_id
         self.pipeline = runtime.pipeline
         self.records = runtime.records
         self.saved = saved
         self.entity_description = description
-        self._attr_unique_id = (
-            f"{runtime.line_id}_{saved.subentry_id}_{description.key}"
-        )
+        self._attr_unique_id = f"{line_id}_{saved.subentry_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"{runtime.line_id}_{saved.subentry_id}")},
+            identifiers={(DOMAIN, f"{line_id}_{saved.subentry_id}")},
             translation_key="saved_call",
             translation_placeholders=saved_call_placeholders(
                 saved.name, self.pipeline.hass.config.language

@@ -105,7 +105,9 @@ class InfocallerSensor(InfocallerStateEntity, SensorEntity):
     ) -> bool:
         """Set the value and attributes; return whether they changed."""
         changed = False
-        if value != self.native_value:
+        # The value is compared with what was set, not through the cached
+        # property: reading that computes and caches it, which setting undoes.
+        if value != self._attr_native_value:
             self._attr_native_value = value
             changed = True
         if attributes != self.extra_state_attributes:
