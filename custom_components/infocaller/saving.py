@@ -4,7 +4,7 @@ A line has two files in ``.storage``: its records (``records.py``) and its
 guard (``guard.py``), both ``JournaledState``. Both are read at every
 set-up, a reload like a restart: what needs to outlive a crash is appended
 to a journal (the guard's entry before a request leaves, awaited; an
-accepted call's record as it is recorded, not awaited), and the rest is
+accepted call's record right after it is recorded, not awaited), and the rest is
 written within ``RECORDS_SAVE_DELAY`` seconds.
 
 A file this version cannot use (unreadable JSON, a newer major version,
