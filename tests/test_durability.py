@@ -24,6 +24,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -35,7 +36,7 @@ from custom_components.infocaller.api import CallRequest, CallResult
 from custom_components.infocaller.const import DOMAIN
 from custom_components.infocaller.guard import CallGuard
 from custom_components.infocaller.progress import InfocallerProgress
-from custom_components.infocaller.records import InfocallerRecords
+from custom_components.infocaller.records import CallRecord, InfocallerRecords
 from custom_components.infocaller.saving import Journal
 
 from .conftest import LINE, issue_call
@@ -583,9 +584,8 @@ async def test_a_torn_journal_line_is_skipped(
     await issue_call(hass, PHONE)
     key = f"{DOMAIN}.{setup_integration.entry_id}"
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
-    for _ in range(100):  # the record's line follows the action
-        if await hass.async_add_executor_job(_written, journal):
-            break
+    # The record's line follows the action, in the background.
+    await hass.async_block_till_done(wait_background_tasks=True)
     content = await hass.async_add_executor_job(journal.read_bytes)
     # A second accepted call whose line was cut short by the crash.
     await hass.async_add_executor_job(
@@ -753,6 +753,34 @@ async def test_the_journals_stay_in_the_tests_own_folder(
     assert not await hass.async_add_executor_job((shared / name).exists)
 
 
-def _written(path: Path) -> bool:
-    """Whether a journal holds anything yet."""
-    return path.exists() and path.stat().st_size > 0
+async def test_a_record_taken_as_the_line_unloads_is_in_its_file(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """An accepted call recorded just before the unload: the file holds it.
+
+    The record's journal line starts on the loop's next turn; by then the
+    line is unloading and its file takes the record, so no line is appended
+    to a journal that a reloaded line may already use.
+    """
+    records = InfocallerRecords(hass, "unloading")
+    await records.async_load()
+    record = CallRecord(
+        time=dt_util.utcnow(),
+        source="action",
+        phone=PHONE,
+        rule_group="Aviso",
+        scheduled_for=None,
+        result=0,
+        result_key="accepted",
+        result_text="Aceptada",
+        call_id="C1",
+    )
+    with patch.object(Journal, "append", autospec=True) as append:
+        records.async_add(record)
+        await records.async_unload()
+        await hass.async_block_till_done(wait_background_tasks=True)
+    append.assert_not_called()
+    assert hass_storage[f"{DOMAIN}.unloading"]["data"]["accepted_calls"] == 1
+    reloaded = InfocallerRecords(hass, "unloading")
+    await reloaded.async_load()
+    assert [kept.call_id for kept in reloaded.recent] == ["C1"]

@@ -194,6 +194,8 @@ class InfocallerRecords(JournaledState):
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
+        #: The line is unloading: no journal append starts any more.
+        self._unloading = False
 
     @property
     def last(self) -> CallRecord | None:
@@ -302,17 +304,35 @@ class InfocallerRecords(JournaledState):
         """Keep one outcome, schedule the save and send it on the line's signal."""
         self._take(record, saved_call_id)
         self._seq += 1
-        if record.accepted and not self._saving.closed:
-            # In the journal within moments, in the executor; not waited for.
-            self._async_append(
-                {"c": saved_call_id, "r": record.as_dict()}, self._seq
-            ).add_done_callback(_log_write_error)
+        if record.accepted and not self._unloading:
+            # In the journal within moments, not waited for: started on the
+            # loop's next turn, once the action is over, so that the write
+            # does not compete with it.
+            self.hass.loop.call_soon(
+                self._async_journal,
+                {"c": saved_call_id, "r": record.as_dict()},
+                self._seq,
+            )
         self._saving.async_schedule()
         async_dispatcher_send_internal(
             self.hass,
             self.signal,
             LineUpdate(record=record, saved_call_id=saved_call_id),
         )
+
+    @callback
+    def _async_journal(self, entry: dict[str, Any], seq: int) -> None:
+        """Append an accepted call's record to the journal.
+
+        Not once the line is unloading: the file the unload writes holds it.
+        """
+        if not self._unloading:
+            self._async_append(entry, seq).add_done_callback(_log_write_error)
+
+    async def async_unload(self) -> None:
+        """Write unsaved records now; nothing is written after this."""
+        self._unloading = True
+        await super().async_unload()
 
     def _take(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Add one outcome to the records."""

@@ -5,8 +5,9 @@ A line keeps its state in three files in ``.storage``, each a
 both ``JournaledState``, and its call progress (``progress_state.py``).
 All are read at every set-up, a reload like a restart: what needs to
 outlive a crash is appended to a journal (the guard's entry before a
-request leaves, awaited; an accepted call's record as it is recorded, not
-awaited), and the rest is written within ``RECORDS_SAVE_DELAY`` seconds.
+request leaves, awaited; an accepted call's record right after it is
+recorded, not awaited), and the rest is written within
+``RECORDS_SAVE_DELAY`` seconds.
 
 A file this version cannot use (unreadable JSON, a newer major version,
 values of the wrong kind) never stops the line from loading: it is moved
