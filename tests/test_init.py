@@ -188,6 +188,7 @@ async def test_an_accepted_call_is_on_disk_moments_after_the_action_returns(
     journal = Path(hass.config.path(".storage", f"{key}.journal"))
     # The record's line follows the action, in the background.
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert journal.exists()
     # Home Assistant restarts from what is on disk now.
     records = InfocallerRecords(hass, setup_integration.entry_id)
     await records.async_load()
@@ -197,7 +198,7 @@ async def test_an_accepted_call_is_on_disk_moments_after_the_action_returns(
     assert [record.phone for record in records.recent] == ["+34611222333"]
     # Read back, it is in the file now, and the journal is gone.
     assert hass_storage[key]["data"]["accepted_calls"] == 1
-    assert not Path(hass.config.path(".storage", f"{key}.journal")).exists()
+    assert not journal.exists()
 
 
 async def test_refusals_are_saved_with_a_delay(
