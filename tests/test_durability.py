@@ -421,7 +421,7 @@ _WRONG_SHAPES = {
 async def test_a_wrong_shaped_value_is_moved_aside(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    storage_dir: Path,
+    real_storage: Path,
     store: str,
     data: dict[str, Any],
 ) -> None:
@@ -433,12 +433,12 @@ async def test_a_wrong_shaped_value_is_moved_aside(
     content = json.dumps(
         {"version": 1, "minor_version": minor, "key": key, "data": data}
     )
-    (storage_dir / key).write_text(content)
+    (real_storage / key).write_text(content)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    (aside,) = list(storage_dir.glob(f"{key}.unreadable.*"))
+    (aside,) = list(real_storage.glob(f"{key}.unreadable.*"))
     assert aside.read_text() == content
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}")
     assert issue is not None
@@ -467,7 +467,7 @@ def _state(hass: HomeAssistant, entry: MockConfigEntry, store: str) -> Any:
 async def test_a_bug_in_a_restore_is_no_unusable_file(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    storage_dir: Path,
+    real_storage: Path,
     store: str,
     state_class: type,
     error: type[Exception],
@@ -484,15 +484,15 @@ async def test_a_bug_in_a_restore_is_no_unusable_file(
     content = json.dumps(
         {"version": 1, "minor_version": minor, "key": key, "data": {"seq": 0}}
     )
-    (storage_dir / key).write_text(content)
+    (real_storage / key).write_text(content)
     state = _state(hass, mock_config_entry, store)
     with (
         patch.object(state_class, "_restore", side_effect=error("a bug")),
         pytest.raises(error, match="a bug"),
     ):
         await state.async_load()
-    assert (storage_dir / key).read_text() == content
-    assert not [path for path in storage_dir.glob(f"{key}.*") if path.name != key]
+    assert (real_storage / key).read_text() == content
+    assert not [path for path in real_storage.glob(f"{key}.*") if path.name != key]
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unreadable_{key}") is None
 
 

@@ -122,8 +122,10 @@ async def test_a_reload_makes_no_more_calls_than_measured(
     the counts measured on each CI leg plus a small margin (the total moves
     by a few dozen calls from run to run: how often the loop wakes while
     the files are read). What this integration's own code calls is pinned
-    apart, close: it was 205 per reload before each entity read the line's
-    id once and a sensor compared its value with what it set. Each entity
+    apart, close: 212 per reload (205 before each entity read the line's id
+    once and a sensor compared its value with what it set, 186 after; then
+    one ``SavedState`` base for the three saved states and its shape checks
+    added 24, each coroutine layer counted at every resume). Each entity
     that follows the line connects once to a dispatcher signal (the
     incoming-call event to its own): 9 connections, no more.
     """
@@ -152,6 +154,6 @@ async def test_a_reload_makes_no_more_calls_than_measured(
         loop.set_debug(debug)
     counted = _calls_per_reload(profile)
     assert counted["dispatcher connections"] == 9, counted
-    assert counted["integration"] <= 190, counted
+    assert counted["integration"] <= 216, counted
     if (ceiling := TOTAL_CALLS_CEILING.get(ha_version)) is not None:
         assert counted["total"] <= ceiling, counted
