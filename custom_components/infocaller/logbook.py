@@ -30,16 +30,16 @@ TEXTS = {
     "en": {
         "accepted": "call to {phone} ({rule_group}) accepted, call id {call_id}",
         "refused": "call to {phone} ({rule_group}) refused: {result_text} (code {result})",
-        "no_answer": "call to {phone} ({rule_group}): no answer from Infocaller, the call may have been placed",
-        "connection_error": "call to {phone} ({rule_group}) not sent: Infocaller could not be reached",
-        "rate_limited": "call to {phone} ({rule_group}) not sent: a call limit of the line was reached",
+        RESULT_NO_ANSWER: "call to {phone} ({rule_group}): no answer from Infocaller, the call may have been placed",
+        RESULT_CONNECTION_ERROR: "call to {phone} ({rule_group}) not sent: Infocaller could not be reached",
+        RESULT_RATE_LIMITED: "call to {phone} ({rule_group}) not sent: a call limit of the line was reached",
     },
     "es": {
         "accepted": "llamada a {phone} ({rule_group}) aceptada, ID de llamada {call_id}",
         "refused": "llamada a {phone} ({rule_group}) rechazada: {result_text} (código {result})",
-        "no_answer": "llamada a {phone} ({rule_group}): Infocaller no ha respondido, puede que la llamada se haya realizado",
-        "connection_error": "llamada a {phone} ({rule_group}) no enviada: no se ha podido conectar con Infocaller",
-        "rate_limited": "llamada a {phone} ({rule_group}) no enviada: se ha alcanzado un límite de llamadas de la línea",
+        RESULT_NO_ANSWER: "llamada a {phone} ({rule_group}): Infocaller no ha respondido, puede que la llamada se haya realizado",
+        RESULT_CONNECTION_ERROR: "llamada a {phone} ({rule_group}) no enviada: no se ha podido conectar con Infocaller",
+        RESULT_RATE_LIMITED: "llamada a {phone} ({rule_group}) no enviada: se ha alcanzado un límite de llamadas de la línea",
     },
 }
 
