@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 import hashlib
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +27,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_CALL_PROGRESS,
     CONF_IDINFOCALLER,
     DOMAIN,
     FINISHED_CALLS_KEPT,
@@ -34,6 +36,7 @@ from .const import (
     RETRIES_LIMIT,
     RETRY_INTERVAL_SECONDS,
     RING_SECONDS,
+    CallStatus,
 )
 from .incoming import IncomingCalls
 from .matching import FollowedCall, LineFacts, same_number
@@ -191,11 +194,36 @@ class ProgressState(SavedState):
         """
         restored = await super().async_load()
         if not restored and self.records.legacy_tracked:
+            # Checked as the records file was read (``records._restore``).
             self._restore({"tracked": self.records.legacy_tracked})
             self._saving.async_schedule()  # from now on in our store
         if not self._recent_saved:
             self._recall_records()
+        if not self.entry.options.get(CONF_CALL_PROGRESS):
+            self._let_go_queued()
         return restored
+
+    def _let_go_queued(self) -> None:
+        """With call progress off, no record says its call is still queued.
+
+        Nothing follows calls any more (``progress.async_start`` lets the
+        followed ones go): a call still ``queued`` in the records gets no
+        status (the line's "Last call status" is unknown), instead of
+        showing, forever, a call from long ago as queued.
+        """
+        records = self.records
+        queued = {
+            record.key: record
+            for record in (
+                *records.recent,
+                *records.by_saved_call.values(),
+                records.last_answer,
+                records.last_progress,
+            )
+            if record is not None and record.status == CallStatus.QUEUED
+        }
+        for record in queued.values():
+            records.async_replace(record, replace(record, status=None))
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Take saved followed calls and finished ids (unknown fields ignored).

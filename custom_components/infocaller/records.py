@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
+import math
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -107,23 +108,40 @@ class CallRecord:
         """Rebuild a record saved with ``as_dict``.
 
         Fields it does not know (a newer version's) are ignored; a missing
-        or ``null`` text is empty. Raises ``ValueError`` without a time,
-        ``UnreadableStateError`` if it is not an object.
+        or ``null`` text is empty, a missing optional field None. Every
+        field's kind is checked: a value of the wrong kind, or a time that
+        is not an ISO time with its offset, raises ``UnreadableStateError``
+        (as does a record that is not an object): a file holding it is not
+        one this version can use. A known field with a value this version
+        does not know (a newer version's result key or status) is kept.
         """
         values = {
             name: value
             for name, value in saved_object(data).items()
             if name in _RECORD_FIELDS
         }
-        if (
-            not isinstance(when := values.get("time"), str)
-            or (moment := dt_util.parse_datetime(when)) is None
-        ):
-            raise ValueError("a record without a time")
-        values["time"] = moment
+        values["time"] = _saved_time(values.get("time"))
         for name in _RECORD_TEXTS:
-            if values.get(name) is None:
+            if (value := values.get(name)) is None:
                 values[name] = ""
+            elif not isinstance(value, str):
+                raise _wrong_kind(name, value)
+        for name in _RECORD_OPTIONAL_TEXTS:
+            if (value := values.get(name)) is not None and not isinstance(value, str):
+                raise _wrong_kind(name, value)
+        for name in _RECORD_OPTIONAL_TIMES:
+            if (value := values.get(name)) is not None:
+                _saved_time(value, name)
+        if (result := values.get("result")) is not None and (
+            not isinstance(result, int) or isinstance(result, bool)
+        ):
+            raise _wrong_kind("result", result)
+        if (seconds := values.get("talk_seconds")) is not None and (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not math.isfinite(seconds)
+        ):
+            raise _wrong_kind("talk_seconds", seconds)
         values.setdefault("scheduled_for", None)
         values.setdefault("result", None)
         values.setdefault("call_id", None)
@@ -137,6 +155,31 @@ class CallRecord:
 
 _RECORD_FIELDS = frozenset(f.name for f in fields(CallRecord) if f.init)
 _RECORD_TEXTS = ("source", "phone", "rule_group", "result_key", "result_text")
+_RECORD_OPTIONAL_TEXTS = ("call_id", "saved_call", "status", "digits")
+#: Times kept as text (ISO, with their offset): checked, not converted.
+_RECORD_OPTIONAL_TIMES = ("scheduled_for", "window_end", "answered_at", "ended_at")
+
+
+def _wrong_kind(name: str, value: object) -> UnreadableStateError:
+    return UnreadableStateError(f"{name} is a {type(value).__name__}")
+
+
+def _saved_time(value: object, name: str = "time") -> datetime:
+    """Return a saved time; raise ``UnreadableStateError`` if it is not one.
+
+    A time is saved as ISO text with its offset (``isoformat`` of an aware
+    time): anything else (a number, a date without a time, a time without
+    an offset) is refused, so nothing compares or arms a timer with it later.
+    """
+    if not isinstance(value, str):
+        raise _wrong_kind(name, value)
+    try:
+        moment = dt_util.parse_datetime(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UnreadableStateError(f"{name} is not a time with its offset")
+    return moment
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,7 +251,11 @@ class InfocallerRecords(JournaledState):
         return self.last_answer is not None and self.last_answer.fault is Fault.ACCOUNT
 
     def _replay(self, entries: list[dict[str, Any]]) -> None:
-        """Take the accepted calls of the journal."""
+        """Take the accepted calls of the journal.
+
+        An entry that is not a record (a field of the wrong kind included)
+        is skipped alone: the others, and the file, are kept.
+        """
         for item in entries:
             try:
                 saved_call_id, record = item.get("c"), CallRecord.from_dict(item["r"])
@@ -217,9 +264,16 @@ class InfocallerRecords(JournaledState):
             self._take(record, saved_call_id)
 
     def _restore(self, data: Mapping[str, Any]) -> None:
-        """Take saved records (a record without a time is skipped).
+        """Take saved records.
 
-        Raises, having taken nothing, if they are not records.
+        In the lists (the recent results, the saved calls' and the followed
+        calls) a record whose time is not text is skipped.
+
+        Raises, having taken nothing, if they are not records, or if one of
+        them has a field of the wrong kind (``CallRecord.from_dict``): the
+        file is then moved aside. The followed calls of a records file
+        written before progress had its own store (``tracked``) are checked
+        the same way.
         """
         accepted_calls = int(data.get("accepted_calls") or 0)
         refused_calls = int(data.get("refused_calls") or 0)
@@ -234,8 +288,9 @@ class InfocallerRecords(JournaledState):
             ).items()
             if _has_time(item)
         }
+        # Checked here, in the guarded read: progress takes them as they are.
         legacy_tracked = [
-            dict(item) for item in data.get("tracked") or [] if _has_time(item)
+            record.as_dict() for record in _records(data.get("tracked") or [])
         ]
         last_progress = None
         if data.get("last_progress"):

@@ -39,13 +39,26 @@ class InfocallerSensorEntityDescription(SensorEntityDescription):
     attributes_fn: Callable[[InfocallerRecords], dict[str, Any]] = lambda _records: {}
 
 
+#: The values the enum sensors can show: a record from a newer version
+#: (a result key or status this one does not know) shows as unknown.
+_RESULT_KEYS: frozenset[str] = frozenset(ALL_RESULT_KEYS)
+_STATUSES: frozenset[str] = frozenset(CallStatus)
+
+
+def _known(value: str | None, known: frozenset[str]) -> str | None:
+    """Return ``value`` if the sensor can show it, else None (unknown)."""
+    return value if value in known else None
+
+
 SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
     InfocallerSensorEntityDescription(
         key="last_result",
         translation_key="last_result",
         device_class=SensorDeviceClass.ENUM,
         options=list(ALL_RESULT_KEYS),
-        value_fn=lambda records: records.last.result_key if records.last else None,
+        value_fn=lambda records: (
+            _known(records.last.result_key, _RESULT_KEYS) if records.last else None
+        ),
         attributes_fn=lambda records: records.last.as_dict() if records.last else {},
     ),
     InfocallerSensorEntityDescription(
@@ -54,7 +67,9 @@ SENSORS: tuple[InfocallerSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status.value for status in CallStatus],
         value_fn=lambda records: (
-            records.last_progress.status if records.last_progress else None
+            _known(records.last_progress.status, _STATUSES)
+            if records.last_progress
+            else None
         ),
         attributes_fn=lambda records: (
             records.last_progress.as_dict() if records.last_progress else {}
@@ -143,7 +158,7 @@ SAVED_CALL_RESULT = InfocallerSavedCallSensorEntityDescription(
     translation_key="saved_call_result",
     device_class=SensorDeviceClass.ENUM,
     options=list(ALL_RESULT_KEYS),
-    value_fn=lambda record: record.result_key,
+    value_fn=lambda record: _known(record.result_key, _RESULT_KEYS),
     attributes_fn=lambda record: record.as_dict(),
 )
 
