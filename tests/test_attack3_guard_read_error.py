@@ -13,6 +13,7 @@ twice.
 from __future__ import annotations
 
 import builtins
+from datetime import timedelta
 import errno
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,12 @@ from unittest.mock import MagicMock, patch
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.infocaller.const import DOMAIN
 
@@ -53,10 +58,17 @@ async def test_attack3_a_transient_read_error_keeps_the_guard_file(
             raise OSError(errno.EMFILE, "Too many open files")
         return real_open(file, *args, **kwargs)
 
-    # One reload while the process is out of file descriptors for a moment.
+    # One reload while the process is out of file descriptors for a moment:
+    # the line is set up again later, the file untouched.
     with patch("homeassistant.util.json.open", failing_open, create=True):
-        assert await hass.config_entries.async_reload(entry_id)
+        assert not await hass.config_entries.async_reload(entry_id)
         await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not list(real_storage.glob(f"{guard_file.name}.unreadable.*"))
+    # The retry, once the descriptors are back.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
 
     # The identical call, a moment after the first, is refused (it was
     # sent a second time: the guard's file was renamed aside) ...
