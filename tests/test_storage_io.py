@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 import time
@@ -157,3 +158,29 @@ async def test_a_line_that_is_set_up_later_leaves_nothing_running(
         assert not await hass.config_entries.async_setup(entry_id)
         assert not records_journal.exists()
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_journal_entries_without_a_usable_key_still_count(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """No guard file; entries of an older version (no key) or a bad key.
+
+    The line keeps a new key of its own and still counts the calls.
+    """
+    guard = CallGuard(hass, "no_file")
+    secret = guard._secret
+    now = time.time()
+    lines = [
+        {"s": 1, "k": "a", "n": "b", "t": now},
+        {"s": 2, "k": "c", "n": "d", "t": now, "x": "not hex"},
+        {"s": 3, "k": "e", "n": "f", "t": now, "x": "abcd"},
+    ]
+    journal = Path(guard._journal.path)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    try:
+        await guard.async_load()
+    finally:
+        journal.unlink(missing_ok=True)
+    assert guard._secret == secret
+    assert guard.as_dict()["calls_last_day"] == 3
