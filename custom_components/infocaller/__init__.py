@@ -59,13 +59,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     # The line's repeat window before anything is restored: what is
     # forgotten at load depends on it.
     guard.apply_options(entry.options)
-    # The records and the guard are read side by side (neither needs the
-    # other): their files and journals are read in the executor at once.
-    await asyncio.gather(records.async_load(), guard.async_load())
-    client = await async_build_client(hass, entry)
-    records.async_forget_saved_calls_except(set(calls))
     progress = InfocallerProgress(hass, entry, records)
-    await progress.async_load()
+    try:
+        # The records and the guard are read side by side (neither needs
+        # the other): their files and journals are read in the executor at
+        # once. Both are read to the end before a failure is raised.
+        for loaded in await asyncio.gather(
+            records.async_load(), guard.async_load(), return_exceptions=True
+        ):
+            if isinstance(loaded, BaseException):
+                raise loaded
+        client = await async_build_client(hass, entry)
+        records.async_forget_saved_calls_except(set(calls))
+        await progress.async_load()
+    except BaseException:
+        # A file that cannot be read now (ConfigEntryNotReady: set up again
+        # later): nothing of this attempt goes on writing, or it could
+        # overwrite what the next attempt reads.
+        await _async_unload_states(records, guard, progress)
+        raise
     entry.runtime_data = InfocallerRuntimeData(
         pipeline=CallPipeline(hass, entry, client, records, guard=guard),
         records=records,
@@ -85,6 +97,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) -
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_unload_states(
+    records: InfocallerRecords, guard: CallGuard, progress: InfocallerProgress
+) -> None:
+    """Write what a line's states have unsaved; they write nothing after."""
+    await records.async_unload()
+    await progress.async_unload()
+    await guard.async_unload()
 
 
 async def _async_entry_updated(
@@ -121,9 +142,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: InfocallerConfigEntry) 
         runtime.pipeline.stopped = False
         return False
     runtime.progress.async_stop()
-    await runtime.records.async_unload()
-    await runtime.progress.async_unload()
-    await runtime.pipeline.guard.async_unload()
+    await _async_unload_states(
+        runtime.records, runtime.pipeline.guard, runtime.progress
+    )
     return True
 
 

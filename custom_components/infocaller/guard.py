@@ -25,7 +25,8 @@ stop someone holding the file from testing every possible number.)
 A request's entry is written before its first byte leaves
 (``async_write_ahead``): one line appended to
 ``.storage/infocaller.<entry id>.guard.journal`` (the same keyed hashes and
-time; a torn last line is skipped when read). The guard's file is written
+time, and the key: a journal outlives a damaged file, and its hashes are
+of use only with their key; a torn last line is skipped when read). The guard's file is written
 within ``RECORDS_SAVE_DELAY`` seconds of a change, and the journal emptied
 once the file holds all of it. An entry of the journal, or one still "in
 flight" in the file, when they are read again (a crash, a reload during
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 import hashlib
@@ -154,6 +156,9 @@ class CallGuard(JournaledState):
         self.time_zone: tzinfo | None = None
         self._secret = secrets.token_hex(16)
         self._key_bytes = bytes.fromhex(self._secret)
+        #: Whether the key was read from the guard's file (else the
+        #: journal's entries bring theirs).
+        self._keyed_by_file = False
         #: Requests sent and not answered yet, by key: when they were let through.
         self._in_flight: dict[str, float] = {}
         #: Sent requests by key, in the order of sending (wall-clock time).
@@ -181,7 +186,19 @@ class CallGuard(JournaledState):
         )
 
     def _replay(self, entries: list[dict[str, Any]]) -> None:
-        """Take the requests of the journal: each may have been placed."""
+        """Take the requests of the journal: each may have been placed.
+
+        Without a key from the file (none, or moved aside as unusable) the
+        line takes the key of the newest entry: its hashes are made with
+        it, and would match no request under a new key.
+        """
+        if not self._keyed_by_file:
+            for item in reversed(entries):
+                with suppress(KeyError, TypeError, ValueError):
+                    key_bytes = bytes.fromhex(item["x"])
+                    if len(key_bytes) == len(self._key_bytes):
+                        self._secret, self._key_bytes = key_bytes.hex(), key_bytes
+                        break
         for item in entries:
             try:
                 key, number, at = str(item["k"]), str(item["n"]), float(item["t"])
@@ -213,6 +230,7 @@ class CallGuard(JournaledState):
         seq = int(data.get("seq") or 0)
         if secret is not None:
             self._secret, self._key_bytes = str(secret), key_bytes
+            self._keyed_by_file = True
         self._seq = seq
         self._sent = dict(sorted(sent.items(), key=lambda item: item[1]))
         self._legacy_sent = dict(sorted(legacy.items(), key=lambda item: item[1]))
@@ -314,7 +332,8 @@ class CallGuard(JournaledState):
         if self._saving.closed:
             return
         await self._async_append(
-            {"k": ticket.key, "n": ticket.number, "t": ticket.at}, ticket.seq
+            {"k": ticket.key, "n": ticket.number, "t": ticket.at, "x": self._secret},
+            ticket.seq,
         )
         self._saving.async_schedule()
 

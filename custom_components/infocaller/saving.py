@@ -22,6 +22,8 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
+import errno
+import glob
 import json
 import os
 from pathlib import Path
@@ -29,7 +31,7 @@ import threading
 from typing import Any
 
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -184,14 +186,30 @@ class Journal:
         self._closed = False
 
     def append(self, lines: bytes, seq: int) -> None:
-        """Add entries, the last numbered ``seq`` (in the executor)."""
+        """Add entries, the last numbered ``seq`` (in the executor).
+
+        Every byte is written, or ``OSError`` is raised (a short write that
+        makes no progress too): then the journal is cut back to where it
+        was, so the next entry is not appended to a torn line.
+        """
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fd = os.open(
                     self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
                 )
-            os.write(self._fd, lines)
+            fd = self._fd
+            size = os.fstat(fd).st_size
+            data = memoryview(lines)
+            try:
+                while data:
+                    if not (written := os.write(fd, data)):
+                        raise OSError(errno.EIO, "nothing written", str(self.path))
+                    data = data[written:]
+            except OSError:
+                with suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
             self._last = max(self._last, seq)
 
     def empty_upto(self, seq: int) -> None:
@@ -205,7 +223,8 @@ class Journal:
 
         ``found`` says whether the file held anything at all: a journal
         whose only line is torn must be emptied too, or the next entry
-        would be appended to that line and lost with it.
+        would be appended to that line and lost with it. A missing file
+        has no entries; any other ``OSError`` propagates.
         """
         try:
             content = self.path.read_bytes()
@@ -335,6 +354,10 @@ class JournaledState(SavedState):
         self._seq = 0
         #: Journal appends under way: the unload waits for them.
         self._appending: set[asyncio.Future[None]] = set()
+        #: Whether the load has taken the journal's entries: until then no
+        #: write deletes the journal (Home Assistant's Store writes a file
+        #: it migrates while it loads it, before the entries are taken).
+        self._replayed = False
 
     @abstractmethod
     def _replay(self, entries: list[dict[str, Any]]) -> None:
@@ -350,7 +373,11 @@ class JournaledState(SavedState):
         try:
             restored = await self._async_read()
         finally:
-            entries = await journal
+            try:
+                entries = await journal
+            except OSError as err:
+                # A failing disk or too many open files: retried later.
+                raise not_ready(self._journal.path, err) from err
         newer: list[tuple[int, dict[str, Any]]] = []
         for entry in entries:
             with suppress(KeyError, TypeError, ValueError):
@@ -360,6 +387,7 @@ class JournaledState(SavedState):
             newer.sort(key=lambda item: item[0])
             self._seq = newer[-1][0]
             self._replay([entry for _seq, entry in newer])
+        self._replayed = True
         if self._journal.found or (not restored and self.save_new_file):
             # The file takes it all; then the journal is deleted (a torn
             # line too: the next entry must not be appended to it).
@@ -378,8 +406,12 @@ class JournaledState(SavedState):
         return write
 
     async def _async_written(self, data: dict[str, Any]) -> None:
-        """Empty the journal once the file holds all of its entries."""
-        if isinstance(seq := data.get("seq"), int):
+        """Empty the journal once the file holds all of its entries.
+
+        Not before the load has taken them: the entries of a journal read
+        at load are not counted in ``Journal``'s last number.
+        """
+        if self._replayed and isinstance(seq := data.get("seq"), int):
             await self.hass.async_add_executor_job(self._journal.empty_upto, seq)
 
     async def async_unload(self) -> None:
@@ -406,13 +438,25 @@ async def async_load_state[T](
 
     Content it cannot use is moved aside and a repair issue (translation
     key ``issue_key``) tells what was lost; the line loads all the same.
+    A file that could not be read at all (an ``OSError``: a failing disk,
+    too many open files, no permission) is left as it is:
+    ``ConfigEntryNotReady`` is raised, and Home Assistant sets the line up
+    again later.
     """
     hass = store.hass
     started = dt_util.utcnow()
     try:
-        data = await store.async_load()
+        try:
+            data = await store.async_load()
+        except HomeAssistantError as err:
+            # Home Assistant's load_json wraps every OSError so.
+            if isinstance(err.__cause__, OSError):
+                raise not_ready(Path(store.path), err.__cause__) from err
+            raise
         if data is not None:
             return restore(saved_object(data))
+    except ConfigEntryNotReady:
+        raise
     except (
         # What an unusable file produces: Home Assistant's Store refusing it,
         # and wrong-shaped data (restores check shapes, or fail with these).
@@ -468,12 +512,40 @@ def _async_lost(
     )
 
 
+def not_ready(path: Path, err: OSError) -> ConfigEntryNotReady:
+    """Return the error that has a line set up later: ``path`` unreadable now."""
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="storage_not_readable",
+        translation_placeholders={"file": path.name, "error": str(err)},
+    )
+
+
 def lost_issue_id(store_key: str) -> str:
     """Return the id of the repair issue about a store's lost content."""
     return f"unreadable_{store_key}"
 
 
 async def async_remove_store(store: Store[dict[str, Any]]) -> None:
-    """Delete a store's file and its repair issue."""
-    ir.async_delete_issue(store.hass, DOMAIN, lost_issue_id(store.key))
+    """Delete a store's file, the files it had moved aside, and its repairs.
+
+    Moved aside: by ``async_load_state`` (``.unreadable.*``) or by Home
+    Assistant (``.corrupt.*``, whose repair points at the file).
+    """
+    hass = store.hass
+    ir.async_delete_issue(hass, DOMAIN, lost_issue_id(store.key))
+    for issue in list(ir.async_get(hass).issues.values()):
+        if issue.domain == HOMEASSISTANT_DOMAIN and issue.issue_id.startswith(
+            f"storage_corruption_{store.key}_"
+        ):
+            ir.async_delete_issue(hass, HOMEASSISTANT_DOMAIN, issue.issue_id)
     await store.async_remove()
+    await hass.async_add_executor_job(_remove_aside, Path(store.path))
+
+
+def _remove_aside(path: Path) -> None:
+    """Delete the files ``path`` was moved to (in the executor)."""
+    name = glob.escape(path.name)
+    for pattern in (f"{name}.unreadable.*", f"{name}.corrupt.*"):
+        for aside in path.parent.glob(pattern):
+            aside.unlink(missing_ok=True)
