@@ -11,6 +11,7 @@ number to an older followed call to the same person, which becomes
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -55,3 +56,58 @@ async def test_attack3_report_held_for_a_maybe_placed_request_is_not_given_to_c1
     record = progress.call("C1")
     assert record is not None
     assert record.answered_at is None, "C1 was marked answered by another call's INICIO"
+
+
+async def test_held_report_still_goes_to_the_call_with_its_id(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """Two requests to A on their way: one times out, the other placed 90002.
+
+    The report naming 90002 was held for both: the timeout marks it as
+    maybe the lost call's, yet the call Infocaller says has that id takes
+    it (by id, whatever came first). With no such call it is dropped.
+    """
+    progress = progress_integration.runtime_data.progress
+    pipeline = progress_integration.runtime_data.pipeline
+    mock_infocaller.issue_call.return_value = CallResult(
+        result=0, result_text="Aceptada", call_id="C1"
+    )
+    await pipeline.async_call({"phone": A, "rule_group": "Aviso"}, Source.ACTION)
+    both_on_their_way = asyncio.Event()
+    timed_out = asyncio.Event()
+    on_their_way = 0
+
+    async def two_requests(request: Any) -> CallResult:
+        nonlocal on_their_way
+        on_their_way += 1
+        if on_their_way == 2:
+            both_on_their_way.set()
+        async with asyncio.timeout(5):
+            await both_on_their_way.wait()
+        if request.rule_group == "Alarma":
+            progress.async_report(
+                ProgressReport(stage=Stage.ANSWERED, call_id="90002", called=A)
+            )
+            raise InfocallerTimeoutError("no answer within the timeout")
+        async with asyncio.timeout(5):
+            await timed_out.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="90002")
+
+    mock_infocaller.issue_call.side_effect = two_requests
+    placed = hass.async_create_task(
+        pipeline.async_call({"phone": A, "rule_group": "Cita"}, Source.ACTION)
+    )
+    with pytest.raises(Exception):  # noqa: B017, PT011 (outcome unknown)
+        await pipeline.async_call({"phone": A, "rule_group": "Alarma"}, Source.ACTION)
+    assert progress.pending  # still held: 90002's request is on its way
+    timed_out.set()
+    await placed
+    await hass.async_block_till_done()
+    assert progress.call("C1").answered_at is None  # type: ignore[union-attr]
+    record = progress.latest_call(A)
+    assert record is not None
+    assert record.call_id == "90002"
+    assert record.answered_at is not None
+    assert not progress.pending
