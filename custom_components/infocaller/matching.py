@@ -13,10 +13,12 @@ each rule can be read and tested on its own. ``progress.py`` applies them.
   that would otherwise go by number to a followed call. When the answer
   is read, the call it placed takes it (by its ``idcall``, or by number);
   if none does, it is matched by number as of its arrival (Infocaller's
-  own ids, or a refused request). A report kept because it matched
-  nothing (no request on its way) later goes only to a call with its id:
-  it came before any request to its number, so it is not for a call
-  placed after it.
+  own ids, or a refused request), unless a request to its number got no
+  usable answer while it was held (``no_answer``): the call may have been
+  placed, the report is taken for that call's and goes to no other call
+  (``progress.py``). A report kept because it matched nothing (no request
+  on its way) later goes only to a call with its id: it came before any
+  request to its number, so it is not for a call placed after it.
 - A call id of ours whose call finished belongs to that call only: it never
   falls back to the number, so a late or repeated report cannot change
   another call.

@@ -21,7 +21,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .account import account_issue_id, async_build_client
@@ -313,9 +313,7 @@ class CallPipeline:
         Over means its outcome is recorded (or none will be): call progress
         then matches the reports it held for it, at once.
         """
-        async_dispatcher_send_internal(
-            self.hass, self.records.request_signal, phone, sending
-        )
+        async_dispatcher_send(self.hass, self.records.request_signal, phone, sending)
 
     def _credentials_refused(self) -> None:
         """Stop sending for this line, and ask for the password once."""

@@ -37,7 +37,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import (
     async_dispatcher_connect,
-    async_dispatcher_send_internal,
+    async_dispatcher_send,
 )
 from homeassistant.util import dt as dt_util
 
@@ -85,9 +85,11 @@ class InfocallerProgress(ProgressState):
         """Follow the line's accepted calls; ``async_load`` restores them."""
         super().__init__(hass, entry, records)
         self.enabled = bool(entry.options.get(CONF_CALL_PROGRESS))
-        #: Reports that matched nothing yet: (arrival, report, held), held
-        #: when it was kept for a request on its way (``_match_kept``).
-        self.pending: deque[tuple[datetime, ProgressReport, bool]] = deque()
+        #: Reports that matched nothing yet: (arrival, report, held, maybe
+        #: placed's), held when it was kept for a request on its way
+        #: (``_match_kept``); maybe placed's when such a request to its
+        #: number got no usable answer while it was held.
+        self.pending: deque[tuple[datetime, ProgressReport, bool, bool]] = deque()
         #: Numbers with a request on its way to Infocaller (its outcome not
         #: recorded yet), and how many: a report for that call may come first.
         self.sending: dict[str, int] = {}
@@ -166,6 +168,7 @@ class InfocallerProgress(ProgressState):
         ):
             # No answer read: the call may have been placed (and may ring).
             self._remember(maybe_placed_call(record))
+            self._held_for_maybe_placed(record.phone)
             self._saving.async_schedule()
             return
         if (
@@ -183,7 +186,7 @@ class InfocallerProgress(ProgressState):
         """Apply the kept reports that belong to a call just followed."""
         oldest = dt_util.utcnow() - timedelta(seconds=PENDING_SECONDS)
         for item in list(self.pending):
-            at, report, _held = item
+            at, report, _held, _maybe_placed = item
             if at < oldest:
                 self.pending.remove(item)
                 continue
@@ -193,6 +196,17 @@ class InfocallerProgress(ProgressState):
                 self.pending.remove(item)
                 how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
                 self._apply(record, report, how, at)
+
+    def _held_for_maybe_placed(self, phone: str) -> None:
+        """Mark the reports held for a request to ``phone`` as maybe its call's.
+
+        The request got no usable answer: Infocaller may have placed the
+        call, and a report held for it is most likely that call's. It is
+        then never given by number to another call (``_match_kept``).
+        """
+        for index, (at, report, held, _maybe) in enumerate(self.pending):
+            if held and any(same_number(phone, n) for n in report.numbers):
+                self.pending[index] = (at, report, held, True)
 
     def _request_over(self, phone: str) -> None:
         """Note that a request to ``phone`` is over: its outcome is recorded.
@@ -211,13 +225,18 @@ class InfocallerProgress(ProgressState):
         to its number was on its way, was kept rather than given to another
         call to that number: when no followed call has its id once nothing
         is on its way to that number, it is matched by number (as of its
-        arrival), as any report with an id of Infocaller's own.
+        arrival), as any report with an id of Infocaller's own. One held
+        while a request to its number got no usable answer (maybe placed)
+        is taken for that call's: it is dropped, matched to no other call
+        (it was announced unmatched when it came).
         """
         for item in list(self.pending):
-            at, report, held = item
+            at, report, held, maybe_placed = item
             if not held or self._sending_to(report):
                 continue
             self.pending.remove(item)
+            if maybe_placed:
+                continue
             match = self._match_report(report, at, was_held=True)
             if match.key is not None:
                 self._apply(self.tracked[match.key], report, match.how, at)
@@ -236,7 +255,7 @@ class InfocallerProgress(ProgressState):
         if len(pending) >= PENDING_REPORTS:
             scores = [self._likelihood(item[1], item[2]) for item in pending]
             del pending[scores.index(min(scores))]
-        pending.append((at, report, held))
+        pending.append((at, report, held, False))
 
     def _likelihood(self, report: ProgressReport, held: bool) -> int:
         """Rank a kept report: how likely it is to be for a call of ours."""
@@ -538,7 +557,7 @@ class InfocallerProgress(ProgressState):
     def _tell(self, record: CallRecord | None, data: dict[str, Any]) -> None:
         """Fire the event and send the change on the line's signal."""
         self.hass.bus.async_fire(EVENT_CALL_PROGRESS, data)
-        async_dispatcher_send_internal(
+        async_dispatcher_send(
             self.hass, self.records.signal, LineUpdate(record=record, progress=data)
         )
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .api import Fault, fault_of
@@ -369,7 +369,7 @@ class InfocallerRecords(JournaledState):
                 self._seq,
             )
         self._saving.async_schedule()
-        async_dispatcher_send_internal(
+        async_dispatcher_send(
             self.hass,
             self.signal,
             LineUpdate(record=record, saved_call_id=saved_call_id),
