@@ -125,7 +125,9 @@ async def test_a_reload_makes_no_more_calls_than_measured(
     apart, close: 212 per reload (205 before each entity read the line's id
     once and a sensor compared its value with what it set, 186 after; then
     one ``SavedState`` base for the three saved states and its shape checks
-    added 24, each coroutine layer counted at every resume). Each entity
+    added 24, each coroutine layer counted at every resume; 219-220 with
+    the checks of each stored field and the unload shared with a failed
+    set-up). Each entity
     that follows the line connects once to a dispatcher signal (the
     incoming-call event to its own): 9 connections, no more.
     """
@@ -154,6 +156,6 @@ async def test_a_reload_makes_no_more_calls_than_measured(
         loop.set_debug(debug)
     counted = _calls_per_reload(profile)
     assert counted["dispatcher connections"] == 9, counted
-    assert counted["integration"] <= 216, counted
+    assert counted["integration"] <= 224, counted
     if (ceiling := TOTAL_CALLS_CEILING.get(ha_version)) is not None:
         assert counted["total"] <= ceiling, counted
