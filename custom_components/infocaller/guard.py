@@ -328,8 +328,12 @@ class CallGuard(JournaledState):
         return Ticket(key, number, now, self._seq)
 
     async def async_write_ahead(self, ticket: Ticket) -> None:
-        """Write a request's entry to disk, before it leaves."""
-        if self._saving.closed:
+        """Write a request's entry to disk, before it leaves.
+
+        Not once the guard is unloading: the pipeline, stopped before it,
+        lets no request leave then.
+        """
+        if self._unloading:
             return
         await self._async_append(
             {"k": ticket.key, "n": ticket.number, "t": ticket.at, "x": self._secret},

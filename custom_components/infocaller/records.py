@@ -237,8 +237,6 @@ class InfocallerRecords(JournaledState):
         self.legacy_tracked: list[dict[str, Any]] = []
         #: The newest call whose progress was followed (its last version).
         self.last_progress: CallRecord | None = None
-        #: The line is unloading: no journal append starts any more.
-        self._unloading = False
 
     @property
     def last(self) -> CallRecord | None:
@@ -383,11 +381,6 @@ class InfocallerRecords(JournaledState):
         """
         if not self._unloading:
             self._async_append(entry, seq).add_done_callback(_log_write_error)
-
-    async def async_unload(self) -> None:
-        """Write unsaved records now; nothing is written after this."""
-        self._unloading = True
-        await super().async_unload()
 
     def _take(self, record: CallRecord, saved_call_id: str | None) -> None:
         """Add one outcome to the records."""

@@ -354,6 +354,9 @@ class JournaledState(SavedState):
         self._seq = 0
         #: Journal appends under way: the unload waits for them.
         self._appending: set[asyncio.Future[None]] = set()
+        #: The unload has started: nothing is appended any more (the file
+        #: the unload writes holds the state).
+        self._unloading = False
         #: Whether the load has taken the journal's entries: until then no
         #: write deletes the journal (Home Assistant's Store writes a file
         #: it migrates while it loads it, before the entries are taken).
@@ -416,6 +419,7 @@ class JournaledState(SavedState):
 
     async def async_unload(self) -> None:
         """Write unsaved state now (after the appends under way); nothing after."""
+        self._unloading = True
         if self._appending:
             await asyncio.wait(set(self._appending))
         await super().async_unload()
