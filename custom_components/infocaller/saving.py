@@ -184,32 +184,40 @@ class Journal:
         self.found = False
         #: Closed (the line unloaded): the file may be a reloaded line's now.
         self._closed = False
+        #: Whether the file ends with a whole line (None: not looked yet).
+        self._ends_whole: bool | None = None
 
     def append(self, lines: bytes, seq: int) -> None:
         """Add entries, the last numbered ``seq`` (in the executor).
 
         Every byte is written, or ``OSError`` is raised (a short write that
         makes no progress too): then the journal is cut back to where it
-        was, so the next entry is not appended to a torn line.
+        was. An entry never continues a torn line (one a crash or a failed
+        cut-back left): it starts on a line of its own.
         """
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fd = os.open(
-                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                    self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600
                 )
             fd = self._fd
             size = os.fstat(fd).st_size
-            data = memoryview(lines)
+            if self._ends_whole is None:
+                self._ends_whole = not size or os.pread(fd, 1, size - 1) == b"\n"
+            data = memoryview(lines if self._ends_whole else b"\n" + lines)
             try:
                 while data:
                     if not (written := os.write(fd, data)):
                         raise OSError(errno.EIO, "nothing written", str(self.path))
                     data = data[written:]
             except OSError:
-                with suppress(OSError):
+                try:
                     os.ftruncate(fd, size)
+                except OSError:
+                    self._ends_whole = False
                 raise
+            self._ends_whole = True
             self._last = max(self._last, seq)
 
     def empty_upto(self, seq: int) -> None:
@@ -256,6 +264,7 @@ class Journal:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._ends_whole = None
         if remove:
             self.path.unlink(missing_ok=True)
 
