@@ -288,6 +288,7 @@ def match_report(
     sending: Collection[str] = (),
     facts: LineFacts | None = None,
     was_held: bool = False,
+    maybe_placed: Iterable[FollowedCall] = (),
 ) -> Match:
     """Return the followed call a report belongs to.
 
@@ -297,7 +298,10 @@ def match_report(
     ``sending`` the numbers with a request on its way; ``facts`` what the
     line's matched reports revealed. A report that was held for a request
     to its number (``was_held``) goes by number whatever its call id: a
-    call id we never had may be Infocaller's own for our call.
+    call id we never had may be Infocaller's own for our call. ``maybe_placed``: requests
+    whose outcome is unknown (they may have placed a call): a report by
+    number is taken for the newest of them that may ring, not for an
+    older followed call to the same number.
     """
     if not for_this_line(report, line_id):
         return Match(None, MATCH_NONE, ours=True)
@@ -312,6 +316,15 @@ def match_report(
             return Match(None, MATCH_NONE, held=True)
     call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
+        return Match(None, MATCH_NONE)
+    if any(
+        same_number(call.phone, other.phone)
+        and other.accepted_at > call.accepted_at
+        and may_ring(other, at)
+        for other in maybe_placed
+    ):
+        # A newer request to the number may have placed a call: the report
+        # is most likely that call's, not the older followed call's.
         return Match(None, MATCH_NONE)
     if report.call_id is None and any(
         same_number(phone, number)

@@ -186,12 +186,15 @@ class InfocallerProgress(ProgressState):
         """Apply the kept reports that belong to a call just followed."""
         oldest = dt_util.utcnow() - timedelta(seconds=PENDING_SECONDS)
         for item in list(self.pending):
-            at, report, _held, _maybe_placed = item
+            at, report, _held, maybe_placed = item
             if at < oldest:
                 self.pending.remove(item)
                 continue
             if (record := self.tracked.get(key)) is None:
                 return
+            if maybe_placed and report.call_id != record.call_id:
+                # Most likely the maybe-placed call's: only its own id moves it.
+                continue
             if belongs_to(report, followed_call(record), at, facts=self.facts):
                 self.pending.remove(item)
                 how = MATCH_CALL_ID if report.call_id == record.call_id else MATCH_PHONE
@@ -287,6 +290,9 @@ class InfocallerProgress(ProgressState):
             sending=sending,
             facts=self.facts,
             was_held=was_held,
+            maybe_placed=[
+                call for call in self.recent_calls.values() if call.maybe_placed
+            ],
         )
 
     def _followed(self) -> dict[str, FollowedCall]:
