@@ -78,7 +78,14 @@ class LineStore(Store[dict[str, Any]]):
         self._writing: set[asyncio.Future[None]] = set()
 
     async def _async_write_data(self, *args: Any) -> None:
-        """Write (as Home Assistant does), then tell ``written``."""
+        """Write (as Home Assistant does), then tell ``written``.
+
+        Hooked here, not after ``async_save``: ``Store`` logs a failed write
+        and returns as if it had written, and ``written`` empties a journal,
+        which only a file that really holds its entries may do. This method
+        raises when the write fails, so ``written`` is told of good writes
+        only (``tests/test_attack4_storage.py``).
+        """
         done: asyncio.Future[None] = self.hass.loop.create_future()
         self._writing.add(done)
         try:
