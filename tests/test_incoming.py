@@ -35,6 +35,7 @@ from custom_components.infocaller.diagnostics import (
 from custom_components.infocaller.incoming import INCOMING_CALLS_KEPT
 from custom_components.infocaller.matching import LATE_SLACK, LineFacts
 from custom_components.infocaller.progress_state import MAYBE_PLACED_WINDOW
+from custom_components.infocaller.saving import UnreadableStateError
 
 from .conftest import LINE, WEBHOOK_ID, issue_call, report_to_webhook
 
@@ -712,7 +713,7 @@ async def test_what_progress_restores_is_checked_and_bounded(
     """
     progress = _progress(progress_integration)
     junk = {"recent": [{"key": "k", "phone": X, "accepted_at": None}]}
-    with pytest.raises(ValueError, match="no accepted_at"):
+    with pytest.raises(UnreadableStateError, match="accepted_at"):
         progress._restore(junk)
     assert progress.recent_calls == {}
     incoming = [

@@ -60,6 +60,7 @@ from .matching import (
     is_incoming,
     learned,
     match_report,
+    may_ring,
     same_number,
 )
 from .progress_state import ProgressState, followed_call, maybe_placed_call
@@ -201,15 +202,26 @@ class InfocallerProgress(ProgressState):
                 self._apply(record, report, how, at)
 
     def _held_for_maybe_placed(self, phone: str) -> None:
-        """Mark the reports held for a request to ``phone`` as maybe its call's.
+        """Mark the kept reports of ``phone`` as maybe a maybe-placed call's.
 
         The request got no usable answer: Infocaller may have placed the
-        call, and a report held for it is most likely that call's. It is
-        then never given by number to another call (``_match_kept``).
+        call, and a report kept for its number (held for the request, or
+        kept as matching nothing while it was on its way) is most likely
+        that call's. It is then given to no other call by number
+        (``_match_kept``, ``_apply_pending``): only by its exact call id.
         """
         for index, (at, report, held, _maybe) in enumerate(self.pending):
-            if held and any(same_number(phone, n) for n in report.numbers):
+            if any(same_number(phone, n) for n in report.numbers):
                 self.pending[index] = (at, report, held, True)
+
+    def _maybe_placed_may_ring(self, report: ProgressReport, at: datetime) -> bool:
+        """Whether a maybe-placed call to the report's number may ring ``at``."""
+        return any(
+            call.maybe_placed
+            and may_ring(call, at)
+            and any(same_number(call.phone, n) for n in report.numbers)
+            for call in self.recent_calls.values()
+        )
 
     def _request_over(self, phone: str) -> None:
         """Note that a request to ``phone`` is over: its outcome is recorded.
@@ -258,7 +270,7 @@ class InfocallerProgress(ProgressState):
         if len(pending) >= PENDING_REPORTS:
             scores = [self._likelihood(item[1], item[2]) for item in pending]
             del pending[scores.index(min(scores))]
-        pending.append((at, report, held, False))
+        pending.append((at, report, held, self._maybe_placed_may_ring(report, at)))
 
     def _likelihood(self, report: ProgressReport, held: bool) -> int:
         """Rank a kept report: how likely it is to be for a call of ours."""

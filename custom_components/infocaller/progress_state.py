@@ -40,7 +40,7 @@ from .const import (
 )
 from .incoming import IncomingCalls
 from .matching import FollowedCall, LineFacts, same_number
-from .records import CallRecord, InfocallerRecords
+from .records import CallRecord, InfocallerRecords, saved_time
 from .saving import LineStore, SavedState, saved_object
 
 if TYPE_CHECKING:
@@ -114,20 +114,23 @@ def _recent_as_dict(call: FollowedCall) -> dict[str, Any]:
 def _recent_from_dict(saved: object) -> FollowedCall:
     """Read a saved finished call; raises if it is not one."""
     data = saved_object(saved)
-    accepted_at = _parse(data["accepted_at"])
-    if accepted_at is None:
-        raise ValueError("no accepted_at")
     return FollowedCall(
         key=str(data["key"]),
         call_id=None,
         phone=str(data["phone"]),
-        accepted_at=accepted_at,
-        scheduled_for=_parse(data.get("scheduled_for")),
-        window_end=_parse(data.get("window_end")),
-        ended_at=_parse(data.get("ended_at")),
+        accepted_at=saved_time(data["accepted_at"], "accepted_at"),
+        scheduled_for=_optional_time(data, "scheduled_for"),
+        window_end=_optional_time(data, "window_end"),
+        ended_at=_optional_time(data, "ended_at"),
         answered=data.get("answered") is True,
         maybe_placed=data.get("maybe_placed") is True,
     )
+
+
+def _optional_time(data: Mapping[str, Any], name: str) -> datetime | None:
+    """Return a saved time that may be missing; raise if it is not a time."""
+    value = data.get(name)
+    return None if value is None else saved_time(value, name)
 
 
 def _last_time(call: FollowedCall) -> datetime:

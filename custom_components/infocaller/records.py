@@ -120,7 +120,7 @@ class CallRecord:
             for name, value in saved_object(data).items()
             if name in _RECORD_FIELDS
         }
-        values["time"] = _saved_time(values.get("time"))
+        values["time"] = saved_time(values.get("time"))
         for name in _RECORD_TEXTS:
             if (value := values.get(name)) is None:
                 values[name] = ""
@@ -131,7 +131,7 @@ class CallRecord:
                 raise _wrong_kind(name, value)
         for name in _RECORD_OPTIONAL_TIMES:
             if (value := values.get(name)) is not None:
-                _saved_time(value, name)
+                saved_time(value, name)
         if (result := values.get("result")) is not None and (
             not isinstance(result, int) or isinstance(result, bool)
         ):
@@ -164,7 +164,7 @@ def _wrong_kind(name: str, value: object) -> UnreadableStateError:
     return UnreadableStateError(f"{name} is a {type(value).__name__}")
 
 
-def _saved_time(value: object, name: str = "time") -> datetime:
+def saved_time(value: object, name: str = "time") -> datetime:
     """Return a saved time; raise ``UnreadableStateError`` if it is not one.
 
     A time is saved as ISO text with its offset (``isoformat`` of an aware
