@@ -108,3 +108,34 @@ async def test_attack5_report_after_a_maybe_placed_request_goes_to_no_later_call
     assert record.answered_at is None, (
         "90003 was marked answered by the maybe-placed request's report"
     )
+
+
+async def test_an_early_report_of_a_new_call_after_a_maybe_placed_one_is_its(
+    hass: HomeAssistant,
+    progress_integration: MockConfigEntry,
+    mock_infocaller: MagicMock,
+) -> None:
+    """Not over-fixed: a later call's own early report still reaches it.
+
+    A request to A got no usable answer (maybe placed, its window open for
+    hours). Later the user calls A again; Infocaller reports the new call
+    answered (no call id) before the action has read its answer: the
+    report is held for that request, and the call it places takes it.
+    """
+    progress = progress_integration.runtime_data.progress
+    pipeline = progress_integration.runtime_data.pipeline
+    mock_infocaller.issue_call.side_effect = InfocallerTimeoutError("no answer")
+    with pytest.raises(Exception):  # noqa: B017, PT011 (outcome unknown)
+        await pipeline.async_call({"phone": A, "rule_group": "Alarma"}, Source.ACTION)
+    await hass.async_block_till_done()
+
+    async def answered_early(request: Any) -> CallResult:
+        progress.async_report(ProgressReport(stage=Stage.ANSWERED, called=A))
+        return CallResult(result=0, result_text="Aceptada", call_id="90003")
+
+    mock_infocaller.issue_call.side_effect = answered_early
+    await pipeline.async_call({"phone": A, "rule_group": "Cita"}, Source.ACTION)
+    await hass.async_block_till_done()
+    record = progress.call("90003")
+    assert record is not None
+    assert record.answered_at is not None, "the new call's own report was lost"

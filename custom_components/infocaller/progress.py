@@ -270,7 +270,16 @@ class InfocallerProgress(ProgressState):
         if len(pending) >= PENDING_REPORTS:
             scores = [self._likelihood(item[1], item[2]) for item in pending]
             del pending[scores.index(min(scores))]
-        pending.append((at, report, held, self._maybe_placed_may_ring(report, at)))
+        # Kept while a request to its number is on its way: most likely
+        # that request's call's (unless it too gets no usable answer).
+        # Otherwise, within a maybe-placed call's window to its number,
+        # most likely that call's.
+        maybe = (
+            not held
+            and not self._sending_to(report)
+            and self._maybe_placed_may_ring(report, at)
+        )
+        pending.append((at, report, held, maybe))
 
     def _likelihood(self, report: ProgressReport, held: bool) -> int:
         """Rank a kept report: how likely it is to be for a call of ours."""
