@@ -288,7 +288,7 @@ def match_report(
     sending: Collection[str] = (),
     facts: LineFacts | None = None,
     was_held: bool = False,
-    maybe_placed: Iterable[FollowedCall] = (),
+    recent_calls: Iterable[FollowedCall] = (),
 ) -> Match:
     """Return the followed call a report belongs to.
 
@@ -298,10 +298,11 @@ def match_report(
     ``sending`` the numbers with a request on its way; ``facts`` what the
     line's matched reports revealed. A report that was held for a request
     to its number (``was_held``) goes by number whatever its call id: a
-    call id we never had may be Infocaller's own for our call. ``maybe_placed``: requests
-    whose outcome is unknown (they may have placed a call): a report by
-    number is taken for the newest of them that may ring, not for an
-    older followed call to the same number.
+    call id we never had may be Infocaller's own for our call.
+    ``recent_calls``: finished calls and requests whose outcome is unknown
+    (they may have placed a call): a report by number is taken for such a
+    request newer than the followed call it would go to, if that request's
+    call may ring, not for the older followed call to the same number.
     """
     if not for_this_line(report, line_id):
         return Match(None, MATCH_NONE, ours=True)
@@ -317,12 +318,7 @@ def match_report(
     call = by_number(report, calls.values(), at, facts=facts)
     if call is None:
         return Match(None, MATCH_NONE)
-    if any(
-        same_number(call.phone, other.phone)
-        and other.accepted_at > call.accepted_at
-        and may_ring(other, at)
-        for other in maybe_placed
-    ):
+    if maybe_placed_may_ring(recent_calls, (call.phone,), at, after=call.accepted_at):
         # A newer request to the number may have placed a call: the report
         # is most likely that call's, not the older followed call's.
         return Match(None, MATCH_NONE)
@@ -335,6 +331,28 @@ def match_report(
         # that call's, not the followed call's to the same number.
         return Match(None, MATCH_NONE, held=True)
     return Match(call.key, MATCH_PHONE)
+
+
+def maybe_placed_may_ring(
+    recent_calls: Iterable[FollowedCall],
+    numbers: Iterable[str],
+    at: datetime,
+    *,
+    after: datetime | None = None,
+) -> bool:
+    """Whether a maybe-placed call to one of ``numbers`` may ring at ``at``.
+
+    Among ``recent_calls``, only requests whose outcome is unknown count,
+    and, with ``after``, only those made after it.
+    """
+    numbers = tuple(numbers)
+    return any(
+        call.maybe_placed
+        and (after is None or call.accepted_at > after)
+        and may_ring(call, at)
+        and any(same_number(call.phone, number) for number in numbers)
+        for call in recent_calls
+    )
 
 
 def belongs_to(

@@ -60,7 +60,7 @@ from .matching import (
     is_incoming,
     learned,
     match_report,
-    may_ring,
+    maybe_placed_may_ring,
     same_number,
 )
 from .progress_state import ProgressState, followed_call, maybe_placed_call
@@ -214,15 +214,6 @@ class InfocallerProgress(ProgressState):
             if any(same_number(phone, n) for n in report.numbers):
                 self.pending[index] = (at, report, held, True)
 
-    def _maybe_placed_may_ring(self, report: ProgressReport, at: datetime) -> bool:
-        """Whether a maybe-placed call to the report's number may ring ``at``."""
-        return any(
-            call.maybe_placed
-            and may_ring(call, at)
-            and any(same_number(call.phone, n) for n in report.numbers)
-            for call in self.recent_calls.values()
-        )
-
     def _request_over(self, phone: str) -> None:
         """Note that a request to ``phone`` is over: its outcome is recorded.
 
@@ -277,7 +268,7 @@ class InfocallerProgress(ProgressState):
         maybe = (
             not held
             and not self._sending_to(report)
-            and self._maybe_placed_may_ring(report, at)
+            and maybe_placed_may_ring(self.recent_calls.values(), report.numbers, at)
         )
         pending.append((at, report, held, maybe))
 
@@ -311,9 +302,7 @@ class InfocallerProgress(ProgressState):
             sending=sending,
             facts=self.facts,
             was_held=was_held,
-            maybe_placed=[
-                call for call in self.recent_calls.values() if call.maybe_placed
-            ],
+            recent_calls=self.recent_calls.values(),
         )
 
     def _followed(self) -> dict[str, FollowedCall]:
