@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -36,11 +37,15 @@ from custom_components.infocaller.api import (
     CallResult,
     CredentialCheck,
     RequestFormat,
+    Stage,
 )
+from custom_components.infocaller.api.exceptions import InfocallerTimeoutError
+from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import (
     CONF_ENDPOINT,
     CONF_IDINFOCALLER,
     DOMAIN,
+    Source,
 )
 
 from .loop_protection import loop_protection
@@ -368,6 +373,49 @@ async def issue_call(hass: HomeAssistant, phone: str, **data: Any) -> Any:
         blocking=True,
         return_response=True,
     )
+
+
+async def two_requests_one_timing_out(
+    hass: HomeAssistant, entry: MockConfigEntry, mock_infocaller: MagicMock, phone: str
+) -> None:
+    """Run two requests to ``phone`` at once, one of them maybe placed.
+
+    An id-less ANSWERED comes while both are on their way; "Alarma" then
+    gets no usable answer (maybe placed) and "Cita" is accepted afterwards
+    as 90003.
+    """
+    progress = entry.runtime_data.progress
+    pipeline = entry.runtime_data.pipeline
+    both_on_their_way = asyncio.Event()
+    timed_out = asyncio.Event()
+    on_their_way = 0
+
+    async def two_requests(request: Any) -> CallResult:
+        nonlocal on_their_way
+        on_their_way += 1
+        if on_their_way == 2:
+            both_on_their_way.set()
+        async with asyncio.timeout(5):
+            await both_on_their_way.wait()
+        if request.rule_group == "Alarma":
+            progress.async_report(ProgressReport(stage=Stage.ANSWERED, called=phone))
+            raise InfocallerTimeoutError("no answer within the timeout")
+        async with asyncio.timeout(5):
+            await timed_out.wait()
+        return CallResult(result=0, result_text="Aceptada", call_id="90003")
+
+    mock_infocaller.issue_call.side_effect = two_requests
+    placed = hass.async_create_task(
+        pipeline.async_call({"phone": phone, "rule_group": "Cita"}, Source.ACTION)
+    )
+    with pytest.raises(HomeAssistantError):  # may have been placed
+        await pipeline.async_call(
+            {"phone": phone, "rule_group": "Alarma"}, Source.ACTION
+        )
+    assert progress.pending  # kept: a request to the number is still on its way
+    timed_out.set()
+    await placed
+    await hass.async_block_till_done()
 
 
 @pytest.fixture

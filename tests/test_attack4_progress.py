@@ -12,8 +12,6 @@ answered).
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
 from unittest.mock import MagicMock
 
 from homeassistant.core import HomeAssistant
@@ -24,6 +22,8 @@ from custom_components.infocaller.api import CallResult, Stage
 from custom_components.infocaller.api.exceptions import InfocallerTimeoutError
 from custom_components.infocaller.api.report import ProgressReport
 from custom_components.infocaller.const import Source
+
+from .conftest import two_requests_one_timing_out
 
 A = "+34611000001"
 
@@ -45,34 +45,7 @@ async def test_attack4_held_report_without_id_of_a_maybe_placed_request_goes_to_
         result=0, result_text="Aceptada", call_id="C1"
     )
     await pipeline.async_call({"phone": A, "rule_group": "Aviso"}, Source.ACTION)
-    both_on_their_way = asyncio.Event()
-    timed_out = asyncio.Event()
-    on_their_way = 0
-
-    async def two_requests(request: Any) -> CallResult:
-        nonlocal on_their_way
-        on_their_way += 1
-        if on_their_way == 2:
-            both_on_their_way.set()
-        async with asyncio.timeout(5):
-            await both_on_their_way.wait()
-        if request.rule_group == "Alarma":
-            progress.async_report(ProgressReport(stage=Stage.ANSWERED, called=A))
-            raise InfocallerTimeoutError("no answer within the timeout")
-        async with asyncio.timeout(5):
-            await timed_out.wait()
-        return CallResult(result=0, result_text="Aceptada", call_id="90003")
-
-    mock_infocaller.issue_call.side_effect = two_requests
-    placed = hass.async_create_task(
-        pipeline.async_call({"phone": A, "rule_group": "Cita"}, Source.ACTION)
-    )
-    with pytest.raises(Exception):  # noqa: B017, PT011 (outcome unknown)
-        await pipeline.async_call({"phone": A, "rule_group": "Alarma"}, Source.ACTION)
-    assert progress.pending  # held: a request to A is still on its way
-    timed_out.set()
-    await placed
-    await hass.async_block_till_done()
+    await two_requests_one_timing_out(hass, progress_integration, mock_infocaller, A)
     assert progress.call("C1").answered_at is None  # type: ignore[union-attr]
     record = progress.call("90003")
     assert record is not None
